@@ -1,0 +1,59 @@
+// swift-tools-version: 6.1
+// BDSim: a deterministic discrete-event simulator of big-data infrastructure.
+// Licensed GPL-3.0-or-later (it links the GNU Scientific Library).
+
+import PackageDescription
+
+// Release builds skip the run-time exclusivity checks on class properties: they cost ~10% of
+// the event loop (docs/PERFORMANCE.md). Debug builds, and so the tests, keep them.
+let releaseSettings: [SwiftSetting] = [
+  .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
+let package = Package(
+  name: "BDSim",
+  platforms: [.macOS(.v13)],
+  products: [
+    .executable(name: "bdsim", targets: ["bdsim"]),
+    .library(name: "SimKernel", targets: ["SimKernel"]),
+    .library(name: "SimModels", targets: ["SimModels"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+  ],
+  targets: [
+    // The GNU Scientific Library: random number generators, distributions, t quantiles.
+    .systemLibrary(
+      name: "CGSL",
+      pkgConfig: "gsl",
+      providers: [.apt(["libgsl-dev"])]
+    ),
+    // Time, the event queue, random streams, distributions and statistics.
+    .target(
+      name: "SimKernel",
+      dependencies: [
+        "CGSL",
+        .product(name: "Histogram", package: "hdrhistogram-swift"),
+      ],
+      swiftSettings: releaseSettings
+    ),
+    // The models, one folder each.
+    .target(
+      name: "SimModels",
+      dependencies: ["SimKernel"],
+      swiftSettings: releaseSettings
+    ),
+    // The command-line tool: a thin layer over the libraries.
+    .executableTarget(
+      name: "bdsim",
+      dependencies: [
+        "SimKernel",
+        "SimModels",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .testTarget(name: "SimKernelTests", dependencies: ["SimKernel"]),
+    .testTarget(name: "SimModelsTests", dependencies: ["SimModels", "SimKernel"]),
+  ]
+)

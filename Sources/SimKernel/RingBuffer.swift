@@ -1,0 +1,45 @@
+/// A FIFO queue in a growable circular array: O(1) append and popFirst, no per-element allocation.
+public struct RingBuffer<Element>: Sendable where Element: Sendable {
+  private var storage: ContiguousArray<Element?>
+  private var head = 0
+  public private(set) var count = 0
+
+  public init(capacity: Int = 16) {
+    storage = ContiguousArray(repeating: nil, count: Swift.max(1, capacity))
+  }
+
+  public var isEmpty: Bool { count == 0 }
+  /// The oldest element, if any.
+  public var first: Element? { count > 0 ? storage[head] : nil }
+
+  /// Adds an element at the back.
+  public mutating func append(_ element: Element) {
+    if count == storage.count { grow() }
+    var tail = head + count
+    if tail >= storage.count { tail -= storage.count }
+    storage[tail] = element
+    count += 1
+  }
+
+  /// Removes and returns the oldest element.
+  public mutating func popFirst() -> Element? {
+    guard count > 0 else { return nil }
+    let element = storage[head]
+    storage[head] = nil
+    head += 1
+    if head == storage.count { head = 0 }
+    count -= 1
+    return element
+  }
+
+  private mutating func grow() {
+    var bigger = ContiguousArray<Element?>(repeating: nil, count: storage.count * 2)
+    for i in 0..<count {
+      var index = head + i
+      if index >= storage.count { index -= storage.count }
+      bigger[i] = storage[index]
+    }
+    storage = bigger
+    head = 0
+  }
+}

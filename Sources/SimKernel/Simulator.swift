@@ -1,0 +1,146 @@
+/// Something that receives events: a model's entity (a station, a broker, a logical process).
+///
+/// Entities are registered once with ``Simulator/register(_:)`` and addressed afterwards by the
+/// ``EntityID`` it returns. One handler may stand for many model-level entities (a table of
+/// stations, say) and tell them apart by the event's `payload`.
+public protocol EventHandler: AnyObject {
+  /// Reacts to `event` at `simulator.now == event.time`, typically by scheduling more events.
+  func handle(_ event: Event, in simulator: Simulator)
+}
+
+/// The discrete-event engine: a clock, a queue of pending events and the entities they go to.
+///
+/// Events fire in (time, scheduling order): simultaneous events fire in the order they were
+/// scheduled, so a run is a deterministic function of its inputs. The engine is single-threaded
+/// by design; parallelism comes from running many replications at once.
+///
+/// ```swift
+/// let sim = Simulator()
+/// let station = sim.register(myStation)
+/// sim.schedule(after: .milliseconds(5), to: station, kind: 0)
+/// sim.run(until: .seconds(60))
+/// ```
+public final class Simulator {
+  /// The current simulated time: the time of the event being handled, or where the run stopped.
+  public private(set) var now: SimTime = .zero
+  /// Events handled so far (cancelled events are not counted).
+  public private(set) var eventsProcessed: UInt64 = 0
+
+  @usableFromInline var queue = EventHeap()
+  /// The entities, owned here; ``dispatch`` holds the same references unretained, so that
+  /// delivering an event costs no reference counting.
+  @usableFromInline var handlers: ContiguousArray<any EventHandler> = []
+  @usableFromInline var dispatch: ContiguousArray<UnretainedHandler> = []
+  @usableFromInline var nextSequence: UInt64 = 0
+  /// Sequence of the last event taken off the queue: events at `now` with a sequence at most
+  /// this have fired already, which is how ``cancel(_:)`` tells pending from past events.
+  @usableFromInline var lastPoppedSequence: UInt64 = 0
+  @usableFromInline var hasPopped = false
+  /// Pending events that were cancelled; they are skipped (and forgotten) when they come up.
+  @usableFromInline var cancelled: Set<UInt64> = []
+  @usableFromInline var stopRequested = false
+
+  public init(expectedPendingEvents: Int = 1024) {
+    queue.reserveCapacity(expectedPendingEvents)
+  }
+
+  /// The number of events waiting to fire (including cancelled ones not yet skipped).
+  public var pendingEvents: Int { queue.count - cancelled.count }
+
+  /// Registers an entity and returns the address its events are sent to.
+  @discardableResult
+  public func register(_ handler: any EventHandler) -> EntityID {
+    precondition(handlers.count <= Int(Event.maximumTarget), "more than 2^24 entities")
+    handlers.append(handler)
+    dispatch.append(UnretainedHandler(handler: handler))
+    return EntityID(Int32(handlers.count - 1))
+  }
+
+  /// Schedules an event at an absolute time, which must not be in the past.
+  @inlinable @discardableResult
+  public func schedule(at time: SimTime, to target: EntityID, kind: Int32 = 0, payload: Int64 = 0) -> EventHandle {
+    precondition(time >= now, "event scheduled in the past (\(time) < now \(now))")
+    precondition(Int(target.index) < handlers.count && target.index >= 0, "no entity \(target.index)")
+    precondition(kind >= 0 && kind <= Event.maximumKind, "event kind \(kind) outside 0...255")
+    precondition(Event.payloadRange.contains(payload), "event payload \(payload) outside ±2^39")
+    let sequence = nextSequence
+    nextSequence &+= 1
+    queue.push(Event(time: time, sequence: sequence, target: target, kind: kind, payload: payload))
+    return EventHandle(time: time, sequence: sequence)
+  }
+
+  /// Schedules an event `delay` after now (a delay of zero fires after the events already due now).
+  @inlinable @discardableResult
+  public func schedule(after delay: SimTime, to target: EntityID, kind: Int32 = 0, payload: Int64 = 0) -> EventHandle {
+    precondition(delay.nanoseconds >= 0, "negative delay \(delay)")
+    return schedule(at: now + delay, to: target, kind: kind, payload: payload)
+  }
+
+  /// Cancels a pending event. Returns false (and does nothing) if it has already fired or was
+  /// already cancelled.
+  ///
+  /// - Complexity: O(1); the event stays in the queue and is dropped when it comes up.
+  @discardableResult
+  public func cancel(_ handle: EventHandle) -> Bool {
+    // Events leave the queue in strictly increasing (time, sequence) order, so a handle at or
+    // before the last one taken off has fired (or was skipped) already.
+    if handle.sequence >= nextSequence { return false }
+    if hasPopped
+      && (handle.time < lastPoppedTime
+        || (handle.time == lastPoppedTime && handle.sequence <= lastPoppedSequence))
+    {
+      return false
+    }
+    return cancelled.insert(handle.sequence).inserted
+  }
+
+  @usableFromInline var lastPoppedTime: SimTime = .zero
+
+  /// Ends the run after the event being handled.
+  public func stop() { stopRequested = true }
+
+  /// Why ``run(until:)`` returned.
+  public enum Outcome: Equatable, Sendable {
+    /// No events remain.
+    case exhausted
+    /// The next event lies beyond the horizon; `now` is the horizon.
+    case reachedHorizon
+    /// An entity called ``stop()``.
+    case stopped
+  }
+
+  /// Handles events in order until none remain, the next lies after `horizon`, or ``stop()``.
+  ///
+  /// Events at exactly `horizon` fire. On reaching a finite horizon (or exhausting the queue
+  /// before it) the clock is advanced to `horizon`, so time-weighted statistics close there.
+  @discardableResult
+  public func run(until horizon: SimTime = .max) -> Outcome {
+    stopRequested = false
+    while true {
+      guard let head = queue.first else {
+        if horizon != .max, horizon > now { now = horizon }
+        return .exhausted
+      }
+      if head.time > horizon {
+        if horizon > now { now = horizon }
+        return .reachedHorizon
+      }
+      let event = queue.popMin().unsafelyUnwrapped
+      lastPoppedSequence = event.sequence
+      lastPoppedTime = event.time
+      hasPopped = true
+      if !cancelled.isEmpty, cancelled.remove(event.sequence) != nil { continue }
+      now = event.time
+      eventsProcessed &+= 1
+      dispatch[Int(event.target.index)].handler.handle(event, in: self)
+      if stopRequested { return .stopped }
+    }
+  }
+}
+
+/// A reference to a handler that the simulator's `handlers` array keeps alive.
+@usableFromInline
+struct UnretainedHandler {
+  @usableFromInline unowned(unsafe) let handler: any EventHandler
+  @usableFromInline init(handler: any EventHandler) { self.handler = handler }
+}

@@ -1,0 +1,54 @@
+import Histogram
+
+/// Latency percentiles (p50 ... p99.9, max) with bounded relative error, via HdrHistogram.
+///
+/// Values are durations recorded in nanoseconds with three significant digits, so a reported
+/// percentile is within 0.1% of the exact order statistic. Memory is fixed by the range, not
+/// by the number of observations. Exact count, mean and extremes are kept alongside.
+public struct LatencyHistogram: Sendable {
+  private var histogram: Histogram<UInt64>
+  public private(set) var statistics = RunningStatistics()
+
+  public init() {
+    histogram = Histogram<UInt64>(
+      lowestDiscernibleValue: 1, highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
+    histogram.autoResize = true
+  }
+
+  /// Records one latency.
+  public mutating func record(_ latency: SimTime) {
+    let ns = UInt64(max(0, latency.nanoseconds))
+    _ = histogram.record(ns)
+    statistics.add(Double(ns) / 1e9)
+  }
+
+  public var count: Int { statistics.count }
+  /// The mean in seconds (exact, not from the buckets).
+  public var mean: Double { statistics.mean }
+
+  /// The value in seconds below which `percentile` percent of observations fall (0...100).
+  public func percentile(_ percentile: Double) -> Double {
+    guard count > 0 else { return .nan }
+    return Double(histogram.valueAtPercentile(percentile)) / 1e9
+  }
+
+  /// The largest observation in seconds (exact).
+  public var maximum: Double { count > 0 ? statistics.maximum : .nan }
+
+  /// The standard percentiles BDSim reports, in seconds, named as in CSV columns.
+  public var standardPercentiles: [(name: String, seconds: Double)] {
+    [("p50", percentile(50)), ("p90", percentile(90)), ("p99", percentile(99)), ("p999", percentile(99.9)), ("max", maximum)]
+  }
+
+  /// Folds in another histogram's observations.
+  public mutating func merge(_ other: LatencyHistogram) {
+    histogram.add(other.histogram)
+    statistics.merge(other.statistics)
+  }
+
+  /// Forgets every observation (the end of a warm-up period).
+  public mutating func reset() {
+    histogram.reset()
+    statistics.reset()
+  }
+}

@@ -1,0 +1,54 @@
+/// The time average of a piecewise-constant quantity: queue length, busy servers, memory in use.
+///
+/// Call ``update(_:at:)`` whenever the value changes; ``average(until:)`` is the integral of the
+/// value over time divided by the time elapsed since the start (or the last ``reset(at:)``).
+/// - Complexity: O(1) per change.
+public struct TimeWeightedAverage: Sendable, Equatable {
+  public private(set) var value: Double
+  public private(set) var startTime: SimTime
+  public private(set) var lastChange: SimTime
+  /// ∫ value dt, in value x nanoseconds, since `startTime`, up to `lastChange`.
+  private var area: Double = 0
+  public private(set) var maximum: Double
+
+  public init(initialValue: Double = 0, at time: SimTime = .zero) {
+    value = initialValue
+    startTime = time
+    lastChange = time
+    maximum = initialValue
+  }
+
+  /// Records that the quantity changed to `newValue` at `time` (not before the last change).
+  @inlinable
+  public mutating func update(_ newValue: Double, at time: SimTime) {
+    record(newValue, at: time)
+  }
+
+  @usableFromInline
+  mutating func record(_ newValue: Double, at time: SimTime) {
+    area += value * Double(time.nanoseconds - lastChange.nanoseconds)
+    lastChange = time
+    value = newValue
+    if newValue > maximum { maximum = newValue }
+  }
+
+  /// Adds `delta` to the value at `time`.
+  @inlinable
+  public mutating func add(_ delta: Double, at time: SimTime) { record(value + delta, at: time) }
+
+  /// The time average over [start, `time`]; the current value if no time has passed.
+  public func average(until time: SimTime) -> Double {
+    let elapsed = Double(time.nanoseconds - startTime.nanoseconds)
+    guard elapsed > 0 else { return value }
+    let total = area + value * Double(time.nanoseconds - lastChange.nanoseconds)
+    return total / elapsed
+  }
+
+  /// Starts averaging afresh at `time`, keeping the current value (the end of a warm-up period).
+  public mutating func reset(at time: SimTime) {
+    area = 0
+    startTime = time
+    lastChange = time
+    maximum = value
+  }
+}
