@@ -274,7 +274,9 @@ enum EmpiricalSamples {
   static func load(path: String, kind: QuantityKind, baseDirectory: String?) throws(ValueError) -> [Double] {
     let resolved = path.hasPrefix("/") || baseDirectory == nil ? path : baseDirectory! + "/" + path
     guard let file = fopen(resolved, "r") else {
-      throw ValueError("empirical: cannot read file '\(resolved)'", key: "file", hint: "check the path; it is relative to the config file")
+      throw ValueError(
+        "empirical: cannot read file '\(resolved)'", key: "file",
+        hint: "check the path; it is relative to the config file")
     }
     defer { fclose(file) }
     var bytes: [UInt8] = []
@@ -346,7 +348,8 @@ struct SpecParser {
   mutating func expect(_ c: Character) throws(ValueError) {
     skipSpaces()
     guard position < characters.count, characters[position] == c else {
-      throw error(position < characters.count ? "expected '\(c)' but found '\(characters[position])'" : "expected '\(c)'")
+      throw error(
+        position < characters.count ? "expected '\(c)' but found '\(characters[position])'" : "expected '\(c)'")
     }
     position += 1
   }
@@ -359,7 +362,9 @@ struct SpecParser {
       position += 1
     }
     let token = String(characters[start..<position]).trimmingSpaces()
-    if token.isEmpty { throw error(position < characters.count ? "unexpected '\(characters[position])'" : "missing value") }
+    if token.isEmpty {
+      throw error(position < characters.count ? "unexpected '\(characters[position])'" : "missing value")
+    }
     return token
   }
 

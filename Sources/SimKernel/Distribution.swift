@@ -235,4 +235,3 @@ public indirect enum Distribution: Sendable, Equatable {
     }
   }
 }
-

@@ -22,7 +22,8 @@ public struct RandomStreams: Sendable, Hashable {
 
   /// The seed of the replication: SplitMix64 mixes of (experiment seed, replication).
   public var replicationSeed: UInt64 {
-    StableHash.splitMix64(experimentSeed ^ StableHash.splitMix64(UInt64(truncatingIfNeeded: replication) &+ 0x5851_f42d_4c95_7f2d))
+    StableHash.splitMix64(
+      experimentSeed ^ StableHash.splitMix64(UInt64(truncatingIfNeeded: replication) &+ 0x5851_f42d_4c95_7f2d))
   }
 
   /// The 64-bit seed of the stream called `name`.

@@ -16,7 +16,8 @@ public struct RunContext: Sendable {
   /// Checks the horizon: a positive duration, and a warm-up shorter than it.
   public func validate() throws(ValueError) {
     guard duration > .zero, duration != .max else {
-      throw ValueError("duration must be positive and finite, got \(duration)", key: "duration", hint: "e.g. duration: 1h")
+      throw ValueError(
+        "duration must be positive and finite, got \(duration)", key: "duration", hint: "e.g. duration: 1h")
     }
     guard warmup < duration else {
       throw ValueError(

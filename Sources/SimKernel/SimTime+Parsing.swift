@@ -28,7 +28,8 @@ extension SimTime {
     }
     let scalars = Array(trimmed.unicodeScalars)
     var index = 0
-    while index < scalars.count, scalars[index] == "+" || scalars[index] == "." || ("0"..."9").contains(scalars[index]) {
+    while index < scalars.count, scalars[index] == "+" || scalars[index] == "." || ("0"..."9").contains(scalars[index])
+    {
       index += 1
     }
     let number = String(String.UnicodeScalarView(scalars[0..<index]))

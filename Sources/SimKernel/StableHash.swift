@@ -3,14 +3,7 @@
 /// Swift's `Hasher` is seeded randomly per process, so it must never decide a seed or an order.
 public enum StableHash {
   /// 64-bit FNV-1a of the UTF-8 bytes of `text`.
-  public static func fnv1a64(_ text: String) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in text.utf8 {
-      hash ^= UInt64(byte)
-      hash &*= 0x0000_0100_0000_01b3
-    }
-    return hash
-  }
+  public static func fnv1a64(_ text: String) -> UInt64 { fnv1a64(bytes: text.utf8) }
 
   /// 64-bit FNV-1a of raw bytes.
   public static func fnv1a64<Bytes: Sequence>(bytes: Bytes) -> UInt64 where Bytes.Element == UInt8 {

@@ -30,7 +30,9 @@ struct PHOLDCommand: ParsableCommand {
     let elapsed = clock.measure { run.execute() }
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     let events = run.simulator.eventsProcessed
-    print("lps=\(lps) events_per_lp=\(eventsPerLP) remote=\(remote) lookahead=\(lookahead) mean=\(mean) end_time=\(endTime) seed=\(seed)")
+    print(
+      "lps=\(lps) events_per_lp=\(eventsPerLP) remote=\(remote) lookahead=\(lookahead) mean=\(mean) end_time=\(endTime) seed=\(seed)"
+    )
     print("remote_sends=\(Int(run.metrics["remote_sends"]!)) pending_events=\(run.simulator.pendingEvents)")
     print("events=\(events) seconds=\(fixed(seconds, 4)) events_per_s=\(fixed(Double(events) / seconds, 0))")
   }

@@ -38,11 +38,16 @@ struct ValidateQueueingCommand: ParsableCommand {
     print(TextTable.render(header: header, rows: table))
     let inside = rows.filter(\.inside).count
     print("\(inside) of \(rows.count) theoretical values lie inside the simulated 95% confidence interval.")
+    print(
+      "(Each 95% interval misses the truth 1 time in 20 by design; "
+        + "with \(rows.count) rows, a NO is expected in about \(Int((1 - pow(0.95, Double(rows.count))) * 100))% of seeds.)"
+    )
     if let csv {
       var text = "system,quantity,theory,mean,stddev,n,ci95_low,ci95_high,inside\n"
       for row in rows {
         let i = row.interval
-        text += "\(row.system),\(row.quantity),\(row.theory),\(i.mean),\(i.standardDeviation),\(i.count),\(i.lower),\(i.upper),\(row.inside)\n"
+        text +=
+          "\(row.system),\(row.quantity),\(row.theory),\(i.mean),\(i.standardDeviation),\(i.count),\(i.lower),\(i.upper),\(row.inside)\n"
       }
       try writeFile(text, to: csv)
       print("wrote \(csv)")
@@ -63,7 +68,8 @@ func activeCores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 func writeFile(_ text: String, to path: String) throws(ValueError) {
   let temporary = path + ".tmp-\(getpid())"
   guard let file = fopen(temporary, "w") else {
-    throw ValueError("cannot write '\(path)': \(String(cString: strerror(errno)))", hint: "check the directory exists and is writable")
+    throw ValueError(
+      "cannot write '\(path)': \(String(cString: strerror(errno)))", hint: "check the directory exists and is writable")
   }
   let bytes = Array(text.utf8)
   let written = fwrite(bytes, 1, bytes.count, file)

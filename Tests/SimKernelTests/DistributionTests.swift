@@ -20,7 +20,9 @@ import Testing
     ("empirical([1ms, 2ms, 2ms])", .empirical([0.001, 0.002, 0.002])),
     (
       "mixture(0.9 * exp(1ms), 0.1 * const(100ms))",
-      .mixture([.init(weight: 0.9, distribution: .exponential(mean: 0.001)), .init(weight: 0.1, distribution: .constant(0.1))])
+      .mixture([
+        .init(weight: 0.9, distribution: .exponential(mean: 0.001)), .init(weight: 0.1, distribution: .constant(0.1)),
+      ])
     ),
   ])
   func parsesEveryForm(text: String, expected: Distribution) throws {
@@ -28,8 +30,12 @@ import Testing
   }
 
   @Test func lognormalAcceptsMedianMeanAndRawParameters() throws {
-    guard case .lognormal(let mu, let sigma) = try Distribution.parse("lognormal(median: 5ms, sigma: 0.5)", as: .duration)
-    else { Issue.record("not a lognormal"); return }
+    guard
+      case .lognormal(let mu, let sigma) = try Distribution.parse("lognormal(median: 5ms, sigma: 0.5)", as: .duration)
+    else {
+      Issue.record("not a lognormal")
+      return
+    }
     #expect(abs(mu - log(0.005)) < 1e-12 && sigma == 0.5)
     let byMean = try Distribution.parse("lognormal(mean: 5ms, cv: 2)", as: .duration)
     #expect(abs(byMean.mean! - 0.005) < 1e-12)
@@ -49,7 +55,8 @@ import Testing
 
   @Test(arguments: [
     ("exp(mean: -5ms)", "mean"), ("exp(mean: 0)", "mean"), ("uniform(3ms, 1ms)", "high"),
-    ("normal(mean: 1ms, sd: -1ms)", "sd"), ("pareto(shape: 0, scale: 1ms)", "shape"), ("erlang(k: 2.5, mean: 1ms)", "k"),
+    ("normal(mean: 1ms, sd: -1ms)", "sd"), ("pareto(shape: 0, scale: 1ms)", "shape"),
+    ("erlang(k: 2.5, mean: 1ms)", "k"),
     ("gamma(shape: 2, scael: 1ms)", "scael"), ("exp(rate: -3/s)", "rate"), ("weibull(shape: 1)", "scale"),
     ("pareto(shape: 0.5, mean: 1ms)", "shape"), ("lognormal(median: 1ms, sigma: -1)", "sigma"),
   ])
@@ -71,7 +78,9 @@ import Testing
     }
   }
 
-  @Test(arguments: ["exp(5ms", "exp(5ms))", "exp(,)", "exp(5ms, 3ms)", "5", "mixture(exp(1ms))", "lognormal(5ms, 1)", "[1, 2]"])
+  @Test(arguments: [
+    "exp(5ms", "exp(5ms))", "exp(,)", "exp(5ms, 3ms)", "5", "mixture(exp(1ms))", "lognormal(5ms, 1)", "[1, 2]",
+  ])
   func malformedSpecsAreErrorsNotTraps(text: String) {
     #expect(throws: ValueError.self) { _ = try Distribution.parse(text, as: .duration) }
   }

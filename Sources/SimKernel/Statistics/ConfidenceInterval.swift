@@ -33,7 +33,8 @@ public struct ConfidenceInterval: Sendable, Equatable {
   public init<S: Sequence>(samples: S, level: Double = 0.95) where S.Element == Double {
     var statistics = RunningStatistics()
     for sample in samples { statistics.add(sample) }
-    self.init(count: statistics.count, mean: statistics.mean, standardDeviation: statistics.standardDeviation, level: level)
+    self.init(
+      count: statistics.count, mean: statistics.mean, standardDeviation: statistics.standardDeviation, level: level)
   }
 }
 

@@ -37,7 +37,10 @@ public struct LatencyHistogram: Sendable {
 
   /// The standard percentiles BDSim reports, in seconds, named as in CSV columns.
   public var standardPercentiles: [(name: String, seconds: Double)] {
-    [("p50", percentile(50)), ("p90", percentile(90)), ("p99", percentile(99)), ("p999", percentile(99.9)), ("max", maximum)]
+    [
+      ("p50", percentile(50)), ("p90", percentile(90)), ("p99", percentile(99)), ("p999", percentile(99.9)),
+      ("max", maximum),
+    ]
   }
 
   /// Folds in another histogram's observations.

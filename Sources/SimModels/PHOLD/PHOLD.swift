@@ -21,7 +21,9 @@ public struct PHOLDParameters: Sendable, Equatable {
 
   public func validate() throws(ValueError) {
     guard lps >= 1, lps <= Int(Int32.max) else { throw ValueError("lps must be >= 1, got \(lps)", key: "lps") }
-    guard eventsPerLP >= 1 else { throw ValueError("events per LP must be >= 1, got \(eventsPerLP)", key: "events_per_lp") }
+    guard eventsPerLP >= 1 else {
+      throw ValueError("events per LP must be >= 1, got \(eventsPerLP)", key: "events_per_lp")
+    }
     guard lps.multipliedReportingOverflow(by: eventsPerLP).partialValue <= 100_000_000,
       !lps.multipliedReportingOverflow(by: eventsPerLP).overflow
     else {

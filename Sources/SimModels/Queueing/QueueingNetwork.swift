@@ -51,7 +51,7 @@ public final class QueueingNetwork: EventHandler {
   var enteredNetwork: [SimTime] = []
   var enteredStation: [SimTime] = []
   var freeSlots: [Int32] = []
-  var customersInNetwork = 0
+  public private(set) var customersInNetwork = 0
 
   // End-to-end statistics.
   var networkArrivals = 0
@@ -88,7 +88,8 @@ public final class QueueingNetwork: EventHandler {
     }
     me = simulator.register(self)
     for (i, source) in sources.enumerated() {
-      simulator.schedule(after: source.interarrival.sampleTime(source.stream), to: me, kind: Kind.arrival.rawValue, payload: Int64(i))
+      simulator.schedule(
+        after: source.interarrival.sampleTime(source.stream), to: me, kind: Kind.arrival.rawValue, payload: Int64(i))
     }
     if context.warmup > .zero {
       simulator.schedule(at: context.warmup, to: me, kind: Kind.endOfWarmup.rawValue)
@@ -116,7 +117,8 @@ public final class QueueingNetwork: EventHandler {
 
   func sourceArrival(_ index: Int) {
     let source = sources[index]
-    simulator.schedule(after: source.interarrival.sampleTime(source.stream), to: me, kind: Kind.arrival.rawValue, payload: Int64(index))
+    simulator.schedule(
+      after: source.interarrival.sampleTime(source.stream), to: me, kind: Kind.arrival.rawValue, payload: Int64(index))
     networkArrivals += 1
     guard let station = route(source.routes, source.routingStream) else {
       networkDepartures += 1  // routed straight out: a zero-length visit

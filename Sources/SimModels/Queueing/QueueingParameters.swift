@@ -61,7 +61,9 @@ public struct QueueingParameters: Sendable, Equatable {
     arrivalRate: Double, service: Distribution, servers: Int = 1, capacity: Int? = nil
   ) -> QueueingParameters {
     QueueingParameters(
-      sources: [Source(name: "arrivals", interarrival: .exponential(mean: 1 / arrivalRate), routing: [Route(to: "station")])],
+      sources: [
+        Source(name: "arrivals", interarrival: .exponential(mean: 1 / arrivalRate), routing: [Route(to: "station")])
+      ],
       stations: [Station(name: "station", servers: servers, capacity: capacity, service: service)])
   }
 
@@ -75,14 +77,18 @@ public struct QueueingParameters: Sendable, Equatable {
     for station in stations {
       let key = "stations.\(station.name)"
       guard !station.name.isEmpty else { throw ValueError("a station has an empty name", key: "stations") }
-      guard !seen.contains(station.name) else { throw ValueError("station '\(station.name)' is defined twice", key: key) }
+      guard !seen.contains(station.name) else {
+        throw ValueError("station '\(station.name)' is defined twice", key: key)
+      }
       seen.append(station.name)
       guard station.servers >= 1 else {
-        throw ValueError("station '\(station.name)' needs at least 1 server, got \(station.servers)", key: key + ".servers")
+        throw ValueError(
+          "station '\(station.name)' needs at least 1 server, got \(station.servers)", key: key + ".servers")
       }
       if let capacity = station.capacity, capacity < station.servers {
         throw ValueError(
-          "station '\(station.name)': capacity \(capacity) is less than its \(station.servers) servers", key: key + ".capacity",
+          "station '\(station.name)': capacity \(capacity) is less than its \(station.servers) servers",
+          key: key + ".capacity",
           hint: "capacity counts customers in service too; leave it out for an unlimited queue")
       }
       do { try station.service.validate() } catch {
@@ -95,10 +101,12 @@ public struct QueueingParameters: Sendable, Equatable {
     for source in sources {
       do { try source.interarrival.validate() } catch {
         throw ValueError(
-          "source '\(source.name)' interarrival: \(error.message)", key: "sources.\(source.name).interarrival", hint: error.hint)
+          "source '\(source.name)' interarrival: \(error.message)", key: "sources.\(source.name).interarrival",
+          hint: error.hint)
       }
       if source.interarrival.mean == 0 {
-        throw ValueError("source '\(source.name)': interarrival time must not be always 0", key: "sources.\(source.name).interarrival")
+        throw ValueError(
+          "source '\(source.name)': interarrival time must not be always 0", key: "sources.\(source.name).interarrival")
       }
       try validateRouting(source.routing, key: "sources.\(source.name).routing")
     }
@@ -109,7 +117,9 @@ public struct QueueingParameters: Sendable, Equatable {
     for route in routes {
       guard stations.contains(where: { $0.name == route.to }) else {
         var hint = "stations are: \(stations.map(\.name).joined(separator: ", "))"
-        if let near = closestMatch(to: route.to, among: stations.map(\.name)) { hint = "did you mean '\(near)'? " + hint }
+        if let near = closestMatch(to: route.to, among: stations.map(\.name)) {
+          hint = "did you mean '\(near)'? " + hint
+        }
         throw ValueError("routing to unknown station '\(route.to)'", key: key, hint: hint)
       }
       guard route.probability.isFinite, route.probability >= 0, route.probability <= 1 else {

@@ -1,9 +1,10 @@
+import SimKernel
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
   import Darwin
 #endif
-import SimKernel
 
 /// Closed-form results of queueing theory: what the queueing model must reproduce.
 ///
@@ -11,7 +12,9 @@ import SimKernel
 /// Formulas that need a steady state refuse a utilisation of 1 or more.
 public enum QueueingTheory {
   static func requireStable(_ lambda: Double, _ mu: Double, servers c: Int) throws(ValueError) {
-    guard lambda > 0, lambda.isFinite else { throw ValueError("arrival rate must be > 0, got \(lambda)", key: "lambda") }
+    guard lambda > 0, lambda.isFinite else {
+      throw ValueError("arrival rate must be > 0, got \(lambda)", key: "lambda")
+    }
     guard mu > 0, mu.isFinite else { throw ValueError("service rate must be > 0, got \(mu)", key: "mu") }
     guard c >= 1 else { throw ValueError("servers must be >= 1, got \(c)", key: "servers") }
     let rho = lambda / (Double(c) * mu)
@@ -56,7 +59,8 @@ public enum QueueingTheory {
   }
 
   /// The p-quantile of M/M/1 response time, which is Exp(μ - λ).
-  public static func mm1ResponseQuantile(lambda: Double, mu: Double, probability p: Double) throws(ValueError) -> Double {
+  public static func mm1ResponseQuantile(lambda: Double, mu: Double, probability p: Double) throws(ValueError) -> Double
+  {
     try requireStable(lambda, mu, servers: 1)
     return -log(1 - p) / (mu - lambda)
   }

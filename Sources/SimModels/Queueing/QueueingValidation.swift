@@ -65,7 +65,8 @@ public enum QueueingValidation {
         system: "tandem M/M/1 x2", quantity: "end-to-end mean (s)", parameters: tandem, metric: "network.response_mean",
         theory: try QueueingTheory.tandemMeanResponse(lambda: 0.5, stations: [(1, 1), (0.8, 1)])),
       Check(
-        system: "M/M/1 rho=0.8", quantity: "Little: L - lambda*W", parameters: mm1, metric: s + "station.mean_in_system",
+        system: "M/M/1 rho=0.8", quantity: "Little: L - lambda*W", parameters: mm1,
+        metric: s + "station.mean_in_system",
         theory: 0,
         derived: { m in
           m["station.station.mean_in_system"]! - m["station.station.throughput"]! * m["station.station.response_mean"]!
@@ -103,7 +104,9 @@ public enum QueueingValidation {
         values.append(check.derived?(metrics) ?? metrics[check.metric] ?? .nan)
       }
       rows.append(
-        Row(system: check.system, quantity: check.quantity, theory: check.theory, interval: ConfidenceInterval(samples: values)))
+        Row(
+          system: check.system, quantity: check.quantity, theory: check.theory,
+          interval: ConfidenceInterval(samples: values)))
     }
     return rows
   }
