@@ -8,12 +8,9 @@ import Testing
     // Erlang B(5, 4) = 0.1991 and Erlang C(2, 1.6) = 0.7111 (standard tables).
     #expect(abs(QueueingTheory.erlangB(servers: 5, offeredLoad: 4) - 0.199067) < 1e-6)
     #expect(abs(QueueingTheory.erlangC(servers: 2, offeredLoad: 1.6) - 0.711111) < 1e-6)
-    #expect(
-      QueueingTheory.erlangC(servers: 1, offeredLoad: 0.8) == 0.8000000000000002
-        || abs(QueueingTheory.erlangC(servers: 1, offeredLoad: 0.8) - 0.8) < 1e-12)
-    #expect(
-      try QueueingTheory.mmcMeanResponse(lambda: 0.8, mu: 1, servers: 1) == 5.000000000000001
-        || abs(try QueueingTheory.mmcMeanResponse(lambda: 0.8, mu: 1, servers: 1) - 5) < 1e-12)
+    // With one server Erlang C is the utilisation, and M/M/1 response is 1/(mu - lambda).
+    #expect(abs(QueueingTheory.erlangC(servers: 1, offeredLoad: 0.8) - 0.8) < 1e-12)
+    #expect(abs(try QueueingTheory.mmcMeanResponse(lambda: 0.8, mu: 1, servers: 1) - 5) < 1e-12)
     // M/D/1 waits half as long as M/M/1.
     let md1 = try QueueingTheory.mg1MeanWait(lambda: 0.8, meanService: 1, serviceSCV: 0)
     let mm1 = try QueueingTheory.mmcMeanWait(lambda: 0.8, mu: 1, servers: 1)
@@ -36,14 +33,15 @@ import Testing
     duration: .seconds(2000), warmup: .seconds(100), streams: RandomStreams(experimentSeed: 5))
 
   /// Every theoretical value inside its simulated confidence interval. The intervals are
-  /// Bonferroni-adjusted (each at 1 - 0.05/8) so that all eight hold together with 95%
-  /// confidence; each must also be narrow (under 5% of the value) for the check to mean anything.
+  /// Bonferroni-adjusted (each at 1 - 0.05/9) so that all nine hold together with 95%
+  /// confidence; each must also be narrow (under 8% of the value, so that a 10% error in the
+  /// model could not pass) for the check to mean anything.
   @Test(.tags(.statistical))
   func closedFormsLieInsideSimulatedConfidenceIntervals() throws {
     let checks = try QueueingValidation.standardChecks()
     let rows = try QueueingValidation.run(
       checks: checks, replications: 20, duration: .seconds(40000), warmup: .seconds(1000), seed: 1, jobs: 2)
-    #expect(rows.count == 8)
+    #expect(rows.count == 9)
     let level = 1 - 0.05 / Double(rows.count)
     for row in rows {
       let adjusted = ConfidenceInterval(
@@ -52,7 +50,7 @@ import Testing
       #expect(
         adjusted.contains(row.theory), "\(row.system) \(row.quantity): theory \(row.theory), simulated \(adjusted)")
       if row.theory != 0 {
-        #expect(adjusted.halfWidth / row.theory < 0.05, "\(row.system) \(row.quantity): interval too wide to test")
+        #expect(adjusted.halfWidth / row.theory < 0.08, "\(row.system) \(row.quantity): interval too wide to test")
       }
     }
   }

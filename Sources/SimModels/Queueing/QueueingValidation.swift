@@ -28,7 +28,7 @@ public enum QueueingValidation {
     public var relativeError: Double { abs(interval.mean - theory) / abs(theory) }
   }
 
-  /// The standard cases: M/M/1, M/M/c (c = 2, 8), M/D/1, M/M/c/c, a two-station tandem, Little's law.
+  /// The standard cases: M/M/1, M/M/c waiting by Erlang C (c = 1, 2, 8), M/D/1, M/M/c/c, a two-station tandem, Little's law.
   public static func standardChecks() throws(ValueError) -> [Check] {
     let s = "station."
     let mm1 = QueueingParameters.singleStation(arrivalRate: 0.8, service: .exponential(mean: 1))
@@ -49,6 +49,9 @@ public enum QueueingValidation {
       Check(
         system: "M/M/1 rho=0.8", quantity: "p90 response (s)", parameters: mm1, metric: s + "station.response_p90",
         theory: try QueueingTheory.mm1ResponseQuantile(lambda: 0.8, mu: 1, probability: 0.9)),
+      Check(
+        system: "M/M/1 rho=0.8", quantity: "mean wait (s)", parameters: mm1, metric: s + "station.wait_mean",
+        theory: try QueueingTheory.mmcMeanWait(lambda: 0.8, mu: 1, servers: 1)),
       Check(
         system: "M/M/2 rho=0.8", quantity: "mean wait (s)", parameters: mm2, metric: s + "station.wait_mean",
         theory: try QueueingTheory.mmcMeanWait(lambda: 1.6, mu: 1, servers: 2)),
