@@ -17,10 +17,12 @@ let package = Package(
     .executable(name: "bdsim", targets: ["bdsim"]),
     .library(name: "SimKernel", targets: ["SimKernel"]),
     .library(name: "SimModels", targets: ["SimModels"]),
+    .library(name: "SimExperiments", targets: ["SimExperiments"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
   ],
   targets: [
     // The GNU Scientific Library: random number generators, distributions, t quantiles.
@@ -44,16 +46,27 @@ let package = Package(
       dependencies: ["SimKernel"],
       swiftSettings: releaseSettings
     ),
+    // Configs, sweeps, the parallel runner and the result files.
+    .target(
+      name: "SimExperiments",
+      dependencies: ["SimKernel", "SimModels", .product(name: "Yams", package: "Yams")]
+    ),
     // The command-line tool: a thin layer over the libraries.
     .executableTarget(
       name: "bdsim",
       dependencies: [
         "SimKernel",
         "SimModels",
+        "SimExperiments",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
     .testTarget(name: "SimKernelTests", dependencies: ["SimKernel"]),
     .testTarget(name: "SimModelsTests", dependencies: ["SimModels", "SimKernel"]),
+    .testTarget(
+      name: "SimExperimentsTests",
+      dependencies: ["SimExperiments", "SimModels", "SimKernel"],
+      resources: [.copy("Fixtures")]
+    ),
   ]
 )

@@ -6,11 +6,20 @@ public struct RunContext: Sendable {
   public var warmup: SimTime
   /// The source of every random stream of the run.
   public var streams: RandomStreams
+  /// How often models sample their time series; nil for none.
+  public var timeseriesInterval: SimTime?
+  /// Where relative file names in parameters (empirical samples) are resolved.
+  public var baseDirectory: String?
 
-  public init(duration: SimTime, warmup: SimTime = .zero, streams: RandomStreams) {
+  public init(
+    duration: SimTime, warmup: SimTime = .zero, streams: RandomStreams, timeseriesInterval: SimTime? = nil,
+    baseDirectory: String? = nil
+  ) {
     self.duration = duration
     self.warmup = warmup
     self.streams = streams
+    self.timeseriesInterval = timeseriesInterval
+    self.baseDirectory = baseDirectory
   }
 
   /// Checks the horizon: a positive duration, and a warm-up shorter than it.

@@ -1,52 +1,49 @@
 import ArgumentParser
+import Foundation
+import SimExperiments
 import SimKernel
 import SimModels
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 @main
 struct BDSim: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bdsim",
     abstract: "A deterministic discrete-event simulator of big-data infrastructure.",
+    discussion: "Start with: bdsim run experiments/quickstart.yaml",
     version: BDSimVersion.string,
-    subcommands: [PHOLDCommand.self, ValidateQueueingCommand.self, ModelsCommand.self])
+    subcommands: [
+      RunCommand.self, ValidateCommand.self, ModelsCommand.self, CompareCommand.self, MergeCommand.self,
+      VerifyCommand.self, PHOLDCommand.self, ValidateQueueingCommand.self,
+    ])
 
-  /// Bad input is an answer: every error is one clear line on stderr and exit status 2
-  /// (help and --version exit 0).
+  /// Bad input is an answer: every error is one clear message on stderr and exit status 2
+  /// (help and --version exit 0; `verify` exits 1 when results differ).
   static func main() {
     do {
       var command = try parseAsRoot()
       try command.run()
+    } catch let error as ConfigError {
+      fail(error.description)
     } catch let error as ValueError {
       fail(error.description)
+    } catch let error as ExperimentError {
+      fail(error.description)
+    } catch let error as ExitCode {
+      Foundation.exit(error.rawValue)
     } catch {
       let code = exitCode(for: error)
-      if code == .success {
-        exit(withError: error)
-      }
+      if code == .success { exit(withError: error) }
       fail(fullMessage(for: error))
     }
   }
 
   static func fail(_ message: String) -> Never {
     var text = message
-    if !text.hasPrefix("error") && !text.hasPrefix("Error") { text = "error: " + text }
+    if !text.contains("error:") && !text.hasPrefix("Error") { text = "error: " + text }
     writeStandardError(text.hasSuffix("\n") ? text : text + "\n")
-    Glibc.exit(2)
+    Foundation.exit(2)
   }
 }
 
-enum BDSimVersion {
-  static let string = "0.1.0"
-}
-
-/// Writes to file descriptor 2 (the C `stderr` global is shared mutable state to Swift 6).
-func writeStandardError(_ text: String) {
-  let bytes = Array(text.utf8)
-  _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-}
+/// The number of cores this process may use.
+func activeCores() -> Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SimExperiments
 import SimKernel
 import SimModels
 
@@ -49,7 +50,7 @@ struct ValidateQueueingCommand: ParsableCommand {
         text +=
           "\(row.system),\(row.quantity),\(row.theory),\(i.mean),\(i.standardDeviation),\(i.count),\(i.lower),\(i.upper),\(row.inside)\n"
       }
-      try writeFile(text, to: csv)
+      try writeAtomically(text, to: csv)
       print("wrote \(csv)")
     }
   }
@@ -58,24 +59,5 @@ struct ValidateQueueingCommand: ParsableCommand {
     do { return try SimTime(parsing: text) } catch {
       throw ValueError("\(key): \(error.message)", key: key, hint: error.hint)
     }
-  }
-}
-
-/// The number of cores this process may use.
-func activeCores() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-
-/// Writes `text` to `path` atomically: a temporary file in the same directory, then rename.
-func writeFile(_ text: String, to path: String) throws(ValueError) {
-  let temporary = path + ".tmp-\(getpid())"
-  guard let file = fopen(temporary, "w") else {
-    throw ValueError(
-      "cannot write '\(path)': \(String(cString: strerror(errno)))", hint: "check the directory exists and is writable")
-  }
-  let bytes = Array(text.utf8)
-  let written = fwrite(bytes, 1, bytes.count, file)
-  let closed = fclose(file)
-  guard written == bytes.count, closed == 0, rename(temporary, path) == 0 else {
-    unlink(temporary)
-    throw ValueError("cannot write '\(path)': \(String(cString: strerror(errno)))")
   }
 }

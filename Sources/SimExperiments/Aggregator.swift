@@ -1,0 +1,198 @@
+import Foundation
+import SimKernel
+
+/// Assembles the per-run records of a plan into the result files, in run order:
+/// `runs.csv`, `summary.csv`, `timeseries.csv` and `manifest.json`.
+///
+/// The CSVs depend only on the records, never on wall time, thread count or shard split, so they
+/// are byte-identical for the same config. Time series are streamed from record to file: memory
+/// does not grow with the number of runs.
+public struct Aggregator {
+  public let plan: ExperimentPlan
+  public let directory: String
+
+  public init(plan: ExperimentPlan, directory: String) {
+    self.plan = plan
+    self.directory = directory
+  }
+
+  /// Runs of the plan with no complete, matching record.
+  public func missingRuns() -> [Int] {
+    plan.runs.filter { RunRecord.read(run: $0.index, from: directory)?.specHash != $0.specHash }.map(\.index)
+  }
+
+  /// Per (point, metric): the interval over replications.
+  public struct Summary: Sendable {
+    public var metrics: [String]
+    /// intervals[point][metric index]
+    public var intervals: [[ConfidenceInterval]]
+  }
+
+  /// Whether a metric passes the config's `outputs.metrics` patterns.
+  func keeps(_ metric: String) -> Bool {
+    let patterns = plan.config.outputs.metrics
+    return patterns.isEmpty || patterns.contains { globMatch($0, metric) }
+  }
+
+  /// Writes every result file; every run's record must be present.
+  @discardableResult
+  public func write(commandLine: [String]) throws -> Summary {
+    let sweptPaths = plan.config.sweep.paths
+    // Pass 1: the metric columns, in order of first appearance.
+    var metrics: [String] = []
+    for run in plan.runs {
+      guard let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash else {
+        throw ExperimentError("run \(run.index) has no result in \(directory)/runs; run again with --resume")
+      }
+      for name in record.output.metrics.names where keeps(name) && !metrics.contains(name) { metrics.append(name) }
+    }
+    // Metrics named in outputs.metrics come in the order the patterns are listed.
+    let patterns = plan.config.outputs.metrics
+    if !patterns.isEmpty {
+      let rank = { (name: String) in patterns.firstIndex { globMatch($0, name) } ?? patterns.count }
+      metrics = metrics.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(
+        \.element)
+    }
+    let columnOf = Dictionary(uniqueKeysWithValues: metrics.enumerated().map { ($1, $0) })
+
+    var runs = CSVFile(header: ["run", "point", "replication", "seed"] + sweptPaths + metrics)
+    var series = CSVFile(header: ["run", "time_s", "metric", "value"])
+    var statistics = [[RunningStatistics]](
+      repeating: [RunningStatistics](repeating: RunningStatistics(), count: metrics.count), count: plan.points.count)
+    var walls = [Double](repeating: .nan, count: plan.runs.count)
+    let seriesPath = directory + "/timeseries.csv"
+    let seriesTemporary = seriesPath + ".partial"
+    _ = FileManager.default.createFile(atPath: seriesTemporary, contents: nil)
+    guard let seriesHandle = FileHandle(forWritingAtPath: seriesTemporary) else {
+      throw ExperimentError("cannot write \(seriesTemporary)")
+    }
+    seriesHandle.write(Data(series.takeText().utf8))
+    for run in plan.runs {
+      guard let record = RunRecord.read(run: run.index, from: directory) else {
+        throw ExperimentError("run \(run.index) disappeared from \(directory)/runs while results were written")
+      }
+      walls[run.index] = record.wallSeconds
+      var values = [String](repeating: "", count: metrics.count)
+      for (name, value) in record.output.metrics.entries {
+        guard let column = columnOf[name] else { continue }
+        values[column] = formatNumber(value)
+        if value.isFinite { statistics[run.point][column].add(value) }
+      }
+      let point = plan.points[run.point]
+      runs.append(
+        [String(run.index), String(run.point), String(run.replication), String(run.seed)]
+          + point.assignments.map(\.value.compactText) + values)
+      for sample in record.output.timeseries.samples where keeps(sample.metric) {
+        series.append([String(run.index), formatNumber(sample.time.seconds), sample.metric, formatNumber(sample.value)])
+      }
+      seriesHandle.write(Data(series.takeText().utf8))
+    }
+    try seriesHandle.close()
+
+    var summary = CSVFile(header: ["point"] + sweptPaths + ["metric", "n", "mean", "stddev", "ci95_low", "ci95_high"])
+    var intervals: [[ConfidenceInterval]] = []
+    for point in plan.points {
+      var row: [ConfidenceInterval] = []
+      for (column, metric) in metrics.enumerated() {
+        let s = statistics[point.index][column]
+        let ci = ConfidenceInterval(
+          count: s.count, mean: s.count > 0 ? s.mean : .nan, standardDeviation: s.standardDeviation)
+        row.append(ci)
+        let cells = [
+          String(s.count), formatNumber(ci.mean), formatNumber(s.count > 1 ? s.standardDeviation : .nan),
+          formatNumber(ci.lower), formatNumber(ci.upper),
+        ]
+        summary.append([String(point.index)] + point.assignments.map(\.value.compactText) + [metric] + cells)
+      }
+      intervals.append(row)
+    }
+    try writeAtomically(runs.takeText(), to: directory + "/runs.csv")
+    try writeAtomically(summary.takeText(), to: directory + "/summary.csv")
+    if rename(seriesTemporary, seriesPath) != 0 { throw ExperimentError("cannot write \(seriesPath)") }
+    try writeAtomically(manifest(commandLine: commandLine, walls: walls), to: directory + "/manifest.json")
+    return Summary(metrics: metrics, intervals: intervals)
+  }
+
+  func manifest(commandLine: [String], walls: [Double]) -> String {
+    let config = plan.config
+    var out = "{\n"
+    out += "  \"name\": \(jsonString(config.name)),\n"
+    out += "  \"model\": \(jsonString(config.model.name)),\n"
+    out += "  \"bdsim_version\": \(jsonString(BDSimVersion.string)),\n"
+    out += "  \"git_commit\": \(gitCommit().map(jsonString) ?? "null"),\n"
+    out += "  \"command_line\": [\(commandLine.map(jsonString).joined(separator: ", "))],\n"
+    out += "  \"config_file\": \(jsonString(config.file)),\n"
+    out += "  \"overrides\": [\(config.overrides.map(jsonString).joined(separator: ", "))],\n"
+    out += "  \"config_sha256\": \(jsonString(plan.configDigest)),\n"
+    out += "  \"config\": \(config.root.canonicalJSON),\n"
+    out += "  \"seed\": \(config.seed),\n"
+    out += "  \"seeds\": \(jsonString(config.seedMode.rawValue)),\n"
+    out += "  \"replications\": \(config.replications),\n"
+    out += "  \"points\": \(plan.points.count),\n"
+    out += "  \"runs\": [\n"
+    let lines = plan.runs.map { run -> String in
+      let wall = walls[run.index]
+      return "    {\"run\": \(run.index), \"point\": \(run.point), \"replication\": \(run.replication), "
+        + "\"seed\": \(run.seed), \"spec_sha256\": \(jsonString(run.specHash)), \"wall_s\": \(wall.isFinite ? formatNumber(wall) : "null")}"
+    }
+    out += lines.joined(separator: ",\n") + "\n  ]\n}\n"
+    return out
+  }
+}
+
+/// Rows of comma-separated values, RFC 4180 quoting, accumulated and handed out as text.
+struct CSVFile {
+  private var text = ""
+
+  init(header: [String]) { append(header) }
+
+  mutating func append(_ fields: [String]) {
+    text += fields.map(Self.quote).joined(separator: ",") + "\n"
+  }
+
+  mutating func takeText() -> String {
+    defer { text = "" }
+    return text
+  }
+
+  static func quote(_ field: String) -> String {
+    guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+    return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+}
+
+/// Matches `*` as any run of characters; everything else literally.
+func globMatch(_ pattern: String, _ text: String) -> Bool {
+  let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
+  if parts.count == 1 { return pattern == text }
+  var rest = Substring(text)
+  guard rest.hasPrefix(parts[0]) else { return false }
+  rest = rest.dropFirst(parts[0].count)
+  for part in parts.dropFirst().dropLast() {
+    guard let range = rest.range(of: part) else { return false }
+    rest = rest[range.upperBound...]
+  }
+  return rest.hasSuffix(parts.last!)
+}
+
+/// The commit of the working directory's git checkout, if there is one.
+func gitCommit() -> String? {
+  let process = Process()
+  process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+  process.arguments = ["git", "rev-parse", "HEAD"]
+  let pipe = Pipe()
+  process.standardOutput = pipe
+  process.standardError = FileHandle.nullDevice
+  do { try process.run() } catch { return nil }
+  let data = pipe.fileHandleForReading.readDataToEndOfFile()
+  process.waitUntilExit()
+  guard process.terminationStatus == 0 else { return nil }
+  let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+  return text.count == 40 ? text : nil
+}
+
+/// An error of the experiments layer that is not about a config's text (missing runs, I/O).
+public struct ExperimentError: Error, CustomStringConvertible, Sendable {
+  public var description: String
+  public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import SimKernel
+import SimModels
+
+/// The operations behind `bdsim run`, `merge` and `verify`, on a result directory.
+public enum Experiment {
+  /// The file that records which config a result directory holds, written before any run.
+  static let planFile = "experiment.json"
+
+  /// Writes `DIR/experiment.json`: the normalised config, its file and overrides. Refuses a
+  /// directory that holds results of a different config unless `replace` is set.
+  public static func claim(_ directory: String, plan: ExperimentPlan, replace: Bool) throws {
+    let path = directory + "/" + planFile
+    if let existing = try? readPlanHeader(directory), existing.digest != plan.configDigest, !replace {
+      throw ExperimentError(
+        "\(directory) holds results of another config (sha256 \(existing.digest.prefix(12))...); "
+          + "choose another --out, or delete the directory")
+    }
+    let text =
+      "{\n  \"config_file\": \(jsonString(plan.config.file)),\n"
+      + "  \"overrides\": [\(plan.config.overrides.map(jsonString).joined(separator: ", "))],\n"
+      + "  \"config_sha256\": \(jsonString(plan.configDigest)),\n  \"config\": \(plan.config.root.canonicalJSON)\n}\n"
+    try writeAtomically(text, to: path)
+  }
+
+  struct PlanHeader {
+    var file: String
+    var overrides: [String]
+    var digest: String
+    var config: ConfigNode
+  }
+
+  static func readPlanHeader(_ directory: String) throws -> PlanHeader {
+    let path = directory + "/" + planFile
+    guard let data = FileManager.default.contents(atPath: path),
+      let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+      let file = object["config_file"] as? String, let digest = object["config_sha256"] as? String,
+      let overrides = object["overrides"] as? [String]
+    else {
+      throw ExperimentError("\(directory) is not a BDSim result directory (no readable \(planFile))")
+    }
+    // The config is canonical JSON, which is YAML: read it back with the config reader.
+    let text = String(decoding: data, as: UTF8.self)
+    let root = try YAMLLoader.parse(text, file: path)
+    guard let config = root["config"] else { throw ExperimentError("\(path) has no config") }
+    return PlanHeader(file: file, overrides: overrides, digest: digest, config: config)
+  }
+
+  /// Rebuilds the plan a result directory was made from.
+  public static func plan(ofResults directory: String) throws -> ExperimentPlan {
+    let header = try readPlanHeader(directory)
+    let config = try ExperimentConfig.decode(header.config, file: header.file, overrides: header.overrides)
+    let plan = try ExperimentPlan(config)
+    guard plan.configDigest == header.digest else {
+      throw ExperimentError("\(directory)/\(planFile) does not match its own digest: it was edited")
+    }
+    return plan
+  }
+
+  /// Copies the run records of shard directories into `output` and writes the result files.
+  /// Every directory must hold the same config.
+  public static func merge(_ directories: [String], into output: String, commandLine: [String]) throws -> (
+    ExperimentPlan, Aggregator.Summary
+  ) {
+    guard let first = directories.first else { throw ExperimentError("merge needs at least one directory") }
+    let plan = try plan(ofResults: first)
+    for directory in directories.dropFirst() {
+      let other = try readPlanHeader(directory)
+      guard other.digest == plan.configDigest else {
+        throw ExperimentError(
+          "\(directory) holds another config than \(first) (sha256 differs); only shards of one experiment merge")
+      }
+    }
+    try FileManager.default.createDirectory(atPath: output + "/runs", withIntermediateDirectories: true)
+    if !directories.contains(output) { try claim(output, plan: plan, replace: false) }
+    for run in plan.runs {
+      if let present = RunRecord.read(run: run.index, from: output), present.specHash == run.specHash { continue }
+      for directory in directories where directory != output {
+        if let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash {
+          try record.write(to: output)
+          break
+        }
+      }
+    }
+    let aggregator = Aggregator(plan: plan, directory: output)
+    let missing = aggregator.missingRuns()
+    guard missing.isEmpty else {
+      throw ExperimentError(
+        "\(missing.count) of \(plan.runs.count) runs have no result in any directory (first: run \(missing[0])); run the missing shards"
+      )
+    }
+    return (plan, try aggregator.write(commandLine: commandLine))
+  }
+
+  /// Re-runs every run of a result directory from its recorded config and compares the CSVs
+  /// byte for byte. Returns the names of the files that differ (empty: verified).
+  public static func verify(_ directory: String, jobs: Int) throws -> [String] {
+    let plan = try plan(ofResults: directory)
+    let scratch = NSTemporaryDirectory() + "bdsim-verify-\(ProcessInfo.processInfo.processIdentifier)"
+    try? FileManager.default.removeItem(atPath: scratch)
+    defer { try? FileManager.default.removeItem(atPath: scratch) }
+    _ = try Runner(plan: plan, directory: scratch, jobs: jobs).run()
+    try Aggregator(plan: plan, directory: scratch).write(commandLine: [])
+    var differing: [String] = []
+    for file in ["runs.csv", "summary.csv", "timeseries.csv"] {
+      let original = FileManager.default.contents(atPath: directory + "/" + file)
+      let again = FileManager.default.contents(atPath: scratch + "/" + file)
+      if original == nil || original != again { differing.append(file) }
+    }
+    return differing
+  }
+}
+
+/// The table printed at the end of a run: swept parameters, then key metrics as mean ± CI half-width.
+public enum SummaryTable {
+  public static func render(plan: ExperimentPlan, summary: Aggregator.Summary, maximumMetrics: Int = 4) -> String {
+    var shown: [Int] = []
+    if plan.config.outputs.metrics.isEmpty {
+      shown = Array(summary.metrics.indices.prefix(maximumMetrics))
+    } else {
+      shown = Array(summary.metrics.indices)
+    }
+    let header =
+      plan.config.sweep.paths.map { $0.hasPrefix("params.") ? String($0.dropFirst(7)) : $0 }
+      + shown.map { summary.metrics[$0] }
+    var rows: [[String]] = []
+    for point in plan.points {
+      var row = point.assignments.map(\.value.compactText)
+      for m in shown {
+        let ci = summary.intervals[point.index][m]
+        row.append(
+          ci.halfWidth.isFinite ? "\(significant(ci.mean)) ± \(significant(ci.halfWidth))" : significant(ci.mean))
+      }
+      rows.append(row)
+    }
+    return TextTable.render(header: header, rows: rows)
+  }
+
+  /// Four significant digits, no exponent for everyday magnitudes.
+  public static func significant(_ value: Double) -> String {
+    guard value.isFinite else { return value.isNaN ? "-" : "\(value)" }
+    if value == 0 { return "0" }
+    let magnitude = abs(value)
+    if magnitude >= 1e7 || magnitude < 1e-4 { return String(format: "%.3e", value) }
+    let decimals = max(0, 3 - Int(floor(log10(magnitude))))
+    return String(format: "%.\(decimals)f", value)
+  }
+}
+
+/// Plain-text tables with aligned columns.
+public enum TextTable {
+  public static func render(header: [String], rows: [[String]]) -> String {
+    var widths = header.map(\.count)
+    for row in rows {
+      for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+    }
+    func line(_ cells: [String]) -> String {
+      var text = cells.enumerated().map { i, cell in
+        cell + String(repeating: " ", count: max(0, widths[i] - cell.count))
+      }
+      .joined(separator: "  ")
+      while text.hasSuffix(" ") { text.removeLast() }
+      return text
+    }
+    var lines = [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+    lines += rows.map(line)
+    return lines.joined(separator: "\n")
+  }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import SimKernel
+import SimModels
+
+/// An experiment as a config file describes it: what to run, for how long, how often, which
+/// parameters to sweep and where the results go.
+public struct ExperimentConfig: Sendable {
+  /// How replication seeds relate across sweep points.
+  public enum SeedMode: String, Sendable {
+    /// Replication r uses the same seeds at every point: comparisons between points are paired.
+    case common
+    /// Every (point, replication) gets seeds of its own.
+    case independent
+  }
+
+  public struct Outputs: Sendable {
+    /// The result directory (relative paths are relative to the working directory).
+    public var directory: String
+    /// Time-series sampling interval; nil for no time series.
+    public var timeseriesInterval: SimTime?
+    /// Metric name patterns to keep (`*` matches any run of characters); empty keeps all.
+    public var metrics: [String]
+  }
+
+  public var file: String
+  public var name: String
+  public var description: String
+  public var model: AnyModel
+  public var duration: SimTime
+  public var warmup: SimTime
+  public var seed: UInt64
+  public var seedMode: SeedMode
+  public var replications: Int
+  public var sweep: Sweep
+  public var outputs: Outputs
+  /// The whole config after `--set` overrides: the base every sweep point is applied to.
+  public var root: ConfigNode
+  /// The `--set` overrides, as given.
+  public var overrides: [String]
+
+  /// The directory relative file names in parameters are read from: the config's own.
+  public var baseDirectory: String { (file as NSString).deletingLastPathComponent }
+
+  static let topLevelKeys = [
+    "name", "description", "model", "duration", "warmup", "seed", "seeds", "replications", "platform", "faults",
+    "params", "sweep", "outputs",
+  ]
+
+  /// Loads a config file and applies `--set key=value` overrides.
+  public static func load(path: String, overrides: [String] = []) throws(ConfigError) -> ExperimentConfig {
+    var root = try YAMLLoader.load(path: path)
+    do {
+      for override in overrides { try apply(override: override, to: &root) }
+      return try decode(root, file: path, overrides: overrides)
+    } catch { throw error.inFile(path) }
+  }
+
+  /// Applies one `key.path=value` override (the value is read as YAML: `3`, `5ms`, `[1, 2]`).
+  static func apply(override: String, to root: inout ConfigNode) throws(ConfigError) {
+    guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
+      throw ConfigError(
+        file: "--set", message: "'\(override)' is not key=value",
+        hint: "e.g. --set params.servers=4 or --set duration=1h")
+    }
+    let key = String(override[..<equals]).trimmingCharacters(in: .whitespaces)
+    let text = String(override[override.index(after: equals)...])
+    var value = try YAMLLoader.parse(text, file: "--set \(key)")
+    value.location = .unknown
+    let path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    guard !path.contains(where: \.isEmpty) else {
+      throw ConfigError(file: "--set", keyPath: key, message: "'\(key)' is not a dotted key path")
+    }
+    guard topLevelKeys.contains(path[0]) else {
+      var hint = "top-level keys are: \(topLevelKeys.joined(separator: ", "))"
+      if let near = closestMatch(to: path[0], among: topLevelKeys) { hint = "did you mean '\(near)'?" }
+      throw ConfigError(file: "--set", keyPath: key, message: "unknown key '\(path[0])'", hint: hint)
+    }
+    do { try root.set(path, to: value, fullPath: key) } catch { throw error.inFile("--set") }
+  }
+
+  /// Reads a parsed config; every key is checked, and every sweep point's parameters are decoded
+  /// (so a bad value anywhere in the sweep is reported before anything runs).
+  public static func decode(_ root: ConfigNode, file: String, overrides: [String] = []) throws(ConfigError)
+    -> ExperimentConfig
+  {
+    var reader = try ConfigReader(root, path: "")
+    guard !root.isNull else {
+      throw ConfigError(
+        file: file, location: SourceLocation(line: 1, column: 1), message: "the config is empty",
+        hint: "start from experiments/quickstart.yaml")
+    }
+    let name = try reader.string("name")
+    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+      throw reader.error(
+        "name", "'\(name)' is not a usable name",
+        hint: "use letters, digits, '-', '_' and '.': it names the result directory")
+    }
+    let description = try reader.string("description", default: "")
+    let modelName = try reader.string("model")
+    guard let model = ModelRegistry.named(modelName) else {
+      var hint = "models are: \(ModelRegistry.names.joined(separator: ", "))"
+      if let near = closestMatch(to: modelName, among: ModelRegistry.names) { hint = "did you mean '\(near)'? " + hint }
+      throw reader.error("model", "unknown model '\(modelName)'", hint: hint)
+    }
+    let duration = try reader.duration("duration")
+    guard duration > .zero else { throw reader.error("duration", "duration must be positive") }
+    let warmup = try reader.duration("warmup", default: .zero)
+    guard warmup < duration else {
+      throw reader.error("warmup", "warmup (\(warmup)) must be shorter than duration (\(duration))")
+    }
+    let seedValue = try reader.int("seed", default: 1, range: 0...Int.max)
+    let seedMode = SeedMode(rawValue: try reader.choice("seeds", ["common", "independent"], default: "common"))!
+    let replications = try reader.int("replications", default: 1, range: 1...1_000_000)
+    for key in ["platform", "faults"] {
+      if let node = reader.node(key),
+        node.entries?.isEmpty == false || node.items?.isEmpty == false || node.scalarText != nil
+      {
+        throw reader.error(
+          key, "model '\(modelName)' does not use '\(key)' (the platform layer is not part of this model)",
+          hint: "remove the '\(key)' section")
+      }
+    }
+    _ = reader.node("params")
+    let sweepNode = reader.node("sweep")
+    var outputsReader = try reader.mapping("outputs")
+    let directory = try outputsReader.string("dir", default: "results/\(name)")
+    let interval: SimTime? =
+      outputsReader.has("timeseries_interval") ? try outputsReader.duration("timeseries_interval") : nil
+    if let interval, interval <= .zero {
+      throw outputsReader.error("timeseries_interval", "the interval must be positive")
+    }
+    var metrics: [String] = []
+    for (i, item) in try outputsReader.list("metrics").enumerated() {
+      guard let text = item.scalarText else {
+        throw ConfigError(
+          location: item.location, keyPath: "outputs.metrics.\(i)",
+          message: "expected a metric name or pattern, found \(item.kindDescription)")
+      }
+      metrics.append(text)
+    }
+    try outputsReader.finish()
+    try reader.finish()
+    let sweep = try Sweep(sweepNode ?? ConfigNode(.null), root: root)
+    var config = ExperimentConfig(
+      file: file, name: name, description: description, model: model, duration: duration, warmup: warmup,
+      seed: UInt64(seedValue), seedMode: seedMode, replications: replications, sweep: sweep,
+      outputs: Outputs(directory: directory, timeseriesInterval: interval, metrics: metrics), root: root,
+      overrides: overrides)
+    config.root = root
+    return config
+  }
+}

@@ -1,0 +1,117 @@
+import SimKernel
+import SimModels
+
+/// The version written into manifests and run-spec hashes.
+public enum BDSimVersion {
+  public static let string = "0.2.0"
+}
+
+/// An experiment expanded into its runs: every sweep point decoded and checked, every
+/// (point, replication) given its seeds and a hash that identifies it.
+public struct ExperimentPlan: Sendable {
+  /// One point of the sweep, ready to run.
+  public struct Point: Sendable {
+    public var index: Int
+    public var assignments: [(path: String, value: ConfigNode)]
+    public var duration: SimTime
+    public var warmup: SimTime
+    public var parameters: ModelParameters
+    /// Canonical JSON of everything that defines the point (model, duration, warm-up, params).
+    public var definition: String
+  }
+
+  /// One run: a point and a replication.
+  public struct Run: Sendable {
+    public var index: Int
+    public var point: Int
+    public var replication: Int
+    public var streams: RandomStreams
+    /// The replication's seed, as reported in runs.csv.
+    public var seed: UInt64 { streams.replicationSeed }
+    /// SHA-256 of everything that determines the run's output: a record with the same hash is
+    /// the same run (this is what `--resume` checks).
+    public var specHash: String
+  }
+
+  public let config: ExperimentConfig
+  public let points: [Point]
+  public let runs: [Run]
+  /// SHA-256 of the normalised config (after overrides).
+  public let configDigest: String
+
+  public init(_ config: ExperimentConfig) throws(ConfigError) {
+    self.config = config
+    configDigest = SHA256.hex(config.root.canonicalJSON)
+    var points: [Point] = []
+    for sweepPoint in config.sweep.points() {
+      var root = config.root
+      for (path, value) in sweepPoint.assignments {
+        try root.set(path.split(separator: ".").map(String.init), to: value, fullPath: path)
+      }
+      var duration = config.duration
+      var warmup = config.warmup
+      for (path, value) in sweepPoint.assignments where path == "duration" || path == "warmup" {
+        guard let text = value.scalarText else {
+          throw ConfigError(
+            location: value.location, keyPath: "sweep.\(path)",
+            message: "expected a duration, found \(value.kindDescription)")
+        }
+        let time: SimTime
+        do { time = try SimTime(parsing: text) } catch {
+          throw ConfigError(
+            location: value.location, keyPath: "sweep.\(path)", message: error.message, hint: error.hint)
+        }
+        if path == "duration" { duration = time } else { warmup = time }
+      }
+      guard duration > .zero, warmup < duration else {
+        throw ConfigError(
+          keyPath: "sweep",
+          message:
+            "at sweep point \(sweepPoint.index) the warm-up (\(warmup)) is not shorter than the duration (\(duration))")
+      }
+      let params = root["params"] ?? ConfigNode(.null)
+      let parameters = try config.model.decode(params, path: "params", baseDirectory: config.baseDirectory)
+      let definition =
+        "{\"model\":\(jsonString(config.model.name)),\"duration\":\(jsonString(duration.formatted)),"
+        + "\"warmup\":\(jsonString(warmup.formatted)),\"params\":\(params.canonicalJSON)}"
+      points.append(
+        Point(
+          index: sweepPoint.index, assignments: sweepPoint.assignments, duration: duration, warmup: warmup,
+          parameters: parameters, definition: definition))
+    }
+    self.points = points
+    var runs: [Run] = []
+    for point in points {
+      let pointDigest = SHA256.hex(point.definition)
+      for replication in 0..<config.replications {
+        let experimentSeed: UInt64
+        switch config.seedMode {
+        case .common: experimentSeed = config.seed
+        case .independent: experimentSeed = StableHash.splitMix64(config.seed ^ StableHash.fnv1a64(pointDigest))
+        }
+        let streams = RandomStreams(experimentSeed: experimentSeed, replication: replication)
+        let spec =
+          "bdsim \(BDSimVersion.string)\n\(point.definition)\nseed=\(experimentSeed)\nreplication=\(replication)\n"
+          + "timeseries=\(config.outputs.timeseriesInterval?.formatted ?? "none")\n"
+        runs.append(
+          Run(
+            index: runs.count, point: point.index, replication: replication, streams: streams,
+            specHash: SHA256.hex(spec)))
+      }
+    }
+    self.runs = runs
+  }
+
+  /// The context a run gets.
+  public func context(for run: Run) -> RunContext {
+    let point = points[run.point]
+    return RunContext(
+      duration: point.duration, warmup: point.warmup, streams: run.streams,
+      timeseriesInterval: config.outputs.timeseriesInterval, baseDirectory: config.baseDirectory)
+  }
+
+  /// Runs one (point, replication).
+  public func execute(_ run: Run) throws(ValueError) -> RunOutput {
+    try config.model.run(points[run.point].parameters, context: context(for: run))
+  }
+}

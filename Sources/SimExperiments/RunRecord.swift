@@ -1,0 +1,139 @@
+import Foundation
+import SimKernel
+import SimModels
+import Synchronization
+
+/// The result of one run on disk: written whole (to a temporary file, then renamed), so a crash
+/// or a kill never leaves a torn record, and read back exactly (floats in shortest round-trip form).
+///
+///     bdsim-run-record 1
+///     spec <sha256>  run <i>  point <p>  replication <r>  seed <s>  wall_s <seconds>   (one per line)
+///     m <metric>\t<value>
+///     t <time_ns>\t<metric>\t<value>
+///     end
+public struct RunRecord: Sendable, Equatable {
+  public var specHash: String
+  public var run: Int
+  public var point: Int
+  public var replication: Int
+  public var seed: UInt64
+  public var wallSeconds: Double
+  public var output: RunOutput
+
+  public init(run: ExperimentPlan.Run, output: RunOutput, wallSeconds: Double) {
+    specHash = run.specHash
+    self.run = run.index
+    point = run.point
+    replication = run.replication
+    seed = run.seed
+    self.wallSeconds = wallSeconds
+    self.output = output
+  }
+
+  /// The record's file name inside `DIR/runs/`.
+  public static func fileName(run: Int) -> String {
+    let digits = String(run)
+    return "run-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".rec"
+  }
+
+  public var text: String {
+    var out = "bdsim-run-record 1\nspec \(specHash)\nrun \(run)\npoint \(point)\nreplication \(replication)\n"
+    out += "seed \(seed)\nwall_s \(wallSeconds)\n"
+    for (name, value) in output.metrics.entries { out += "m \(name)\t\(formatNumber(value))\n" }
+    for sample in output.timeseries.samples {
+      out += "t \(sample.time.nanoseconds)\t\(sample.metric)\t\(formatNumber(sample.value))\n"
+    }
+    return out + "end\n"
+  }
+
+  /// Parses a record; nil if it is not a complete record.
+  public init?(text: String) {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    guard lines.first == "bdsim-run-record 1", lines.count >= 9 else { return nil }
+    if lines.last == "" { lines.removeLast() }
+    guard lines.last == "end" else { return nil }
+    func field(_ i: Int, _ name: String) -> Substring? {
+      let line = lines[i]
+      guard line.hasPrefix(name + " ") else { return nil }
+      return line.dropFirst(name.count + 1)
+    }
+    guard let spec = field(1, "spec"), let run = field(2, "run").flatMap({ Int($0) }),
+      let point = field(3, "point").flatMap({ Int($0) }),
+      let replication = field(4, "replication").flatMap({ Int($0) }),
+      let seed = field(5, "seed").flatMap({ UInt64($0) }), let wall = field(6, "wall_s").flatMap({ Double($0) })
+    else { return nil }
+    var metrics = Metrics()
+    var series = TimeSeries()
+    for line in lines[7..<(lines.count - 1)] {
+      if line.hasPrefix("m ") {
+        let parts = line.dropFirst(2).split(separator: "\t", omittingEmptySubsequences: false)
+        guard parts.count == 2, let value = parseNumber(parts[1]) else { return nil }
+        metrics.set(String(parts[0]), value)
+      } else if line.hasPrefix("t ") {
+        let parts = line.dropFirst(2).split(separator: "\t", omittingEmptySubsequences: false)
+        guard parts.count == 3, let ns = Int64(parts[0]), let value = parseNumber(parts[2]) else { return nil }
+        series.append(time: SimTime(nanoseconds: ns), metric: String(parts[1]), value: value)
+      } else {
+        return nil
+      }
+    }
+    specHash = String(spec)
+    self.run = run
+    self.point = point
+    self.replication = replication
+    self.seed = seed
+    wallSeconds = wall
+    output = RunOutput(metrics: metrics, timeseries: series)
+  }
+
+  /// Writes the record into `directory/runs/` atomically.
+  public func write(to directory: String) throws {
+    try writeAtomically(text, to: directory + "/runs/" + Self.fileName(run: run))
+  }
+
+  /// Reads the record of run `run`, if there is a complete one.
+  public static func read(run: Int, from directory: String) -> RunRecord? {
+    guard let data = FileManager.default.contents(atPath: directory + "/runs/" + fileName(run: run)),
+      let text = String(data: data, encoding: .utf8)
+    else { return nil }
+    return RunRecord(text: text)
+  }
+}
+
+/// Shortest round-trip text of a Double (`0.1`, `5.0`, `1e-05`, `nan`, `inf`): the same bytes on
+/// every machine, and it reads back as the same bits.
+public func formatNumber(_ value: Double) -> String {
+  if value.isNaN { return "nan" }
+  if value.isInfinite { return value > 0 ? "inf" : "-inf" }
+  return "\(value)"
+}
+
+func parseNumber<S: StringProtocol>(_ text: S) -> Double? {
+  switch text {
+  case "nan": return .nan
+  case "inf": return .infinity
+  case "-inf": return -.infinity
+  default: return Double(String(text))
+  }
+}
+
+/// Writes a file so that readers see either the old or the new content, never a part.
+public func writeAtomically(_ text: String, to path: String) throws {
+  let directory = (path as NSString).deletingLastPathComponent
+  if !directory.isEmpty {
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  }
+  let temporary =
+    path
+    + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(temporaryCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+  do {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+    if rename(temporary, path) != 0 { throw CocoaError(.fileWriteUnknown) }
+  } catch {
+    unlink(temporary)
+    throw error
+  }
+}
+
+/// Distinguishes temporary files written by threads of one process.
+private let temporaryCounter = Atomic<Int>(0)

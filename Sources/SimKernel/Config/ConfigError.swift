@@ -1,0 +1,39 @@
+/// A mistake in a config, located: file, line, column, the dotted key path, what was expected,
+/// and how to fix it.
+///
+/// Printed as `FILE:LINE:COLUMN: error: at KEY.PATH: MESSAGE (HINT)`, the shape compilers use, so
+/// editors can jump to it.
+public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+  public var file: String
+  public var location: SourceLocation
+  public var keyPath: String
+  public var message: String
+  public var hint: String?
+
+  public init(
+    file: String = "", location: SourceLocation = .unknown, keyPath: String = "", message: String, hint: String? = nil
+  ) {
+    self.file = file
+    self.location = location
+    self.keyPath = keyPath
+    self.message = message
+    self.hint = hint
+  }
+
+  public var description: String {
+    var text = file.isEmpty ? "" : file + ":"
+    if location.line > 0 { text += "\(location.line):\(location.column):" }
+    text += text.isEmpty ? "error: " : " error: "
+    if !keyPath.isEmpty { text += "at \(keyPath): " }
+    text += message
+    if let hint { text += " (\(hint))" }
+    return text
+  }
+
+  /// The same error attributed to a file (the reader does not know which file it reads).
+  public func inFile(_ file: String) -> ConfigError {
+    var copy = self
+    if copy.file.isEmpty { copy.file = file }
+    return copy
+  }
+}

@@ -1,0 +1,90 @@
+import SimKernel
+
+/// What one run of a model produces.
+public struct RunOutput: Sendable, Equatable {
+  public var metrics: Metrics
+  public var timeseries: TimeSeries
+  public init(metrics: Metrics, timeseries: TimeSeries = TimeSeries()) {
+    self.metrics = metrics
+    self.timeseries = timeseries
+  }
+}
+
+/// A model BDSim can run from a config: a name, its parameters read from the config's `params`,
+/// and a run that turns parameters and a ``RunContext`` into metrics.
+///
+/// Adding a model is a folder under Sources/SimModels and one line in ``ModelRegistry``.
+public protocol SimulationModel: SendableMetatype {
+  associatedtype Parameters: Sendable
+  /// The name configs use (`model: queueing`).
+  static var name: String { get }
+  /// One line for `bdsim models`.
+  static var summary: String { get }
+  /// The metrics it reports, as name patterns with their meaning (for `bdsim models NAME`).
+  static var metricDescriptions: [(name: String, meaning: String)] { get }
+  /// Reads (and validates) the parameters; every key must be asked for, then `reader.finish()`.
+  static func decode(_ reader: inout ConfigReader, baseDirectory: String?) throws(ConfigError) -> Parameters
+  /// One run.
+  static func run(_ parameters: Parameters, context: RunContext) throws(ValueError) -> RunOutput
+}
+
+/// Parameters of some model, decoded and validated, opaque to everything but that model.
+public struct ModelParameters: @unchecked Sendable {
+  // Parameters are immutable values of a Sendable type; the box only hides which.
+  let value: Any
+}
+
+/// A model with its type erased, so the experiments layer can hold a list of them.
+public struct AnyModel: Sendable {
+  public let name: String
+  public let summary: String
+  public let metricDescriptions: [(name: String, meaning: String)]
+  private let decodeBody:
+    @Sendable (ConfigNode, String, String?, ParameterSchema?) throws(ConfigError) -> ModelParameters
+  private let runBody: @Sendable (ModelParameters, RunContext) throws(ValueError) -> RunOutput
+
+  public init<M: SimulationModel>(_ model: M.Type) {
+    name = M.name
+    summary = M.summary
+    metricDescriptions = M.metricDescriptions
+    decodeBody = { (node, path, baseDirectory, schema) throws(ConfigError) -> ModelParameters in
+      var reader = try ConfigReader(node, path: path, schema: schema)
+      let parameters = try M.decode(&reader, baseDirectory: baseDirectory)
+      try reader.finish()
+      return ModelParameters(value: parameters)
+    }
+    runBody = { (parameters, context) throws(ValueError) -> RunOutput in
+      try M.run(parameters.value as! M.Parameters, context: context)
+    }
+  }
+
+  /// Reads the model's parameters from `node` (the config's `params`, `path` in messages).
+  public func decode(_ node: ConfigNode, path: String = "params", baseDirectory: String? = nil) throws(ConfigError)
+    -> ModelParameters
+  {
+    try decodeBody(node, path, baseDirectory, nil)
+  }
+
+  /// The parameters the model reads, with kinds, defaults and help (from decoding an empty `params`).
+  public func parameterSchema() -> [ParameterSchema.Parameter] {
+    let schema = ParameterSchema()
+    _ = try? decodeBody(ConfigNode(.null), "params", nil, schema)
+    return schema.parameters
+  }
+
+  public func run(_ parameters: ModelParameters, context: RunContext) throws(ValueError) -> RunOutput {
+    try runBody(parameters, context)
+  }
+}
+
+/// Every model BDSim knows, by name.
+public enum ModelRegistry {
+  public static let all: [AnyModel] = [
+    AnyModel(QueueingModel.self),
+    AnyModel(PHOLDModel.self),
+  ]
+
+  public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }
+
+  public static var names: [String] { all.map(\.name) }
+}

@@ -1,0 +1,184 @@
+import SimKernel
+
+/// The queueing network as a model configs can name: `model: queueing`.
+public enum QueueingModel: SimulationModel {
+  public static let name = "queueing"
+  public static let summary =
+    "open queueing networks: Poisson or general sources, M/G/c/K stations, probabilistic routing"
+  public static let metricDescriptions: [(name: String, meaning: String)] = [
+    ("station.S.arrivals", "customers arriving at station S after the warm-up"),
+    ("station.S.throughput", "departures per second"),
+    ("station.S.loss_fraction", "arrivals turned away because S was full"),
+    ("station.S.utilisation", "time-average fraction of S's servers busy"),
+    ("station.S.mean_queue_length", "time-average customers waiting (not in service)"),
+    ("station.S.mean_in_system", "time-average customers at S, waiting or in service"),
+    ("station.S.wait_mean, _p50, _p90, _p99, _p999", "waiting time before service, seconds"),
+    ("station.S.response_mean, _p50, _p90, _p99, _p999", "waiting plus service, seconds"),
+    ("network.arrivals, network.throughput, network.loss_fraction", "end to end"),
+    ("network.response_mean, _p50, _p90, _p99, _p999", "time from entering to leaving the network, seconds"),
+    (
+      "theory.*",
+      "closed forms for one station fed by one Poisson source (M/M/c, M/G/1, Erlang B), NaN where none applies"
+    ),
+  ]
+
+  public static func decode(_ reader: inout ConfigReader, baseDirectory: String?) throws(ConfigError)
+    -> QueueingParameters
+  {
+    let parameters: QueueingParameters
+    if reader.has("stations") || reader.has("sources") {
+      parameters = try decodeNetwork(&reader, baseDirectory: baseDirectory)
+    } else {
+      parameters = try decodeSingleStation(&reader, baseDirectory: baseDirectory)
+    }
+    do { try parameters.validate() } catch { throw reader.error(error.key, error.message, hint: error.hint) }
+    return parameters
+  }
+
+  /// `arrival_rate` (or `utilisation`, or `interarrival`), `service`, `servers`, `capacity`.
+  static func decodeSingleStation(_ reader: inout ConfigReader, baseDirectory: String?) throws(ConfigError)
+    -> QueueingParameters
+  {
+    let service = try reader.distribution(
+      "service", .duration, default: .exponential(mean: 1), baseDirectory: baseDirectory,
+      help: "service time of one customer")
+    let servers = try reader.int(
+      "servers", default: 1, range: 1...100_000, help: "identical servers sharing one FIFO queue")
+    var capacity: Int?
+    if reader.has("capacity") {
+      capacity = try reader.int(
+        "capacity", range: 1...Int.max, help: "most customers at the station, waiting or in service")
+    } else {
+      _ = try reader.int("capacity", default: 0, help: "most customers at the station (absent: unlimited)")
+    }
+    let given = ["arrival_rate", "utilisation", "interarrival"].filter { reader.has($0) }
+    guard given.count <= 1 else {
+      throw reader.error(given[1], "give only one of arrival_rate, utilisation and interarrival")
+    }
+    let interarrival: Distribution
+    switch given.first {
+    case "utilisation":
+      let rho = try reader.double("utilisation", range: 0...1e6, help: "offered load per server, λ E[S] / c")
+      guard rho > 0 else { throw reader.error("utilisation", "utilisation must be > 0") }
+      guard let meanService = service.mean, meanService > 0 else {
+        throw reader.error("utilisation", "utilisation needs a service distribution with a finite, positive mean")
+      }
+      interarrival = .exponential(mean: meanService / (rho * Double(servers)))
+    case "interarrival":
+      interarrival = try reader.distribution(
+        "interarrival", .duration, baseDirectory: baseDirectory, help: "time between arrivals (instead of arrival_rate)"
+      )
+    default:
+      let rate = try reader.quantity("arrival_rate", .rate, default: 0.8, help: "Poisson arrival rate")
+      guard rate > 0 else { throw reader.error("arrival_rate", "arrival_rate must be > 0", hint: "e.g. 100/s") }
+      interarrival = .exponential(mean: 1 / rate)
+    }
+    _ = try reader.double("utilisation", default: 0, help: "offered load per server (instead of arrival_rate)")
+    return QueueingParameters(
+      sources: [.init(name: "arrivals", interarrival: interarrival, routing: [.init(to: "station")])],
+      stations: [.init(name: "station", servers: servers, capacity: capacity, service: service)])
+  }
+
+  /// Lists of `sources` and `stations`, each with a `name` and `routing`.
+  static func decodeNetwork(_ reader: inout ConfigReader, baseDirectory: String?) throws(ConfigError)
+    -> QueueingParameters
+  {
+    var sources: [QueueingParameters.Source] = []
+    for (i, node) in try reader.list("sources", help: "arrival streams").enumerated() {
+      var item = try ConfigReader(node, path: reader.keyPath("sources.\(i)"))
+      let name = try item.string("name")
+      let interarrival = try item.distribution("interarrival", .duration, baseDirectory: baseDirectory)
+      let routing = try decodeRouting(&item)
+      try item.finish()
+      sources.append(.init(name: name, interarrival: interarrival, routing: routing))
+    }
+    var stations: [QueueingParameters.Station] = []
+    for (i, node) in try reader.list("stations", help: "stations of servers").enumerated() {
+      var item = try ConfigReader(node, path: reader.keyPath("stations.\(i)"))
+      let name = try item.string("name")
+      let servers = try item.int("servers", default: 1, range: 1...100_000)
+      let capacity = item.has("capacity") ? try item.int("capacity", range: 1...Int.max) : nil
+      let service = try item.distribution("service", .duration, baseDirectory: baseDirectory)
+      let routing = try decodeRouting(&item)
+      try item.finish()
+      stations.append(.init(name: name, servers: servers, capacity: capacity, service: service, routing: routing))
+    }
+    guard !sources.isEmpty else { throw reader.error(nil, "a network needs at least one entry under 'sources'") }
+    guard !stations.isEmpty else { throw reader.error(nil, "a network needs at least one entry under 'stations'") }
+    return QueueingParameters(sources: sources, stations: stations)
+  }
+
+  /// `routing: [{to: db, probability: 0.6}, ...]`, or the shorthand `to: db` for probability 1.
+  static func decodeRouting(_ item: inout ConfigReader) throws(ConfigError) -> [QueueingParameters.Route] {
+    if item.has("to") {
+      guard !item.has("routing") else { throw item.error("to", "give either 'to' or 'routing', not both") }
+      return [.init(to: try item.string("to"), probability: 1)]
+    }
+    var routes: [QueueingParameters.Route] = []
+    for (i, node) in try item.list("routing").enumerated() {
+      var route = try ConfigReader(node, path: item.keyPath("routing.\(i)"))
+      routes.append(.init(to: try route.string("to"), probability: try route.probability("probability", default: 1)))
+      try route.finish()
+    }
+    return routes
+  }
+
+  public static func run(_ parameters: QueueingParameters, context: RunContext) throws(ValueError) -> RunOutput {
+    try context.validate()
+    try parameters.validate()
+    let simulator = Simulator()
+    let network = QueueingNetwork(parameters: parameters, context: context, simulator: simulator)
+    var sampler: TimeSeriesSampler?
+    if let interval = context.timeseriesInterval {
+      let probe = TimeSeriesSampler(interval: interval, simulator: simulator)
+      for (i, station) in parameters.stations.enumerated() {
+        probe.addProbe("station.\(station.name).in_system") {
+          Double(network.stations[i].busy + network.stations[i].queue.count)
+        }
+        probe.addProbe("station.\(station.name).busy_servers") { Double(network.stations[i].busy) }
+      }
+      sampler = probe
+    }
+    simulator.run(until: context.duration)
+    var metrics = network.metrics()
+    appendTheory(parameters, to: &metrics)
+    return RunOutput(metrics: metrics, timeseries: sampler?.series ?? TimeSeries())
+  }
+
+  /// Closed forms for a single station fed by a single Poisson source, where they exist.
+  static func appendTheory(_ parameters: QueueingParameters, to metrics: inout Metrics) {
+    guard parameters.sources.count == 1, parameters.stations.count == 1,
+      case .exponential(let meanInterarrival) = parameters.sources[0].interarrival,
+      parameters.sources[0].routing.count == 1, parameters.sources[0].routing[0].probability == 1,
+      parameters.stations[0].routing.isEmpty
+    else { return }
+    let station = parameters.stations[0]
+    let lambda = 1 / meanInterarrival
+    let c = station.servers
+    var wait = Double.nan
+    var loss = 0.0
+    var utilisation = Double.nan
+    if let meanService = station.service.mean, let scv = station.service.squaredCoefficientOfVariation {
+      let mu = 1 / meanService
+      if let capacity = station.capacity {
+        loss = capacity == c ? QueueingTheory.erlangB(servers: c, offeredLoad: lambda / mu) : .nan
+        if capacity == c {
+          wait = 0
+          utilisation = lambda * (1 - loss) / (Double(c) * mu)
+        }
+      } else if lambda / (Double(c) * mu) < 1 {
+        utilisation = lambda / (Double(c) * mu)
+        if scv == 1, case .exponential = station.service {
+          wait = (try? QueueingTheory.mmcMeanWait(lambda: lambda, mu: mu, servers: c)) ?? .nan
+        } else if c == 1 {
+          wait = (try? QueueingTheory.mg1MeanWait(lambda: lambda, meanService: meanService, serviceSCV: scv)) ?? .nan
+        }
+      }
+      metrics.set("theory.utilisation", utilisation)
+      metrics.set("theory.wait_mean", wait)
+      metrics.set("theory.response_mean", wait + meanService)
+      metrics.set("theory.mean_queue_length", lambda * (1 - loss) * wait)
+      metrics.set("theory.loss_fraction", loss)
+    }
+  }
+}

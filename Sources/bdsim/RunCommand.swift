@@ -1,0 +1,153 @@
+import ArgumentParser
+import Foundation
+import SimExperiments
+import SimKernel
+
+struct RunCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "run", abstract: "Run an experiment: every sweep point x replication, then the result files.")
+
+  @Argument(help: "The experiment config (YAML).") var config: String
+  @Option(help: "Result directory (default: the config's outputs.dir, else results/NAME).") var out: String?
+  @Option(help: "Worker threads (default: all cores).") var jobs: Int?
+  @Flag(help: "Skip runs whose result is already in the directory with the same spec.") var resume = false
+  @Option(help: "Run only shard K of N (1-based), e.g. 2/8, for Slurm job arrays.") var shard: String?
+  @Option(name: .customLong("set"), help: "Override a config key: --set params.servers=4 (repeatable).")
+  var overrides: [String] = []
+  @Flag(help: "No progress bar or summary table.") var quiet = false
+
+  func run() throws {
+    let shard = try parseShard(self.shard)
+    let jobs = try checkJobs(self.jobs)
+    let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
+    let plan = try ExperimentPlan(experiment)
+    let directory = out ?? experiment.outputs.directory
+    try Experiment.claim(directory, plan: plan, replace: false)
+    let showProgress = !quiet && isatty(2) == 1
+    let runner = Runner(
+      plan: plan, directory: directory, jobs: jobs, shard: shard, resume: resume,
+      progress: showProgress ? Progress() : nil)
+    Runner.installInterruptHandler()
+    if !quiet {
+      writeStandardError(
+        "\(experiment.name): \(plan.points.count) points x \(experiment.replications) replications = \(plan.runs.count) runs"
+          + (shard.map { ", shard \($0.index)/\($0.count): \(runner.assignedRuns.count) runs" } ?? "")
+          + ", \(jobs) jobs\n")
+    }
+    let outcome = try runner.run()
+    if outcome.interrupted {
+      var resumeCommand = CommandLine.arguments.map(shellQuote).joined(separator: " ")
+      if !resume { resumeCommand += " --resume" }
+      writeStandardError(
+        "interrupted: \(outcome.completed + outcome.skipped) of \(outcome.assigned) runs have results in \(directory)/runs.\n"
+          + "Nothing already written was damaged. To finish, run:\n  \(resumeCommand)\n")
+      throw ExitCode(130)
+    }
+    let aggregator = Aggregator(plan: plan, directory: directory)
+    let missing = aggregator.missingRuns()
+    if !missing.isEmpty {
+      print(
+        "shard done: \(outcome.completed) runs; \(missing.count) of \(plan.runs.count) runs of the experiment have no result yet."
+      )
+      print("When every shard has finished, join them with: bdsim merge \(directory) [OTHER_SHARD_DIRS...]")
+      return
+    }
+    let summary = try aggregator.write(commandLine: CommandLine.arguments)
+    if !quiet {
+      print(SummaryTable.render(plan: plan, summary: summary))
+      print("\nwrote \(directory)/runs.csv, summary.csv, timeseries.csv, manifest.json")
+    }
+  }
+}
+
+struct ValidateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "validate", abstract: "Check a config without running it: every key, value and sweep point.")
+
+  @Argument(help: "The experiment config (YAML).") var config: String
+  @Option(name: .customLong("set"), help: "Override a config key (repeatable).") var overrides: [String] = []
+
+  func run() throws {
+    let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
+    let plan = try ExperimentPlan(experiment)
+    print(
+      "\(config): OK: '\(experiment.name)', model \(experiment.model.name), \(plan.points.count) points x "
+        + "\(experiment.replications) replications = \(plan.runs.count) runs")
+    if !experiment.sweep.paths.isEmpty { print("swept: \(experiment.sweep.paths.joined(separator: ", "))") }
+  }
+}
+
+struct MergeCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "merge", abstract: "Join the results of shards (bdsim run --shard) into one result directory.")
+
+  @Argument(help: "Result directories of the shards.") var directories: [String]
+  @Option(help: "Where to write the merged results (default: the first directory).") var out: String?
+
+  func run() throws {
+    let output = out ?? directories[0]
+    let (plan, summary) = try Experiment.merge(directories, into: output, commandLine: CommandLine.arguments)
+    print(SummaryTable.render(plan: plan, summary: summary))
+    print("\nmerged \(plan.runs.count) runs into \(output)")
+  }
+}
+
+struct VerifyCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "verify", abstract: "Re-run a result directory from its recorded config and byte-compare every CSV.")
+
+  @Argument(help: "A result directory.") var directory: String
+  @Option(help: "Worker threads (default: all cores).") var jobs: Int?
+
+  func run() throws {
+    let differing = try Experiment.verify(directory, jobs: try checkJobs(jobs))
+    if differing.isEmpty {
+      print("verified: runs.csv, summary.csv and timeseries.csv in \(directory) are reproduced byte for byte")
+    } else {
+      print("DIFFERENT: \(differing.joined(separator: ", ")) in \(directory) are not reproduced by re-running")
+      throw ExitCode(1)
+    }
+  }
+}
+
+struct CompareCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "compare",
+    abstract: "Compare one metric across result directories, or across levels of a swept parameter.")
+
+  @Argument(help: "Result directories.") var directories: [String]
+  @Option(help: "The metric (a column of runs.csv).") var metric: String
+  @Option(help: "Compare the levels of this swept parameter against its first level.") var by: String?
+  @Option(help: "Where to write the comparison as CSV (default: DIR/compare.csv of the first directory).") var csv:
+    String?
+
+  func run() throws {
+    let result = try Compare.run(directories: directories, metric: metric, by: by)
+    print(result.text)
+    let path = csv ?? directories[0] + "/compare.csv"
+    try writeAtomically(result.csv, to: path)
+    print("\nwrote \(path)")
+  }
+}
+
+func parseShard(_ text: String?) throws(ValueError) -> (index: Int, count: Int)? {
+  guard let text else { return nil }
+  let parts = text.split(separator: "/")
+  guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
+    throw ValueError(
+      "--shard: '\(text)' is not K/N with 1 <= K <= N", key: "--shard",
+      hint: "e.g. --shard 2/8; on Slurm: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
+  }
+  return (k, n)
+}
+
+func checkJobs(_ jobs: Int?) throws(ValueError) -> Int {
+  guard let jobs else { return activeCores() }
+  guard jobs >= 1 else { throw ValueError("--jobs must be at least 1, got \(jobs)", key: "--jobs") }
+  return jobs
+}
+
+func shellQuote(_ word: String) -> String {
+  if word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+".contains($0) }) { return word }
+  return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+}
