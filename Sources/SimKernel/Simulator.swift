@@ -3,6 +3,9 @@
 /// Entities are registered once with ``Simulator/register(_:)`` and addressed afterwards by the
 /// ``EntityID`` it returns. One handler may stand for many model-level entities (a table of
 /// stations, say) and tell them apart by the event's `payload`.
+///
+/// The simulator keeps its entities alive; an entity that keeps a reference to the simulator
+/// must make it `unowned`, or the two form a cycle and neither is ever freed.
 public protocol EventHandler: AnyObject {
   /// Reacts to `event` at `simulator.now == event.time`, typically by scheduling more events.
   func handle(_ event: Event, in simulator: Simulator)

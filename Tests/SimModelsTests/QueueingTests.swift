@@ -168,3 +168,25 @@ extension Tag {
   /// Long statistical checks (seconds, not milliseconds, in a debug build).
   @Tag static var statistical: Self
 }
+
+@Suite struct OwnershipTests {
+  /// A run's model must be freed when the run ends: a reference cycle between the simulator and
+  /// its entities would keep every run of a long sweep in memory.
+  @Test func aFinishedRunFreesItsSimulatorAndModel() throws {
+    weak var weakSimulator: Simulator?
+    weak var weakNetwork: QueueingNetwork?
+    do {
+      let simulator = Simulator()
+      let context = RunContext(
+        duration: .seconds(100), streams: RandomStreams(experimentSeed: 1), timeseriesInterval: .seconds(10))
+      let network = QueueingNetwork(
+        parameters: .singleStation(arrivalRate: 1, service: .exponential(mean: 0.5)), context: context,
+        simulator: simulator)
+      simulator.run(until: context.duration)
+      weakSimulator = simulator
+      weakNetwork = network
+    }
+    #expect(weakSimulator == nil)
+    #expect(weakNetwork == nil)
+  }
+}

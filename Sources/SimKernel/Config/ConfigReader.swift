@@ -87,6 +87,22 @@ public struct ConfigReader {
     return value
   }
 
+  /// A whole number, or nil when the key is absent (an optional setting such as a capacity).
+  public mutating func optionalInt(_ key: String, range: ClosedRange<Int> = Int.min...Int.max, help: String = "")
+    throws(ConfigError) -> Int?
+  {
+    guard has(key) else {
+      record(key, kind: "integer", defaultValue: "none", help: help)
+      return nil
+    }
+    return try int(key, range: range, help: help)
+  }
+
+  /// Records a key in the schema without reading it (alternatives documented elsewhere).
+  public func describe(_ key: String, kind: String, help: String) {
+    record(key, kind: kind, defaultValue: "none", help: help)
+  }
+
   /// A real number within `range`.
   public mutating func double(
     _ key: String, default defaultValue: Double? = nil,

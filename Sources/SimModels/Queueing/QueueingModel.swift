@@ -26,6 +26,8 @@ public enum QueueingModel: SimulationModel {
     -> QueueingParameters
   {
     let parameters: QueueingParameters
+    reader.describe("sources", kind: "list", help: "arrival streams of a full network (see docs/models/queueing.md)")
+    reader.describe("stations", kind: "list", help: "stations of a full network, instead of the keys above")
     if reader.has("stations") || reader.has("sources") {
       parameters = try decodeNetwork(&reader, baseDirectory: baseDirectory)
     } else {
@@ -44,13 +46,8 @@ public enum QueueingModel: SimulationModel {
       help: "service time of one customer")
     let servers = try reader.int(
       "servers", default: 1, range: 1...100_000, help: "identical servers sharing one FIFO queue")
-    var capacity: Int?
-    if reader.has("capacity") {
-      capacity = try reader.int(
-        "capacity", range: 1...Int.max, help: "most customers at the station, waiting or in service")
-    } else {
-      _ = try reader.int("capacity", default: 0, help: "most customers at the station (absent: unlimited)")
-    }
+    let capacity = try reader.optionalInt(
+      "capacity", range: 1...Int.max, help: "most customers at the station, waiting or in service (none: unlimited)")
     let given = ["arrival_rate", "utilisation", "interarrival"].filter { reader.has($0) }
     guard given.count <= 1 else {
       throw reader.error(given[1], "give only one of arrival_rate, utilisation and interarrival")
@@ -73,7 +70,13 @@ public enum QueueingModel: SimulationModel {
       guard rate > 0 else { throw reader.error("arrival_rate", "arrival_rate must be > 0", hint: "e.g. 100/s") }
       interarrival = .exponential(mean: 1 / rate)
     }
-    _ = try reader.double("utilisation", default: 0, help: "offered load per server (instead of arrival_rate)")
+    if given.first != "utilisation" {
+      reader.describe("utilisation", kind: "number", help: "offered load per server λE[S]/c (instead of arrival_rate)")
+    }
+    if given.first != "interarrival" {
+      reader.describe(
+        "interarrival", kind: "distribution of duration", help: "time between arrivals (instead of arrival_rate)")
+    }
     return QueueingParameters(
       sources: [.init(name: "arrivals", interarrival: interarrival, routing: [.init(to: "station")])],
       stations: [.init(name: "station", servers: servers, capacity: capacity, service: service)])
@@ -97,7 +100,7 @@ public enum QueueingModel: SimulationModel {
       var item = try ConfigReader(node, path: reader.keyPath("stations.\(i)"))
       let name = try item.string("name")
       let servers = try item.int("servers", default: 1, range: 1...100_000)
-      let capacity = item.has("capacity") ? try item.int("capacity", range: 1...Int.max) : nil
+      let capacity = try item.optionalInt("capacity", range: 1...Int.max)
       let service = try item.distribution("service", .duration, baseDirectory: baseDirectory)
       let routing = try decodeRouting(&item)
       try item.finish()

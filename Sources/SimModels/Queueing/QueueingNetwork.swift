@@ -42,7 +42,9 @@ public final class QueueingNetwork: EventHandler {
 
   let parameters: QueueingParameters
   let context: RunContext
-  let simulator: Simulator
+  // The simulator owns this network (as it owns every entity), so the reference back is unowned:
+  // a strong one would be a cycle that keeps every run's model alive.
+  unowned let simulator: Simulator
   var me = EntityID(0)
   var stations: [StationState] = []
   var sources: [SourceState] = []
