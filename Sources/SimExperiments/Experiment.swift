@@ -114,9 +114,14 @@ public enum Experiment {
 /// The table printed at the end of a run: swept parameters, then key metrics as mean ± CI half-width.
 public enum SummaryTable {
   public static func render(plan: ExperimentPlan, summary: Aggregator.Summary, maximumMetrics: Int = 4) -> String {
-    var shown: [Int] = []
+    // The config's own metric list if it has one, else the model's headline metrics.
+    var shown: [Int]
     if plan.config.outputs.metrics.isEmpty {
-      shown = Array(summary.metrics.indices.prefix(maximumMetrics))
+      let patterns = plan.config.model.headlineMetrics
+      let rank = { (i: Int) in patterns.firstIndex { globMatch($0, summary.metrics[i]) } ?? patterns.count }
+      shown = summary.metrics.indices.filter { rank($0) < patterns.count }.sorted { (rank($0), $0) < (rank($1), $1) }
+      shown = Array(shown.prefix(maximumMetrics))
+      if shown.isEmpty { shown = Array(summary.metrics.indices.prefix(maximumMetrics)) }
     } else {
       shown = Array(summary.metrics.indices)
     }

@@ -40,6 +40,10 @@ public struct ExperimentPlan: Sendable {
   public let configDigest: String
 
   public init(_ config: ExperimentConfig) throws(ConfigError) {
+    do { try self.init(checked: config) } catch { throw error.inFile(config.file) }
+  }
+
+  private init(checked config: ExperimentConfig) throws(ConfigError) {
     self.config = config
     configDigest = SHA256.hex(config.root.canonicalJSON)
     var points: [Point] = []

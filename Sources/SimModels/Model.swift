@@ -22,6 +22,8 @@ public protocol SimulationModel: SendableMetatype {
   static var summary: String { get }
   /// The metrics it reports, as name patterns with their meaning (for `bdsim models NAME`).
   static var metricDescriptions: [(name: String, meaning: String)] { get }
+  /// Patterns (`*` matches anything) of the few metrics a summary table shows by default.
+  static var headlineMetrics: [String] { get }
   /// Reads (and validates) the parameters; every key must be asked for, then `reader.finish()`.
   static func decode(_ reader: inout ConfigReader, baseDirectory: String?) throws(ConfigError) -> Parameters
   /// One run.
@@ -39,6 +41,7 @@ public struct AnyModel: Sendable {
   public let name: String
   public let summary: String
   public let metricDescriptions: [(name: String, meaning: String)]
+  public let headlineMetrics: [String]
   private let decodeBody:
     @Sendable (ConfigNode, String, String?, ParameterSchema?) throws(ConfigError) -> ModelParameters
   private let runBody: @Sendable (ModelParameters, RunContext) throws(ValueError) -> RunOutput
@@ -47,6 +50,7 @@ public struct AnyModel: Sendable {
     name = M.name
     summary = M.summary
     metricDescriptions = M.metricDescriptions
+    headlineMetrics = M.headlineMetrics
     decodeBody = { (node, path, baseDirectory, schema) throws(ConfigError) -> ModelParameters in
       var reader = try ConfigReader(node, path: path, schema: schema)
       let parameters = try M.decode(&reader, baseDirectory: baseDirectory)

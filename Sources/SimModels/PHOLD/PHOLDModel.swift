@@ -4,6 +4,7 @@ import SimKernel
 public enum PHOLDModel: SimulationModel {
   public static let name = "phold"
   public static let summary = "the PHOLD discrete-event benchmark: a constant population of events hopping between LPs"
+  public static let headlineMetrics = ["events", "remote_sends"]
   public static let metricDescriptions: [(name: String, meaning: String)] = [
     ("events", "events handled"),
     ("remote_sends", "events sent to another LP"),

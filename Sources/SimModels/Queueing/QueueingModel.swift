@@ -5,6 +5,9 @@ public enum QueueingModel: SimulationModel {
   public static let name = "queueing"
   public static let summary =
     "open queueing networks: Poisson or general sources, M/G/c/K stations, probabilistic routing"
+  public static let headlineMetrics = [
+    "station.*.response_mean", "station.*.response_p99", "station.*.utilisation", "station.*.loss_fraction",
+  ]
   public static let metricDescriptions: [(name: String, meaning: String)] = [
     ("station.S.arrivals", "customers arriving at station S after the warm-up"),
     ("station.S.throughput", "departures per second"),
