@@ -4,13 +4,13 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 SWIFT ?= swift
 BDSIM_RELEASE := .build/release/bdsim
-DEMO_OUT := results/queueing-validation
-
-.PHONY: help deps build release demo test test-fast bench bench-baseline format lint clean
+.PHONY: help deps build release demo validation test test-fast bench bench-baseline format lint clean
 
 help:
 	@echo "make deps      install GSL (libgsl-dev) if pkg-config cannot find it"
-	@echo "make demo      build (release) and run the queueing-theory validation; prints the table, writes CSV"
+	@echo "make demo      build (release), run experiments/quickstart.yaml, print its table, write CSV and plots/quickstart.png"
+	@echo "make validation  the kernel's queueing-theory validation table (results/queueing-validation/)"
+	@echo "make plots     (re)draw plots/quickstart.png (Python venv in plots/.venv)"
 	@echo "make test      run the whole test suite (debug build)"
 	@echo "make test-fast the suite without the long statistical checks"
 	@echo "make bench     PHOLD against a C++ loop and SimPy, then the kernel micro-benchmarks"
@@ -35,10 +35,17 @@ build: deps
 release: deps
 	$(SWIFT) build -c release --product bdsim
 
+# The quickstart sweep: re-running it reproduces the committed results byte for byte (--resume
+# makes a second `make demo` instant), then the plot.
 demo: release
-	@mkdir -p $(DEMO_OUT)
+	$(BDSIM_RELEASE) run experiments/quickstart.yaml --resume
+	@$(MAKE) --no-print-directory plots
+
+validation: release
+	@mkdir -p results/queueing-validation
 	$(BDSIM_RELEASE) validate-queueing --replications 10 --duration 20000s --warmup 1000s --seed 1 \
-	  --csv $(DEMO_OUT)/validation.csv
+	  --csv results/queueing-validation/validation.csv
+	$(BDSIM_RELEASE) run experiments/queueing-validation.yaml --resume
 
 test: deps
 	$(SWIFT) test
@@ -61,3 +68,27 @@ lint:
 
 clean:
 	rm -rf .build
+
+# Plots of result directories (plots/README.md). A Python venv in plots/.venv holds the pinned
+# packages; it is (re)filled only when plots/requirements.txt is newer than its stamp. The
+# quickstart sweep is run only if its results are missing, then drawn to plots/quickstart.png.
+PLOTS_VENV := plots/.venv
+PLOTS_STAMP := $(PLOTS_VENV)/.requirements.stamp
+
+.PHONY: plots
+plots: $(PLOTS_STAMP)
+	@if [ ! -f results/quickstart/summary.csv ]; then \
+	  if [ ! -x $(BDSIM_RELEASE) ]; then $(MAKE) release || exit $$?; fi; \
+	  echo "$(BDSIM_RELEASE) run experiments/quickstart.yaml"; \
+	  $(BDSIM_RELEASE) run experiments/quickstart.yaml || exit $$?; \
+	fi
+	$(PLOTS_VENV)/bin/python plots/plot_sweep.py results/quickstart \
+	  --metric station.station.response_mean --x utilisation --also theory.response_mean \
+	  --logy --out plots/quickstart.png
+
+$(PLOTS_STAMP): plots/requirements.txt
+	@if [ ! -x $(PLOTS_VENV)/bin/python ]; then \
+	  echo "python3 -m venv $(PLOTS_VENV)"; python3 -m venv $(PLOTS_VENV) || exit $$?; \
+	fi
+	$(PLOTS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r plots/requirements.txt
+	@touch $@

@@ -61,7 +61,8 @@ public struct Aggregator {
       repeating: [RunningStatistics](repeating: RunningStatistics(), count: metrics.count), count: plan.points.count)
     var walls = [Double](repeating: .nan, count: plan.runs.count)
     let seriesPath = directory + "/timeseries.csv"
-    let seriesTemporary = seriesPath + ".partial"
+    // A name of its own: shards sharing a directory may aggregate at the same moment.
+    let seriesTemporary = temporaryPath(for: seriesPath)
     _ = FileManager.default.createFile(atPath: seriesTemporary, contents: nil)
     guard let seriesHandle = FileHandle(forWritingAtPath: seriesTemporary) else {
       throw ExperimentError("cannot write \(seriesTemporary)")
