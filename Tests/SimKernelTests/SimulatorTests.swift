@@ -14,31 +14,87 @@ final class Recorder: EventHandler {
   }
 }
 
-@Suite struct EventHeapTests {
-  @Test func popsInTimeThenSequenceOrderAgainstASortedReference() {
-    var heap = EventHeap()
+/// The two event queues, behind one face for the order tests.
+protocol TestableQueue {
+  init()
+  var count: Int { get }
+  mutating func push(_ event: Event)
+  mutating func popMin() -> Event?
+}
+extension EventHeap: TestableQueue {}
+extension CalendarQueue: TestableQueue {}
+
+@Suite struct EventQueueTests {
+  /// Random pushes and pops against a sorted reference; `time` draws each event's time given the
+  /// time of the last event popped (a hold model pushes at or after it; ties are frequent).
+  func checkOrder<Q: TestableQueue>(
+    _ type: Q.Type, seed: UInt64, operations: Int, time: (inout SplitMix64, Int64) -> Int64
+  ) {
+    var queue = Q()
     var reference: [Event] = []
-    var random = SplitMix64(seed: 7)
+    var random = SplitMix64(seed: seed)
     var sequence: UInt64 = 0
-    for round in 0..<20_000 {
-      // Mostly pushes early, mostly pops late; many equal times to exercise the tie-break.
-      let push = heap.isEmpty || random.next() % 100 < (round < 10_000 ? 70 : 40)
+    var lastPopped: Int64 = 0
+    for round in 0..<operations {
+      // Mostly pushes early, mostly pops late.
+      let push = reference.isEmpty || random.next() % 100 < (round < operations / 2 ? 70 : 40)
       if push {
         let event = Event(
-          time: SimTime(nanoseconds: Int64(random.next() % 50)), sequence: sequence, target: EntityID(0),
+          time: SimTime(nanoseconds: time(&random, lastPopped)), sequence: sequence, target: EntityID(0),
           kind: Int32(random.next() % 4), payload: Int64(random.next() % 1000) - 500)
         sequence += 1
-        heap.push(event)
-        reference.append(event)
+        queue.push(event)
+        // The reference is kept sorted latest-first, so the next event is its last element.
+        var low = 0
+        var high = reference.count
+        while low < high {
+          let mid = (low + high) / 2
+          if Event.firesBefore(event, reference[mid]) { low = mid + 1 } else { high = mid }
+        }
+        reference.insert(event, at: low)
       } else {
-        reference.sort { Event.firesBefore($0, $1) }
-        let expected = reference.removeFirst()
-        let got = heap.popMin()!
-        #expect(got.sequence == expected.sequence)
-        #expect(got.time == expected.time && got.payload == expected.payload && got.kind == expected.kind)
+        let expected = reference.removeLast()
+        guard let got = queue.popMin() else {
+          Issue.record("\(Q.self) empty with \(reference.count + 1) events pending")
+          return
+        }
+        lastPopped = got.time.nanoseconds
+        if got.sequence != expected.sequence || got.time != expected.time || got.payload != expected.payload {
+          Issue.record(
+            "\(Q.self) seed \(seed) round \(round): got \(got.sequence)@\(got.time), expected \(expected.sequence)@\(expected.time)"
+          )
+          return
+        }
       }
+      #expect(queue.count == reference.count)
     }
-    #expect(heap.count == reference.count)
+    while let got = queue.popMin() {
+      #expect(got.sequence == reference.removeLast().sequence)
+    }
+    #expect(reference.isEmpty)
+  }
+
+  static let workloads: [(String, @Sendable (inout SplitMix64, Int64) -> Int64)] = [
+    ("ties", { r, now in now + Int64(r.next() % 50) }),
+    ("hold", { r, now in now + 1 + Int64(r.next() % 2_000_000_000) }),
+    // 90% short and 10% very long increments: Brown's calendar queue degrades to a linear scan here.
+    (
+      "two-scale",
+      { r, now in now + (r.next() % 10 == 0 ? Int64(r.next() % 200_000_000_000) : Int64(r.next() % 2_000_000)) }
+    ),
+    ("bursts", { r, now in now + (r.next() % 3 == 0 ? 0 : Int64(r.next() % 7) * 1_000_000_000) }),
+  ]
+
+  @Test(arguments: 0..<4)
+  func heapPopsInTimeThenSequenceOrder(workload: Int) {
+    checkOrder(EventHeap.self, seed: 7, operations: 20_000, time: Self.workloads[workload].1)
+  }
+
+  @Test(arguments: 0..<4)
+  func calendarQueuePopsInTimeThenSequenceOrder(workload: Int) {
+    for seed: UInt64 in [1, 2, 3] {
+      checkOrder(CalendarQueue.self, seed: seed, operations: 20_000, time: Self.workloads[workload].1)
+    }
   }
 
   @Test func packsTargetKindAndPayloadLosslessly() {
