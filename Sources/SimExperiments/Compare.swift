@@ -203,48 +203,36 @@ func parseCSV(_ text: String) -> [[String]] {
   var row: [String] = []
   var field = ""
   var quoted = false
-  var iterator = text.makeIterator()
-  while let c = iterator.next() {
+  // Inside a quoted field, a quote is either the first of an escaped pair or the closing one.
+  var pendingQuote = false
+  for c in text {
     if quoted {
-      if c == "\"" {
-        if let next = iterator.next() {
-          if next == "\"" {
-            field.append("\"")
-          } else {
-            quoted = false
-            if next == "," {
-              row.append(field)
-              field = ""
-            } else if next == "\n" {
-              row.append(field)
-              rows.append(row)
-              row = []
-              field = ""
-            } else {
-              field.append(next)
-            }
-          }
-        } else {
-          quoted = false
+      if pendingQuote {
+        pendingQuote = false
+        if c == "\"" {
+          field.append("\"")
+          continue
         }
+        quoted = false  // that quote closed the field; c is read below as unquoted text
       } else {
-        field.append(c)
+        if c == "\"" { pendingQuote = true } else { field.append(c) }
+        continue
       }
-    } else if c == "\"" {
-      quoted = true
-    } else if c == "," {
+    }
+    switch c {
+    case "\"": quoted = true
+    case ",":
       row.append(field)
       field = ""
-    } else if c == "\n" {
+    case "\n", "\r\n":
       row.append(field)
       rows.append(row)
       row = []
       field = ""
-    } else {
-      field.append(c)
+    default: field.append(c)
     }
   }
-  if !field.isEmpty || !row.isEmpty {
+  if !field.isEmpty || !row.isEmpty || quoted {
     row.append(field)
     rows.append(row)
   }
