@@ -12,14 +12,16 @@ extension ConfigNode {
     let rest = Array(path.dropFirst())
     switch value {
     case .null:
-      var child = ConfigNode(.null)
+      // New mappings take the place of the value that caused them, so errors can point there.
+      var child = ConfigNode(.null, at: newValue.location)
       try child.set(rest, to: newValue, fullPath: fullPath)
-      value = .mapping([Entry(key: head, value: child)])
+      value = .mapping([Entry(key: head, keyLocation: newValue.location, value: child)])
+      if location == .unknown { location = newValue.location }
     case .mapping(var entries):
       if let index = entries.firstIndex(where: { $0.key == head }) {
         try entries[index].value.set(rest, to: newValue, fullPath: fullPath)
       } else {
-        var child = ConfigNode(.null)
+        var child = ConfigNode(.null, at: newValue.location)
         try child.set(rest, to: newValue, fullPath: fullPath)
         entries.append(Entry(key: head, keyLocation: newValue.location, value: child))
       }

@@ -39,7 +39,10 @@ public struct ExperimentConfig: Sendable {
   public var overrides: [String]
 
   /// The directory relative file names in parameters are read from: the config's own.
-  public var baseDirectory: String { (file as NSString).deletingLastPathComponent }
+  public var baseDirectory: String {
+    let directory = (file as NSString).deletingLastPathComponent
+    return directory.isEmpty ? "." : directory
+  }
 
   static let topLevelKeys = [
     "name", "description", "model", "duration", "warmup", "seed", "seeds", "replications", "platform", "faults",

@@ -68,8 +68,9 @@ public struct ExperimentPlan: Sendable {
         if path == "duration" { duration = time } else { warmup = time }
       }
       guard duration > .zero, warmup < duration else {
+        let swept = sweepPoint.assignments.last { $0.path == "duration" || $0.path == "warmup" }
         throw ConfigError(
-          keyPath: "sweep",
+          location: swept?.value.location ?? .unknown, keyPath: "sweep.\(swept?.path ?? "duration")",
           message:
             "at sweep point \(sweepPoint.index) the warm-up (\(warmup)) is not shorter than the duration (\(duration))")
       }

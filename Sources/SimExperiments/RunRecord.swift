@@ -137,7 +137,8 @@ public func writeAtomically(_ text: String, to path: String) throws {
 
 /// A temporary name beside `path`, unique to this process and call, for write-then-rename.
 func temporaryPath(for path: String) -> String {
-  path + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(temporaryCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
+  path
+    + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(temporaryCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
 }
 
 /// Distinguishes temporary files written by threads of one process.

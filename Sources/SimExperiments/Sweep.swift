@@ -26,7 +26,7 @@ public struct Sweep: Sendable {
   }
 
   public private(set) var dimensions: [Dimension] = []
-  private var exclusions: [[(path: String, value: ConfigNode)]] = []
+  private var exclusions: [[(path: String, keyLocation: SourceLocation, value: ConfigNode)]] = []
 
   /// Every swept key, in order: the extra columns of runs.csv.
   public var paths: [String] { dimensions.flatMap(\.paths) }
@@ -83,7 +83,7 @@ public struct Sweep: Sendable {
               location: item.location, keyPath: "sweep.exclude.\(e)",
               message: "expected a mapping from swept key path to value")
           }
-          exclusions.append(members.map { ($0.key, $0.value) })
+          exclusions.append(members.map { ($0.key, $0.keyLocation, $0.value) })
         }
       default:
         try Self.checkPath(entry.key, location: entry.keyLocation, root: root)
@@ -92,15 +92,27 @@ public struct Sweep: Sendable {
       }
     }
     for (e, exclusion) in exclusions.enumerated() {
-      for (path, _) in exclusion where !paths.contains(path) {
-        throw ConfigError(
-          keyPath: "sweep.exclude.\(e).\(path)", message: "'\(path)' is not swept, so excluding on it means nothing",
-          hint: "swept keys: \(paths.joined(separator: ", "))")
+      for rule in exclusion {
+        guard let dimension = dimensions.first(where: { $0.paths.contains(rule.path) }) else {
+          throw ConfigError(
+            location: rule.keyLocation, keyPath: "sweep.exclude.\(e).\(rule.path)",
+            message: "'\(rule.path)' is not swept, so excluding on it means nothing",
+            hint: "swept keys: \(paths.joined(separator: ", "))")
+        }
+        // A value the sweep never takes excludes nothing: most likely a typo.
+        let k = dimension.paths.firstIndex(of: rule.path)!
+        let values = dimension.levels.map { $0[k].compactText }
+        guard values.contains(rule.value.compactText) else {
+          throw ConfigError(
+            location: rule.value.location, keyPath: "sweep.exclude.\(e).\(rule.path)",
+            message: "'\(rule.path)' never takes the value '\(rule.value.compactText)'",
+            hint: "its values are: \(values.joined(separator: ", "))")
+        }
       }
     }
     if points().isEmpty {
-      throw ConfigError(
-        location: node.location, keyPath: "sweep.exclude", message: "every point of the sweep is excluded")
+      let location = entries.first { $0.key == "exclude" }?.keyLocation ?? node.location
+      throw ConfigError(location: location, keyPath: "sweep.exclude", message: "every point of the sweep is excluded")
     }
   }
 
@@ -112,16 +124,18 @@ public struct Sweep: Sendable {
   }
 
   static func checkPath(_ path: String, location: SourceLocation, root: ConfigNode) throws(ConfigError) {
-    guard
-      sweepablePrefixes.contains(where: {
-        path == $0 || ($0.hasSuffix(".") && path.hasPrefix($0) && path.count > $0.count)
-      })
-    else {
+    let segments = path.split(separator: ".", omittingEmptySubsequences: false)
+    let wellFormed = !segments.contains { $0.isEmpty }
+    let sweepable = path == "duration" || path == "warmup" || (path.hasPrefix("params.") && segments.count >= 2)
+    guard wellFormed, sweepable else {
       var hint = "a sweep varies params.NAME, duration or warmup"
-      if !path.contains("."), let near = closestMatch(to: path, among: ["duration", "warmup"]) {
-        hint = "did you mean '\(near)'?"
-      } else if !path.hasPrefix("params.") {
-        hint = "did you mean 'params.\(path)'? " + hint
+      let topLevel = ExperimentConfig.topLevelKeys
+      if !path.contains("."), !topLevel.contains(path) {
+        if let near = closestMatch(to: path, among: ["duration", "warmup"]) {
+          hint = "did you mean '\(near)'?"
+        } else {
+          hint = "did you mean 'params.\(path)'? " + hint
+        }
       }
       throw ConfigError(location: location, keyPath: "sweep.\(path)", message: "cannot sweep '\(path)'", hint: hint)
     }

@@ -4,19 +4,21 @@ import Yams
 
 /// Reads YAML text into a ``ConfigNode`` tree that remembers where every value was written.
 public enum YAMLLoader {
-  /// Parses `text`; `file` names it in errors. Malformed YAML, duplicate keys, anchors and
-  /// non-text keys are errors with a line and column.
+  /// Parses `text`; `file` names it in errors. Malformed YAML, duplicate keys and non-text keys
+  /// are errors with a line and column. Anchors and aliases are YAML's own and are resolved (an
+  /// error in an aliased value is reported at the anchor, where the value is written).
   public static func parse(_ text: String, file: String) throws(ConfigError) -> ConfigNode {
-    if text.utf8.contains(0) {
+    if let nul = text.utf8.firstIndex(of: 0) {
+      let line = text.utf8[..<nul].filter { $0 == UInt8(ascii: "\n") }.count + 1
       throw ConfigError(
-        file: file, location: SourceLocation(line: 1, column: 1),
+        file: file, location: SourceLocation(line: line, column: 1),
         message: "the file is not text (it contains NUL bytes)")
     }
     let root: Node?
     do {
       root = try Yams.compose(yaml: text)
     } catch let error as YamlError {
-      throw convert(error, file: file)
+      throw convert(error, file: file, text: text)
     } catch {
       throw ConfigError(file: file, message: "cannot parse YAML: \(error)")
     }
@@ -35,9 +37,25 @@ public enum YAMLLoader {
       throw ConfigError(file: path, message: "cannot read the file (permission denied?)")
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      throw ConfigError(file: path, location: SourceLocation(line: 1, column: 1), message: "the file is not UTF-8 text")
+      throw ConfigError(
+        file: path, location: SourceLocation(line: firstInvalidUTF8Line(Array(data)), column: 1),
+        message: "the file is not UTF-8 text", hint: "save it as UTF-8")
     }
     return try parse(text, file: path)
+  }
+
+  /// The line of the first byte that is not valid UTF-8.
+  static func firstInvalidUTF8Line(_ bytes: [UInt8]) -> Int {
+    var iterator = bytes.makeIterator()
+    var decoder = UTF8()
+    var line = 1
+    while true {
+      switch decoder.decode(&iterator) {
+      case .scalarValue(let scalar): if scalar == "\n" { line += 1 }
+      case .emptyInput: return line
+      case .error: return line
+      }
+    }
   }
 
   static func location(_ mark: Mark?) -> SourceLocation {
@@ -77,9 +95,8 @@ public enum YAMLLoader {
       }
       return ConfigNode(.mapping(entries), at: location(mapping.mark))
     case .alias(let alias):
-      throw ConfigError(
-        file: file, location: location(alias.mark), message: "YAML anchors and aliases are not supported",
-        hint: "write the value out, or use a sweep")
+      // Yams resolves aliases while composing; an unresolved one is an error, not a crash.
+      throw ConfigError(file: file, location: location(alias.mark), message: "YAML alias that refers to nothing")
     }
   }
 
@@ -90,25 +107,58 @@ public enum YAMLLoader {
     }
   }
 
-  static func convert(_ error: YamlError, file: String) -> ConfigError {
+  static func convert(_ error: YamlError, file: String, text: String) -> ConfigError {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    // libyaml puts end-of-stream one line past the last when there is no final newline.
+    let lastLine = max(1, text.hasSuffix("\n") ? lines.count - 1 : lines.count)
+    func located(_ mark: Mark) -> SourceLocation {
+      mark.line > lastLine
+        ? SourceLocation(line: lastLine, column: max(1, lines[lastLine - 1].count + 1))
+        : SourceLocation(line: mark.line, column: mark.column)
+    }
     switch error {
     case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
       .composer(let context, let problem, let mark, _):
       var message = "malformed YAML: \(problem)"
-      if let context { message += " (\(context.text) at line \(context.mark.line))" }
+      var location = located(mark)
+      if let context {
+        // An unclosed quote is reported where the text ends; where it opened is what helps.
+        if context.text.contains("quoted scalar") {
+          location = located(context.mark)
+          message += " (\(context.text) that is never closed)"
+        } else {
+          message += " (\(context.text) at line \(context.mark.line))"
+        }
+      }
       var hint = "check indentation, colons and brackets"
-      let lines = yamlText(error).split(separator: "\n", omittingEmptySubsequences: false)
-      if problem.contains("mapping values are not allowed"), mark.line >= 1, mark.line <= lines.count,
-        lines[mark.line - 1].contains("(")
-      {
+      let line = location.line >= 1 && location.line <= lines.count ? lines[location.line - 1] : ""
+      if problem.contains("mapping values are not allowed"), line.contains("(") {
         hint = "a value with 'name: value' inside parentheses must be quoted, e.g. service: \"exp(mean: 5ms)\""
+      } else if line.contains("\t") {
+        hint = "this line contains a tab: YAML indentation must use spaces"
+      }
+      return ConfigError(file: file, location: location, message: message, hint: hint)
+    case .duplicatedKeysInMapping(let duplicates, let context):
+      let key = duplicates.first ?? ""
+      // Yams reports the first occurrence; point at the second, at the same indentation.
+      var location = located(context.mark)
+      var seen = 0
+      for (index, line) in lines.enumerated() where index + 1 >= context.mark.line {
+        let indentation = line.prefix { $0 == " " }.count
+        let rest = line.dropFirst(indentation)
+        let isKey =
+          rest.hasPrefix(key + ":") || rest.hasPrefix("\"\(key)\":") || rest.hasPrefix("'\(key)':")
+          || rest.hasPrefix("- " + key + ":")
+        guard isKey, indentation + 1 == context.mark.column || rest.hasPrefix("- ") else { continue }
+        seen += 1
+        if seen == 2 {
+          location = SourceLocation(line: index + 1, column: indentation + 1)
+          break
+        }
       }
       return ConfigError(
-        file: file, location: SourceLocation(line: mark.line, column: mark.column), message: message, hint: hint)
-    case .duplicatedKeysInMapping(let duplicates, let context):
-      return ConfigError(
-        file: file, location: SourceLocation(line: context.mark.line, column: context.mark.column),
-        message: "duplicate key '\(duplicates.first ?? "")'", hint: "each key may appear once in a mapping")
+        file: file, location: location, keyPath: key, message: "duplicate key '\(key)'",
+        hint: "each key may appear once in a mapping")
     case .reader(let problem, let offset, _, let yaml):
       let line = offset.map { yaml.utf8.prefix($0).filter { $0 == UInt8(ascii: "\n") }.count + 1 } ?? 1
       return ConfigError(

@@ -368,7 +368,16 @@ struct SpecParser {
     return token
   }
 
+  /// Calls and mixtures nest; past this depth the text is an error, not a stack overflow.
+  static let maximumDepth = 16
+  var depth = 0
+
   mutating func parseValue() throws(ValueError) -> SpecValue {
+    depth += 1
+    defer { depth -= 1 }
+    guard depth <= Self.maximumDepth else {
+      throw error("distributions nested more than \(Self.maximumDepth) deep")
+    }
     skipSpaces()
     guard position < characters.count else { throw error("missing value") }
     if characters[position] == "[" { return try parseList() }

@@ -19,6 +19,40 @@ public struct ValueError: Error, Equatable, Sendable, CustomStringConvertible {
   public var description: String {
     var text = message
     if let hint { text += " (\(hint))" }
-    return text
+    return displayable(text)
   }
+}
+
+/// A message made safe for one line of a terminal: control characters escaped (`\n`), and any
+/// single-quoted value longer than 60 characters cut to its first 57 and `...`.
+///
+/// Messages quote what the user wrote, which can be a block of text or 20 KB of garbage; the
+/// error must still be one readable line.
+public func displayable(_ message: String) -> String {
+  var out = ""
+  var segment = ""
+  var inQuotes = false
+  func flush() {
+    out += segment.count > 60 ? String(segment.prefix(57)) + "..." : segment
+    segment = ""
+  }
+  for scalar in message.unicodeScalars {
+    var piece: String
+    switch scalar {
+    case "\n": piece = "\\n"
+    case "\r": piece = "\\r"
+    case "\t": piece = "\\t"
+    default:
+      piece = scalar.value < 0x20 || scalar.value == 0x7f ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+    }
+    if scalar == "'" {
+      if inQuotes { flush() }
+      inQuotes.toggle()
+      out += "'"
+      continue
+    }
+    if inQuotes { segment += piece } else { out += piece }
+  }
+  if inQuotes { out += segment } else { flush() }
+  return out
 }

@@ -114,16 +114,11 @@ import Testing
     #expect(error.hint?.contains("quickstart.yaml") == true)
   }
 
-  // MARK: Crashes (a crash takes the whole test process down, so these tests are disabled)
+  // MARK: Crashes
 
-  /// The distribution parser is recursive descent without a depth limit: ~5000 nested calls
-  /// overflow the stack of bdsim's main thread (fewer on a test thread). ConfigCLITests runs the same
-  /// input through the binary, where the crash is observed safely.
-  @Test(
-    .disabled(
-      "BUG: SpecParser (Distribution+Parsing.swift) recurses once per nested '(': 'exp(exp(exp(...' crashes (SIGSEGV)"
-    ))
-  func aDeeplyNestedDistributionIsAnErrorNotACrash() throws {
+  /// The distribution parser is recursive descent: without its depth limit, ~5000 nested calls
+  /// overflowed the stack (SIGSEGV). ConfigCLITests runs the same input through the binary.
+  @Test func aDeeplyNestedDistributionIsAnErrorNotACrash() throws {
     let path = writeConfig(deeplyNestedDistributionConfig, in: scratchDirectory("corpus-nested"))
     let error = try #require(loadAndPlan(path).error)
     #expect(error.location.line == 5)
@@ -131,7 +126,7 @@ import Testing
   }
 }
 
-/// A config whose service distribution nests 10,000 calls (a 40 KB line): a crash today.
+/// A config whose service distribution nests 10,000 calls (a 40 KB line).
 let deeplyNestedDistributionConfig =
   "name: nested\nmodel: queueing\nduration: 100s\nparams:\n  service: \""
   + String(repeating: "exp(", count: 10_000) + "\"\n"

@@ -488,7 +488,8 @@ struct Judge {
     #expect(result.stderr.contains(" error: "), "\(what): \(result.stderr)")
     if !lines.isEmpty {
       #expect(
-        lines.contains { result.stderr.hasPrefix("\(path):\($0):") }, "\(what): expected line \(lines): \(result.stderr)")
+        lines.contains { result.stderr.hasPrefix("\(path):\($0):") },
+        "\(what): expected line \(lines): \(result.stderr)")
     }
   }
 
@@ -523,9 +524,7 @@ struct Judge {
     let bdsim = try binary()
     let path = writeConfig(deeplyNestedDistributionConfig, in: scratchDirectory("cli-nested"))
     let result = try runProcess(bdsim, ["validate", path])
-    withKnownIssue("BUG: SpecParser recursion overflows the stack (SIGSEGV) on ~5000 nested '(' in a distribution") {
-      expectOneLineError(result, path: path, lines: [5], "nested distribution")
-    }
+    expectOneLineError(result, path: path, lines: [5], "nested distribution")
   }
 
   /// `empirical(file: samples.csv)` in `config.yaml`, run as `bdsim validate config.yaml` from its directory.
@@ -537,10 +536,6 @@ struct Judge {
       "name: empirical\nmodel: queueing\nduration: 100s\nparams:\n  service: \"empirical(file: samples.csv)\"\n",
       in: directory)
     let result = try runProcess(bdsim, ["validate", "config.yaml"], in: directory)
-    withKnownIssue(
-      "BUG: ExperimentConfig.baseDirectory is \"\" for 'config.yaml', so EmpiricalSamples.load reads '/samples.csv'"
-    ) {
-      #expect(result.status == 0, "\(result.stderr)")
-    }
+    #expect(result.status == 0, "\(result.stderr)")
   }
 }

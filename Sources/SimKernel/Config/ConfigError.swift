@@ -24,9 +24,9 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     var text = file.isEmpty ? "" : file + ":"
     if location.line > 0 { text += "\(location.line):\(location.column):" }
     text += text.isEmpty ? "error: " : " error: "
-    if !keyPath.isEmpty { text += "at \(keyPath): " }
-    text += message
-    if let hint { text += " (\(hint))" }
+    if !keyPath.isEmpty { text += "at \(displayable(keyPath)): " }
+    text += displayable(message)
+    if let hint { text += " (\(displayable(hint)))" }
     return text
   }
 

@@ -59,6 +59,21 @@ public struct ConfigReader {
 
   mutating func required<T>(_ key: String, _ value: T?, expected: String, example: String) throws(ConfigError) -> T {
     if let value { return value }
+    // Present with no value: say so where it stands.
+    if let entry = node.entries?.first(where: { $0.key == key }) {
+      throw ConfigError(
+        location: entry.keyLocation, keyPath: keyPath(key), message: "'\(key)' has no value (expected \(expected))",
+        hint: "e.g. '\(key): \(example)'")
+    }
+    // A misspelt key is likelier than a forgotten one: name the typo, where it stands.
+    let unread = (node.entries ?? []).filter { !asked.contains($0.key) }
+    if let typo = unread.min(by: { editDistance($0.key, key) < editDistance($1.key, key) }),
+      editDistance(typo.key, key) <= 2
+    {
+      throw ConfigError(
+        location: typo.keyLocation, keyPath: keyPath(typo.key), message: "unknown key '\(typo.key)'",
+        hint: "did you mean '\(key)'?")
+    }
     throw error(nil, "missing required key '\(key)' (\(expected))", hint: "add e.g. '\(key): \(example)'")
   }
 

@@ -36,7 +36,8 @@ public enum QueueingModel: SimulationModel {
     } else {
       parameters = try decodeSingleStation(&reader, baseDirectory: baseDirectory)
     }
-    do { try parameters.validate() } catch { throw reader.error(error.key, error.message, hint: error.hint) }
+    // Everything is checked above, where each value stands; this is a safety net.
+    do { try parameters.validate() } catch { throw reader.error(nil, error.message, hint: error.hint) }
     return parameters
   }
 
@@ -51,6 +52,11 @@ public enum QueueingModel: SimulationModel {
       "servers", default: 1, range: 1...100_000, help: "identical servers sharing one FIFO queue")
     let capacity = try reader.optionalInt(
       "capacity", range: 1...Int.max, help: "most customers at the station, waiting or in service (none: unlimited)")
+    if let capacity, capacity < servers {
+      throw reader.error(
+        "capacity", "capacity \(capacity) is less than its \(servers) servers",
+        hint: "capacity counts customers in service too; leave it out for an unlimited queue")
+    }
     let given = ["arrival_rate", "utilisation", "interarrival"].filter { reader.has($0) }
     guard given.count <= 1 else {
       throw reader.error(given[1], "give only one of arrival_rate, utilisation and interarrival")
@@ -73,6 +79,15 @@ public enum QueueingModel: SimulationModel {
       guard rate > 0 else { throw reader.error("arrival_rate", "arrival_rate must be > 0", hint: "e.g. 100/s") }
       interarrival = .exponential(mean: 1 / rate)
     }
+    // Extreme values can make the mean inter-arrival time overflow or vanish.
+    if given.first == "interarrival", interarrival.mean == 0 {
+      throw reader.error("interarrival", "interarrival time must not be always 0")
+    }
+    if let mean = interarrival.mean, !(mean.isFinite && mean > 0) {
+      throw reader.error(
+        given.first ?? "arrival_rate",
+        "gives a mean time between arrivals of \(Quantity.shortest(mean))s, which cannot be simulated")
+    }
     if given.first != "utilisation" {
       reader.describe("utilisation", kind: "number", help: "offered load per server λE[S]/c (instead of arrival_rate)")
     }
@@ -90,11 +105,13 @@ public enum QueueingModel: SimulationModel {
     -> QueueingParameters
   {
     var sources: [QueueingParameters.Source] = []
+    var targets: [(name: String, location: SourceLocation, keyPath: String)] = []
     for (i, node) in try reader.list("sources", help: "arrival streams").enumerated() {
       var item = try ConfigReader(node, path: reader.keyPath("sources.\(i)"))
       let name = try item.string("name")
       let interarrival = try item.distribution("interarrival", .duration, baseDirectory: baseDirectory)
-      let routing = try decodeRouting(&item)
+      if interarrival.mean == 0 { throw item.error("interarrival", "interarrival time must not be always 0") }
+      let routing = try decodeRouting(&item, targets: &targets)
       try item.finish()
       sources.append(.init(name: name, interarrival: interarrival, routing: routing))
     }
@@ -102,29 +119,60 @@ public enum QueueingModel: SimulationModel {
     for (i, node) in try reader.list("stations", help: "stations of servers").enumerated() {
       var item = try ConfigReader(node, path: reader.keyPath("stations.\(i)"))
       let name = try item.string("name")
+      if stations.contains(where: { $0.name == name }) {
+        throw item.error("name", "station '\(name)' is defined twice", hint: "station names must be unique")
+      }
       let servers = try item.int("servers", default: 1, range: 1...100_000)
       let capacity = try item.optionalInt("capacity", range: 1...Int.max)
+      if let capacity, capacity < servers {
+        throw item.error(
+          "capacity", "capacity \(capacity) is less than its \(servers) servers",
+          hint: "capacity counts customers in service too; leave it out for an unlimited queue")
+      }
       let service = try item.distribution("service", .duration, baseDirectory: baseDirectory)
-      let routing = try decodeRouting(&item)
+      let routing = try decodeRouting(&item, targets: &targets)
       try item.finish()
       stations.append(.init(name: name, servers: servers, capacity: capacity, service: service, routing: routing))
     }
     guard !sources.isEmpty else { throw reader.error(nil, "a network needs at least one entry under 'sources'") }
     guard !stations.isEmpty else { throw reader.error(nil, "a network needs at least one entry under 'stations'") }
+    let names = stations.map(\.name)
+    for target in targets where !names.contains(target.name) {
+      var hint = "stations are: \(names.joined(separator: ", "))"
+      if let near = closestMatch(to: target.name, among: names) { hint = "did you mean '\(near)'? " + hint }
+      throw ConfigError(
+        location: target.location, keyPath: target.keyPath, message: "routing to unknown station '\(target.name)'",
+        hint: hint)
+    }
     return QueueingParameters(sources: sources, stations: stations)
   }
 
   /// `routing: [{to: db, probability: 0.6}, ...]`, or the shorthand `to: db` for probability 1.
-  static func decodeRouting(_ item: inout ConfigReader) throws(ConfigError) -> [QueueingParameters.Route] {
+  /// Each target is added to `targets` with its place, to be checked once every station is known.
+  static func decodeRouting(
+    _ item: inout ConfigReader, targets: inout [(name: String, location: SourceLocation, keyPath: String)]
+  ) throws(ConfigError) -> [QueueingParameters.Route] {
     if item.has("to") {
       guard !item.has("routing") else { throw item.error("to", "give either 'to' or 'routing', not both") }
-      return [.init(to: try item.string("to"), probability: 1)]
+      let to = try item.string("to")
+      targets.append((to, item.node["to"]?.location ?? item.node.location, item.keyPath("to")))
+      return [.init(to: to, probability: 1)]
     }
     var routes: [QueueingParameters.Route] = []
+    var total = 0.0
     for (i, node) in try item.list("routing").enumerated() {
       var route = try ConfigReader(node, path: item.keyPath("routing.\(i)"))
-      routes.append(.init(to: try route.string("to"), probability: try route.probability("probability", default: 1)))
+      let to = try route.string("to")
+      targets.append((to, node["to"]?.location ?? node.location, route.keyPath("to")))
+      let probability = try route.probability("probability", default: 1)
+      total += probability
+      routes.append(.init(to: to, probability: probability))
       try route.finish()
+    }
+    if total > 1 + 1e-9 {
+      throw item.error(
+        "routing", "routing probabilities add up to \(Quantity.shortest((total * 1e9).rounded() / 1e9)), more than 1",
+        hint: "what is left of 1 leaves the network; the probabilities may add up to at most 1")
     }
     return routes
   }
