@@ -47,15 +47,19 @@ public struct RunRecord: Sendable, Equatable {
   }
 
   /// Parses a record; nil if it is not a complete record.
-  public init?(text: String) {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
-    guard lines.first == "bdsim-run-record 1", lines.count >= 9 else { return nil }
-    if lines.last == "" { lines.removeLast() }
-    guard lines.last == "end" else { return nil }
-    func field(_ i: Int, _ name: String) -> Substring? {
-      let line = lines[i]
+  public init?(text: String) { self.init(bytes: Array(text.utf8)) }
+
+  /// Parses a record from its bytes (the fast path: aggregation reads every record).
+  public init?(bytes: [UInt8]) {
+    var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+    if lines.last?.isEmpty == true { lines.removeLast() }
+    guard lines.count >= 8, lines.first.map(utf8Text) == "bdsim-run-record 1", lines.last.map(utf8Text) == "end" else {
+      return nil
+    }
+    func field(_ i: Int, _ name: String) -> String? {
+      let line = utf8Text(lines[i])
       guard line.hasPrefix(name + " ") else { return nil }
-      return line.dropFirst(name.count + 1)
+      return String(line.dropFirst(name.count + 1))
     }
     guard let spec = field(1, "spec"), let run = field(2, "run").flatMap({ Int($0) }),
       let point = field(3, "point").flatMap({ Int($0) }),
@@ -64,20 +68,25 @@ public struct RunRecord: Sendable, Equatable {
     else { return nil }
     var metrics = Metrics()
     var series = TimeSeries()
+    let tab = UInt8(ascii: "\t")
     for line in lines[7..<(lines.count - 1)] {
-      if line.hasPrefix("m ") {
-        let parts = line.dropFirst(2).split(separator: "\t", omittingEmptySubsequences: false)
-        guard parts.count == 2, let value = parseNumber(parts[1]) else { return nil }
-        metrics.set(String(parts[0]), value)
-      } else if line.hasPrefix("t ") {
-        let parts = line.dropFirst(2).split(separator: "\t", omittingEmptySubsequences: false)
-        guard parts.count == 3, let ns = Int64(parts[0]), let value = parseNumber(parts[2]) else { return nil }
-        series.append(time: SimTime(nanoseconds: ns), metric: String(parts[1]), value: value)
-      } else {
+      guard line.count > 2, line[line.startIndex + 1] == UInt8(ascii: " ") else { return nil }
+      let body = line.dropFirst(2)
+      let parts = body.split(separator: tab, omittingEmptySubsequences: false)
+      switch line[line.startIndex] {
+      case UInt8(ascii: "m"):
+        guard parts.count == 2, let value = parseNumber(utf8Text(parts[1])) else { return nil }
+        metrics.set(utf8Text(parts[0]), value)
+      case UInt8(ascii: "t"):
+        guard parts.count == 3, let ns = Int64(utf8Text(parts[0])), let value = parseNumber(utf8Text(parts[2])) else {
+          return nil
+        }
+        series.append(time: SimTime(nanoseconds: ns), metric: utf8Text(parts[1]), value: value)
+      default:
         return nil
       }
     }
-    specHash = String(spec)
+    specHash = spec
     self.run = run
     self.point = point
     self.replication = replication
@@ -93,10 +102,8 @@ public struct RunRecord: Sendable, Equatable {
 
   /// Reads the record of run `run`, if there is a complete one.
   public static func read(run: Int, from directory: String) -> RunRecord? {
-    guard let data = FileManager.default.contents(atPath: directory + "/runs/" + fileName(run: run)),
-      let text = String(data: data, encoding: .utf8)
-    else { return nil }
-    return RunRecord(text: text)
+    guard let data = FileManager.default.contents(atPath: directory + "/runs/" + fileName(run: run)) else { return nil }
+    return RunRecord(bytes: Array(data))
   }
 }
 
@@ -143,3 +150,6 @@ func temporaryPath(for path: String) -> String {
 
 /// Distinguishes temporary files written by threads of one process.
 private let temporaryCounter = Atomic<Int>(0)
+
+/// The UTF-8 text of a slice of bytes.
+private func utf8Text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }

@@ -5,12 +5,14 @@
 /// (`station.web.utilisation`).
 public struct Metrics: Sendable, Equatable {
   public private(set) var entries: [(name: String, value: Double)] = []
+  /// The names, for the uniqueness check only (a set is never iterated, so order cannot leak).
+  private var known: Set<String> = []
 
   public init() {}
 
   /// Appends a metric; names must be unique.
   public mutating func set(_ name: String, _ value: Double) {
-    precondition(!entries.contains { $0.name == name }, "metric \(name) reported twice")
+    precondition(known.insert(name).inserted, "metric \(name) reported twice")
     entries.append((name, value))
   }
 
