@@ -16,6 +16,7 @@ let package = Package(
   products: [
     .executable(name: "bdsim", targets: ["bdsim"]),
     .library(name: "SimKernel", targets: ["SimKernel"]),
+    .library(name: "SimPlatform", targets: ["SimPlatform"]),
     .library(name: "SimModels", targets: ["SimModels"]),
     .library(name: "SimExperiments", targets: ["SimExperiments"]),
   ],
@@ -40,10 +41,16 @@ let package = Package(
       ],
       swiftSettings: releaseSettings
     ),
+    // Hosts, disks, links and faults: the fluid model of bandwidth the system models run on.
+    .target(
+      name: "SimPlatform",
+      dependencies: ["SimKernel"],
+      swiftSettings: releaseSettings
+    ),
     // The models, one folder each.
     .target(
       name: "SimModels",
-      dependencies: ["SimKernel"],
+      dependencies: ["SimKernel", "SimPlatform"],
       swiftSettings: releaseSettings
     ),
     // Configs, sweeps, the parallel runner and the result files.
@@ -62,6 +69,7 @@ let package = Package(
       ]
     ),
     .testTarget(name: "SimKernelTests", dependencies: ["SimKernel"]),
+    .testTarget(name: "SimPlatformTests", dependencies: ["SimPlatform", "SimKernel"]),
     .testTarget(name: "SimModelsTests", dependencies: ["SimModels", "SimKernel"]),
     .testTarget(
       name: "SimExperimentsTests",

@@ -6,6 +6,8 @@ public enum QuantityKind: String, Sendable, CaseIterable {
   case duration
   case size
   case rate
+  /// Bytes per second: `10Gbps`, `500MB/s`.
+  case bandwidth
   case number
 
   /// An example a message can offer, e.g. "5ms".
@@ -14,6 +16,7 @@ public enum QuantityKind: String, Sendable, CaseIterable {
     case .duration: "250us, 5ms, 1.5s, 2m or 1h"
     case .size: "512B, 64KiB, 128MiB or 1GB"
     case .rate: "200/s, 100k/s or 5/ms"
+    case .bandwidth: "10Gbps, 1Gb/s, 500MB/s or 200MiB/s"
     case .number: "0.5 or 3"
     }
   }
@@ -36,7 +39,32 @@ public enum Quantity {
       return try parseSize(trimmed, original: text)
     case .rate:
       return try parseRate(trimmed, original: text)
+    case .bandwidth:
+      return try parseBandwidth(trimmed, original: text)
     }
+  }
+
+  /// Bits per second (decimal prefixes, as networks are quoted) and bytes per second.
+  static let bandwidthUnits: [(String, Double)] = [
+    ("bps", 1.0 / 8), ("Kbps", 1e3 / 8), ("Mbps", 1e6 / 8), ("Gbps", 1e9 / 8), ("Tbps", 1e12 / 8),
+    ("b/s", 1.0 / 8), ("Kb/s", 1e3 / 8), ("Mb/s", 1e6 / 8), ("Gb/s", 1e9 / 8), ("Tb/s", 1e12 / 8),
+    ("B/s", 1), ("KB/s", 1e3), ("MB/s", 1e6), ("GB/s", 1e9), ("TB/s", 1e12),
+    ("KiB/s", 1024), ("MiB/s", 1_048_576), ("GiB/s", 1_073_741_824),
+  ]
+
+  static func parseBandwidth(_ text: String, original: String) throws(ValueError) -> Double {
+    let hint = "write e.g. \(QuantityKind.bandwidth.example) (b is bits, B is bytes)"
+    let (number, unit) = splitNumber(text)
+    guard let value = Double(number), value.isFinite else {
+      throw ValueError("'\(original)' is not a bandwidth", hint: hint)
+    }
+    guard value >= 0 else { throw ValueError("bandwidth '\(original)' is negative") }
+    guard let factor = bandwidthUnits.first(where: { $0.0 == unit })?.1 else {
+      throw ValueError(
+        unit.isEmpty ? "bandwidth '\(original)' has no unit" : "unknown bandwidth unit '\(unit)' in '\(original)'",
+        hint: hint)
+    }
+    return value * factor
   }
 
   static let sizeUnits: [(String, Double)] = [
@@ -126,6 +154,12 @@ public enum Quantity {
       return best.0 + best.1
     case .rate:
       return shortest(value) + "/s"
+    case .bandwidth:
+      let bits = value * 8
+      for (unit, factor) in [("Tbps", 1e12), ("Gbps", 1e9), ("Mbps", 1e6), ("Kbps", 1e3)] where bits >= factor {
+        if (bits / factor * 1000).rounded() == bits / factor * 1000 { return shortest(bits / factor) + unit }
+      }
+      return shortest(value) + "B/s"
     }
   }
 

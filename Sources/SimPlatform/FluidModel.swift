@@ -1,0 +1,364 @@
+import SimKernel
+
+/// A resource whose capacity activities share: a link direction, a disk's read or write side, a
+/// host's cores.
+public struct ResourceID: Hashable, Comparable, Sendable {
+  public var index: Int32
+  public init(_ index: Int32) { self.index = index }
+  public static func < (a: ResourceID, b: ResourceID) -> Bool { a.index < b.index }
+}
+
+/// One activity (a transfer, a disk operation, a computation) of a ``FluidModel``.
+public struct ActivityID: Hashable, Sendable {
+  public var slot: Int32
+  public var generation: UInt32
+}
+
+/// What kind of resource, for utilisation by class.
+public enum ResourceClass: String, Sendable, CaseIterable {
+  case cpu
+  case disk
+  case hostLink = "host_link"
+  case uplink
+}
+
+/// Why an activity ended without finishing.
+public enum FailureReason: String, Sendable {
+  case hostDown = "host_down"
+  case diskFailed = "disk_failed"
+  case linkDown = "link_down"
+  case partitioned
+  case cancelled
+}
+
+/// Told when its activities finish or fail. Calls come from inside the simulation, at the
+/// simulated time of the event.
+public protocol ActivityObserver: AnyObject {
+  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator)
+  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator)
+}
+
+/// The fluid model of bandwidth: activities share resources max-min fairly.
+///
+/// An activity needs `amount` units (bytes, work units) of service from every resource it uses;
+/// its rate is the same on all of them, limited by its max-min fair share of the most contended
+/// one (progressive filling: the resource with the smallest capacity per unfixed activity fixes
+/// its activities at that share, which is removed from their other resources, and so on), and
+/// by its own cap (one core's speed for a computation). This is the bandwidth-sharing model of
+/// SimGrid's fluid network and CPU models, without TCP's RTT bias.
+///
+/// Changes are batched per instant: starting or ending any number of activities at one simulated
+/// time marks their resources, and one solve at the end of the instant recomputes the rates of
+/// the activities connected to them (through shared resources, transitively) and no others. An
+/// activity's progress is brought up to date only when its rate changes.
+///
+/// - Complexity: a solve is O((A·P + R) log R) for the A activities and R resources of the
+///   affected component, P resources per activity.
+public final class FluidModel: EventHandler {
+  struct Resource {
+    var name: String
+    var capacity: Double
+    var kind: ResourceClass
+    var up = true
+    /// Slots of the activities using it; `positions` in each activity says where.
+    var activities: [Int32] = []
+    /// Time-average of the allocated rate (utilisation = this / capacity).
+    var allocated = TimeWeightedAverage()
+    var allocatedNow = 0.0
+    /// Units carried by finished activities.
+    var carried = 0.0
+  }
+
+  struct Activity {
+    var generation: UInt32 = 0
+    var active = false
+    var amount = 0.0
+    var remaining = 0.0
+    var rate = 0.0
+    var maxRate = Double.infinity
+    var lastUpdate = SimTime.zero
+    var resources: [Int32] = []
+    var positions: [Int] = []
+    var completion: EventHandle?
+    var latency = SimTime.zero
+    weak var observer: (any ActivityObserver)?
+    var tag: Int64 = 0
+    var endpoints: (Int32, Int32)?
+  }
+
+  enum Kind: Int32 {
+    case solve = 0
+    case complete = 1  // payload: slot
+    case deliver = 2  // payload: slot (after the latency)
+    case failLater = 3  // payload: slot (an activity that could not start)
+  }
+
+  unowned let simulator: Simulator
+  var me = EntityID(0)
+  var resources: [Resource] = []
+  var activities: [Activity] = []
+  var freeSlots: [Int32] = []
+  var dirty: [Int32] = []
+  var solveScheduled = false
+  var failedLater: [Int32: FailureReason] = [:]
+
+  // Scratch space of the solver, reused between solves (stamps avoid clearing).
+  var stamp = 0
+  var resourceStamp: [Int] = []
+  var activityStamp: [Int] = []
+  var residual: [Double] = []
+  var unfixed: [Int] = []
+  var keyVersion: [Int] = []
+  var newRate: [Double] = []
+  var fixedStamp: [Int] = []
+
+  /// Activities that finished and failed, and solver work done (resources and activities visited).
+  public private(set) var finishedCount = 0
+  public private(set) var failedCount = 0
+  public internal(set) var solves = 0
+  public internal(set) var solverWork = 0
+
+  public init(simulator: Simulator) {
+    self.simulator = simulator
+    me = simulator.register(self)
+  }
+
+  /// Adds a resource of the given capacity (units per second).
+  @discardableResult
+  public func addResource(name: String, capacity: Double, kind: ResourceClass) -> ResourceID {
+    precondition(capacity > 0 && capacity.isFinite, "resource \(name): capacity must be positive")
+    resources.append(Resource(name: name, capacity: capacity, kind: kind))
+    resourceStamp.append(0)
+    residual.append(0)
+    unfixed.append(0)
+    keyVersion.append(0)
+    return ResourceID(Int32(resources.count - 1))
+  }
+
+  public func name(of resource: ResourceID) -> String { resources[Int(resource.index)].name }
+  public func capacity(of resource: ResourceID) -> Double { resources[Int(resource.index)].capacity }
+  public func isUp(_ resource: ResourceID) -> Bool { resources[Int(resource.index)].up }
+  /// The rate currently allocated on a resource.
+  public func allocated(on resource: ResourceID) -> Double { resources[Int(resource.index)].allocatedNow }
+  /// Units carried through a resource by finished activities.
+  public func carried(by resource: ResourceID) -> Double { resources[Int(resource.index)].carried }
+  public var resourceCount: Int { resources.count }
+
+  /// Starts an activity of `amount` units over `resources` (all must differ), capped at
+  /// `maxRate`; the observer hears of its end `latency` after its last unit is served.
+  @discardableResult
+  public func start(
+    amount: Double, on resources: [ResourceID], maxRate: Double = .infinity, latency: SimTime = .zero,
+    observer: any ActivityObserver, tag: Int64 = 0, endpoints: (Int32, Int32)? = nil, deferred: Bool = false
+  ) -> ActivityID {
+    precondition(amount >= 0 && amount.isFinite, "activity amount must be finite and >= 0")
+    precondition(maxRate > 0, "activity max rate must be positive")
+    let slot: Int32
+    if let reused = freeSlots.popLast() {
+      slot = reused
+    } else {
+      activities.append(Activity())
+      activityStamp.append(0)
+      newRate.append(0)
+      fixedStamp.append(0)
+      slot = Int32(activities.count - 1)
+    }
+    var a = activities[Int(slot)]
+    a.generation &+= 1
+    a.active = true
+    a.amount = amount
+    a.remaining = amount
+    a.rate = 0
+    a.maxRate = maxRate
+    a.lastUpdate = simulator.now
+    a.resources = resources.map(\.index)
+    a.positions = []
+    a.completion = nil
+    a.latency = latency
+    a.observer = observer
+    a.tag = tag
+    a.endpoints = endpoints
+    activities[Int(slot)] = a
+    let id = ActivityID(slot: slot, generation: a.generation)
+    if deferred { return id }
+    if let down = resources.first(where: { !self.resources[Int($0.index)].up }) {
+      // It cannot start: it fails at once (announced by an event, not from inside this call).
+      activities[Int(slot)].resources = []
+      failedLater[slot] = reason(forDown: down)
+      simulator.schedule(after: .zero, to: me, kind: Kind.failLater.rawValue, payload: Int64(slot))
+      return id
+    }
+    for r in resources {
+      activities[Int(slot)].positions.append(self.resources[Int(r.index)].activities.count)
+      self.resources[Int(r.index)].activities.append(slot)
+      markDirty(r.index)
+    }
+    if resources.isEmpty || amount == 0 {
+      // Nothing to share: it ends after its latency.
+      finish(slot)
+    }
+    return id
+  }
+
+  /// An activity that cannot start (its host is down, a partition is in the way): the observer
+  /// hears of its failure at once, by an event at the current time.
+  @discardableResult
+  public func startFailed(observer: any ActivityObserver, tag: Int64 = 0, reason: FailureReason) -> ActivityID {
+    let id = start(amount: 0, on: [], observer: observer, tag: tag, deferred: true)
+    failedLater[id.slot] = reason
+    simulator.schedule(after: .zero, to: me, kind: Kind.failLater.rawValue, payload: Int64(id.slot))
+    return id
+  }
+
+  /// Cancels an activity (no callback).
+  public func cancel(_ activity: ActivityID) {
+    guard isCurrent(activity) else { return }
+    end(activity.slot)
+  }
+
+  /// Whether `activity` is still running (or waiting out its latency).
+  public func isCurrent(_ activity: ActivityID) -> Bool {
+    let a = activities[Int(activity.slot)]
+    return a.active && a.generation == activity.generation
+  }
+
+  /// The endpoints recorded for a running activity.
+  public func endpoints(of activity: ActivityID) -> (Int32, Int32)? {
+    isCurrent(activity) ? activities[Int(activity.slot)].endpoints : nil
+  }
+
+  /// The current rate of a running activity.
+  public func rate(of activity: ActivityID) -> Double {
+    isCurrent(activity) ? activities[Int(activity.slot)].rate : 0
+  }
+
+  /// Takes a resource down (every activity on it fails) or brings it back.
+  public func setUp(_ resource: ResourceID, _ up: Bool, reason: FailureReason) {
+    let r = Int(resource.index)
+    guard resources[r].up != up else { return }
+    resources[r].up = up
+    guard !up else { return }
+    let victims = resources[r].activities
+    for slot in victims { fail(slot, reason: reason) }
+  }
+
+  /// Fails every running activity for which `predicate(endpoints)` holds (a partition forming).
+  public func failActivities(reason: FailureReason, where predicate: ((Int32, Int32)) -> Bool) {
+    var victims: [Int32] = []
+    for (slot, a) in activities.enumerated() where a.active && !a.resources.isEmpty {
+      if let endpoints = a.endpoints, predicate(endpoints) { victims.append(Int32(slot)) }
+    }
+    for slot in victims { fail(slot, reason: reason) }
+  }
+
+  func reason(forDown resource: ResourceID) -> FailureReason {
+    switch resources[Int(resource.index)].kind {
+    case .cpu: .hostDown
+    case .disk: .diskFailed
+    case .hostLink, .uplink: .linkDown
+    }
+  }
+
+  // MARK: Events
+
+  public func handle(_ event: Event, in simulator: Simulator) {
+    let slot = Int32(truncatingIfNeeded: event.payload)
+    switch Kind(rawValue: event.kind) {
+    case .solve:
+      solveScheduled = false
+      solve()
+    case .complete:
+      // Only the completion event the activity currently expects counts.
+      guard activities[Int(slot)].active, activities[Int(slot)].completion?.sequence == event.sequence else { return }
+      activities[Int(slot)].completion = nil
+      finish(slot)
+    case .deliver:
+      guard activities[Int(slot)].active else { return }
+      let a = activities[Int(slot)]
+      let id = ActivityID(slot: slot, generation: a.generation)
+      release(slot)
+      finishedCount += 1
+      a.observer?.activityFinished(id, tag: a.tag, in: simulator)
+    case .failLater:
+      guard let reason = failedLater.removeValue(forKey: slot), activities[Int(slot)].active else { return }
+      let a = activities[Int(slot)]
+      release(slot)
+      failedCount += 1
+      a.observer?.activityFailed(
+        ActivityID(slot: slot, generation: a.generation), tag: a.tag, reason: reason, in: simulator)
+    case nil:
+      preconditionFailure("unknown fluid event kind \(event.kind)")
+    }
+  }
+
+  /// The last unit is served: free the resources now, tell the observer after the latency.
+  func finish(_ slot: Int32) {
+    let amount = activities[Int(slot)].amount
+    for r in activities[Int(slot)].resources { resources[Int(r)].carried += amount }
+    removeFromResources(slot)
+    simulator.schedule(after: activities[Int(slot)].latency, to: me, kind: Kind.deliver.rawValue, payload: Int64(slot))
+  }
+
+  func fail(_ slot: Int32, reason: FailureReason) {
+    guard activities[Int(slot)].active else { return }
+    removeFromResources(slot)
+    if let handle = activities[Int(slot)].completion { simulator.cancel(handle) }
+    activities[Int(slot)].completion = nil
+    let a = activities[Int(slot)]
+    release(slot)
+    failedCount += 1
+    a.observer?.activityFailed(
+      ActivityID(slot: slot, generation: a.generation), tag: a.tag, reason: reason, in: simulator)
+  }
+
+  func end(_ slot: Int32) {
+    removeFromResources(slot)
+    if let handle = activities[Int(slot)].completion { simulator.cancel(handle) }
+    activities[Int(slot)].completion = nil
+    failedLater.removeValue(forKey: slot)
+    release(slot)
+  }
+
+  func release(_ slot: Int32) {
+    activities[Int(slot)].active = false
+    activities[Int(slot)].observer = nil
+    freeSlots.append(slot)
+  }
+
+  /// Takes an activity off its resources (swap-remove, fixing the moved activity's position).
+  func removeFromResources(_ slot: Int32) {
+    let list = activities[Int(slot)].resources
+    let positions = activities[Int(slot)].positions
+    for (k, r) in list.enumerated() where k < positions.count {
+      let position = positions[k]
+      let lastSlot = resources[Int(r)].activities.removeLast()
+      if lastSlot != slot {
+        resources[Int(r)].activities[position] = lastSlot
+        let j = activities[Int(lastSlot)].resources.firstIndex(of: r)!
+        activities[Int(lastSlot)].positions[j] = position
+      }
+      markDirty(r)
+    }
+    // Progress and rate stop here.
+    if activities[Int(slot)].rate > 0 {
+      for r in list { setAllocated(Int(r), resources[Int(r)].allocatedNow - activities[Int(slot)].rate) }
+    }
+    activities[Int(slot)].rate = 0
+    activities[Int(slot)].resources = []
+    activities[Int(slot)].positions = []
+  }
+
+  func markDirty(_ resource: Int32) {
+    dirty.append(resource)
+    if !solveScheduled {
+      solveScheduled = true
+      simulator.schedule(after: .zero, to: me, kind: Kind.solve.rawValue)
+    }
+  }
+
+  func setAllocated(_ r: Int, _ value: Double) {
+    let clamped = max(0, value)
+    resources[r].allocatedNow = clamped
+    resources[r].allocated.update(clamped, at: simulator.now)
+  }
+}

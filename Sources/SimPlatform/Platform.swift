@@ -1,0 +1,176 @@
+import SimKernel
+
+/// A host of the platform, by index.
+public struct HostID: Hashable, Comparable, Sendable {
+  public var index: Int32
+  public init(_ index: Int32) { self.index = index }
+  public static func < (a: HostID, b: HostID) -> Bool { a.index < b.index }
+}
+
+/// Hears of hosts going down and up and of partitions forming and healing.
+public protocol PlatformObserver: AnyObject {
+  func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator)
+  func reachabilityChanged(in simulator: Simulator)
+}
+
+extension PlatformObserver {
+  public func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {}
+  public func reachabilityChanged(in simulator: Simulator) {}
+}
+
+/// Hosts in racks on a two-level tree (host <-> top-of-rack <-> core), built on a ``FluidModel``.
+///
+/// Host `h` (from 1) of rack `r` (from 1) is named `rack{r}-host{h}`; its disks are
+/// `rack{r}-host{h}/disk{d}` (from 0); the uplink of rack `r` is `rack{r}-uplink`. Every link is
+/// full duplex: one resource per direction. Routes are fixed by the tree: a transfer inside a
+/// rack uses the sender's host link up and the receiver's down; across racks it also uses the
+/// sender rack's uplink up and the receiver rack's down. A host's cores are one resource of
+/// capacity cores x speed, and one computation uses at most one core.
+public final class Platform {
+  public struct Host {
+    public let name: String
+    public let rack: Int
+    public var up = true
+    let cpu: ResourceID
+    let linkUp: ResourceID
+    let linkDown: ResourceID
+    var diskRead: [ResourceID] = []
+    var diskWrite: [ResourceID] = []
+    var diskFailed: [Bool] = []
+  }
+
+  public let spec: PlatformSpec
+  public let fluid: FluidModel
+  unowned let simulator: Simulator
+  public internal(set) var hosts: [Host] = []
+  var rackUp: [ResourceID] = []
+  var rackDown: [ResourceID] = []
+  var observers: [PlatformObserver] = []
+  /// Active partitions: each separates two groups of hosts.
+  var partitions: [(id: Int, a: Set<Int32>, b: Set<Int32>)] = []
+  var nextPartition = 0
+  var downCauses: [Int] = []
+  var linkDownCauses: [Int32: Int] = [:]
+  var downHosts = 0
+  var failedDisks = 0
+  var linksDown = 0
+  var activePartitions = 0
+  /// Statistics.
+  var hostDown: [TimeWeightedAverage] = []
+  var partitioned = TimeWeightedAverage()
+  public internal(set) var faultLog = TimeSeries()
+
+  public init(spec: PlatformSpec, simulator: Simulator) {
+    self.spec = spec
+    self.simulator = simulator
+    fluid = FluidModel(simulator: simulator)
+    for r in 1...spec.racks {
+      rackUp.append(fluid.addResource(name: "rack\(r)-uplink-up", capacity: spec.uplink, kind: .uplink))
+      rackDown.append(fluid.addResource(name: "rack\(r)-uplink-down", capacity: spec.uplink, kind: .uplink))
+      for h in 1...spec.hostsPerRack {
+        let name = "rack\(r)-host\(h)"
+        var host = Host(
+          name: name, rack: r - 1,
+          cpu: fluid.addResource(name: name + "/cpu", capacity: Double(spec.cores) * spec.coreSpeed, kind: .cpu),
+          linkUp: fluid.addResource(name: name + "/link-up", capacity: spec.hostLink, kind: .hostLink),
+          linkDown: fluid.addResource(name: name + "/link-down", capacity: spec.hostLink, kind: .hostLink))
+        for d in 0..<spec.disks {
+          host.diskRead.append(fluid.addResource(name: "\(name)/disk\(d)-read", capacity: spec.diskRead, kind: .disk))
+          host.diskWrite.append(
+            fluid.addResource(name: "\(name)/disk\(d)-write", capacity: spec.diskWrite, kind: .disk))
+          host.diskFailed.append(false)
+        }
+        hosts.append(host)
+        hostDown.append(TimeWeightedAverage())
+        downCauses.append(0)
+      }
+    }
+  }
+
+  public var hostCount: Int { hosts.count }
+
+  /// The host called `name` (`rack2-host7`), if there is one.
+  public func host(named name: String) -> HostID? {
+    guard let i = hosts.firstIndex(where: { $0.name == name }) else { return nil }
+    return HostID(Int32(i))
+  }
+
+  public func name(of host: HostID) -> String { hosts[Int(host.index)].name }
+  public func rack(of host: HostID) -> Int { hosts[Int(host.index)].rack }
+  public func isUp(_ host: HostID) -> Bool { hosts[Int(host.index)].up }
+  public func hosts(inRack rack: Int) -> [HostID] {
+    (0..<spec.hostsPerRack).map { HostID(Int32(rack * spec.hostsPerRack + $0)) }
+  }
+
+  public func addObserver(_ observer: PlatformObserver) { observers.append(observer) }
+
+  // MARK: Routes and activities
+
+  /// The resources a transfer from `source` to `destination` crosses, and its latency.
+  public func route(from source: HostID, to destination: HostID) -> (resources: [ResourceID], latency: SimTime) {
+    let s = hosts[Int(source.index)]
+    let d = hosts[Int(destination.index)]
+    if source == destination { return ([], .zero) }
+    if s.rack == d.rack {
+      return ([s.linkUp, d.linkDown], spec.hostLinkLatency + spec.hostLinkLatency)
+    }
+    let latency = spec.hostLinkLatency + spec.uplinkLatency + spec.uplinkLatency + spec.hostLinkLatency
+    return ([s.linkUp, rackUp[s.rack], rackDown[d.rack], d.linkDown], latency)
+  }
+
+  /// Whether two hosts can talk: both up and no partition between them.
+  public func reachable(_ a: HostID, _ b: HostID) -> Bool {
+    guard hosts[Int(a.index)].up, hosts[Int(b.index)].up else { return false }
+    return !separated(a.index, b.index)
+  }
+
+  func separated(_ a: Int32, _ b: Int32) -> Bool {
+    partitions.contains { ($0.a.contains(a) && $0.b.contains(b)) || ($0.a.contains(b) && $0.b.contains(a)) }
+  }
+
+  /// Sends `bytes` from one host to another; the observer hears of the end (latency included)
+  /// or of a failure (a host down, a link down, a partition).
+  @discardableResult
+  public func transfer(
+    bytes: Double, from source: HostID, to destination: HostID, observer: any ActivityObserver, tag: Int64 = 0
+  )
+    -> ActivityID
+  {
+    if !hosts[Int(source.index)].up || !hosts[Int(destination.index)].up {
+      return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown)
+    }
+    if separated(source.index, destination.index) {
+      return fluid.startFailed(observer: observer, tag: tag, reason: .partitioned)
+    }
+    let (resources, latency) = route(from: source, to: destination)
+    return fluid.start(
+      amount: bytes, on: resources, latency: latency, observer: observer, tag: tag,
+      endpoints: (source.index, destination.index))
+  }
+
+  /// Reads or writes `bytes` on a disk of a host (per-operation latency added).
+  @discardableResult
+  public func diskIO(
+    bytes: Double, write: Bool, host: HostID, disk: Int = 0, observer: any ActivityObserver, tag: Int64 = 0
+  )
+    -> ActivityID
+  {
+    let h = hosts[Int(host.index)]
+    precondition(disk < h.diskRead.count, "host \(h.name) has no disk\(disk)")
+    if !h.up { return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown) }
+    if h.diskFailed[disk] { return fluid.startFailed(observer: observer, tag: tag, reason: .diskFailed) }
+    let resource = write ? h.diskWrite[disk] : h.diskRead[disk]
+    return fluid.start(
+      amount: bytes, on: [resource], latency: spec.diskLatency, observer: observer, tag: tag,
+      endpoints: (host.index, host.index))
+  }
+
+  /// Runs `work` units on one core of a host (processor sharing when cores are oversubscribed).
+  @discardableResult
+  public func compute(work: Double, host: HostID, observer: any ActivityObserver, tag: Int64 = 0) -> ActivityID {
+    if !hosts[Int(host.index)].up { return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown) }
+    return fluid.start(
+      amount: work, on: [hosts[Int(host.index)].cpu], maxRate: spec.coreSpeed, observer: observer, tag: tag,
+      endpoints: (host.index, host.index))
+  }
+}
