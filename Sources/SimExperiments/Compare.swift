@@ -68,9 +68,7 @@ public enum Compare {
       throw ExperimentError("no metric '\(metric)' in \(path)\(hint)")
     }
     // Swept columns sit between seed and the first metric; a metric name has a dot or is known.
-    let sweptColumns = Array(header[(seedColumn + 1)...]).prefix {
-      $0.hasPrefix("params.") || $0 == "duration" || $0 == "warmup"
-    }
+    let sweptColumns = Array(header[(seedColumn + 1)...]).prefix { isSweptColumn($0) }
     var table = Table(directory: directory, sweptColumns: Array(sweptColumns), groups: [])
     for row in rows.dropFirst() where row.count == header.count {
       let label = sweptColumns.indices.map { row[seedColumn + 1 + $0 - sweptColumns.startIndex] }
@@ -107,9 +105,7 @@ public enum Compare {
       cell(d.interval) + (d.paired ? " (paired)" : "")
     }
     if let parameter {
-      let key =
-        parameter.hasPrefix("params.") || parameter == "duration" || parameter == "warmup"
-        ? parameter : "params." + parameter
+      let key = isSweptColumn(parameter) ? parameter : "params." + parameter
       let table = tables[0]
       guard let column = table.sweptColumns.firstIndex(of: key) else {
         throw ExperimentError(
@@ -237,4 +233,10 @@ func parseCSV(_ text: String) -> [[String]] {
     rows.append(row)
   }
   return rows
+}
+
+/// Whether a runs.csv column is a swept key (they sit between `seed` and the metrics).
+func isSweptColumn(_ name: String) -> Bool {
+  name.hasPrefix("params.") || name.hasPrefix("platform.") || name.hasPrefix("faults") || name == "duration"
+    || name == "warmup"
 }

@@ -75,10 +75,21 @@ public struct ExperimentPlan: Sendable {
             "at sweep point \(sweepPoint.index) the warm-up (\(warmup)) is not shorter than the duration (\(duration))")
       }
       let params = root["params"] ?? ConfigNode(.null)
-      let parameters = try config.model.decode(params, path: "params", baseDirectory: config.baseDirectory)
-      let definition =
+      let platform = root["platform"]
+      let faults = root["faults"]
+      let parameters = try config.model.decode(
+        params, path: "params",
+        input: ModelInput(baseDirectory: config.baseDirectory, platform: platform, faults: faults))
+      var definition =
         "{\"model\":\(jsonString(config.model.name)),\"duration\":\(jsonString(duration.formatted)),"
-        + "\"warmup\":\(jsonString(warmup.formatted)),\"params\":\(params.canonicalJSON)}"
+        + "\"warmup\":\(jsonString(warmup.formatted)),\"params\":\(params.canonicalJSON)"
+      // Platform and faults are part of what a run is only for models that use them (so older
+      // result directories of other models keep their spec hashes).
+      if config.model.usesPlatform {
+        definition +=
+          ",\"platform\":\((platform ?? ConfigNode(.null)).canonicalJSON),\"faults\":\((faults ?? ConfigNode(.null)).canonicalJSON)"
+      }
+      definition += "}"
       points.append(
         Point(
           index: sweepPoint.index, assignments: sweepPoint.assignments, duration: duration, warmup: warmup,

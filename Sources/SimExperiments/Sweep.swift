@@ -31,8 +31,6 @@ public struct Sweep: Sendable {
   /// Every swept key, in order: the extra columns of runs.csv.
   public var paths: [String] { dimensions.flatMap(\.paths) }
 
-  static let sweepablePrefixes = ["params.", "duration", "warmup"]
-
   public init(_ node: ConfigNode, root: ConfigNode) throws(ConfigError) {
     if node.isNull { return }
     guard let entries = node.entries else {
@@ -126,9 +124,12 @@ public struct Sweep: Sendable {
   static func checkPath(_ path: String, location: SourceLocation, root: ConfigNode) throws(ConfigError) {
     let segments = path.split(separator: ".", omittingEmptySubsequences: false)
     let wellFormed = !segments.contains { $0.isEmpty }
-    let sweepable = path == "duration" || path == "warmup" || (path.hasPrefix("params.") && segments.count >= 2)
+    let sweepable =
+      path == "duration" || path == "warmup" || path == "faults"
+      || ((path.hasPrefix("params.") || path.hasPrefix("platform.") || path.hasPrefix("faults."))
+        && segments.count >= 2)
     guard wellFormed, sweepable else {
-      var hint = "a sweep varies params.NAME, duration or warmup"
+      var hint = "a sweep varies params.NAME, platform.NAME, faults, duration or warmup"
       let topLevel = ExperimentConfig.topLevelKeys
       if !path.contains("."), !topLevel.contains(path) {
         if let near = closestMatch(to: path, among: ["duration", "warmup"]) {

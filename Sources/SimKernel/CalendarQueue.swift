@@ -51,6 +51,10 @@ public struct CalendarQueue: Sendable {
   private var freeList: Int32 = CalendarQueue.none
   /// First node of each bucket, or `none`.
   private var heads: ContiguousArray<Int32>
+  /// Last node of each bucket, or `none`: an event that fires after every event of its bucket
+  /// (the usual case for events scheduled at one instant, in sequence order) is appended in O(1)
+  /// instead of walking the bucket, which made thousands of simultaneous events quadratic.
+  private var tails: ContiguousArray<Int32>
   private var mask: Int
   private var width: Double
   private var inverseWidth: Double
@@ -70,6 +74,7 @@ public struct CalendarQueue: Sendable {
 
   public init() {
     heads = ContiguousArray(repeating: CalendarQueue.none, count: CalendarQueue.minimumBuckets)
+    tails = heads
     mask = CalendarQueue.minimumBuckets - 1
     width = 1_000_000  // 1 ms until the first resize samples real separations
     inverseWidth = 1 / width
@@ -167,21 +172,36 @@ public struct CalendarQueue: Sendable {
   private mutating func link(_ node: Int32, event: Event, bucket index: Int) -> Int {
     nodes.withUnsafeMutableBufferPointer { pool in
       heads.withUnsafeMutableBufferPointer { heads in
-        var previous = CalendarQueue.none
-        var cursor = heads[index]
-        var passed = 0
-        while cursor != CalendarQueue.none, !Event.firesBefore(event, pool[Int(cursor)].event) {
-          previous = cursor
-          cursor = pool[Int(cursor)].next
-          passed &+= 1
+        tails.withUnsafeMutableBufferPointer { tails in
+          let tail = tails[index]
+          if tail == CalendarQueue.none {
+            pool[Int(node)].next = CalendarQueue.none
+            heads[index] = node
+            tails[index] = node
+            return 0
+          }
+          if !Event.firesBefore(event, pool[Int(tail)].event) {
+            pool[Int(node)].next = CalendarQueue.none
+            pool[Int(tail)].next = node
+            tails[index] = node
+            return 0
+          }
+          var previous = CalendarQueue.none
+          var cursor = heads[index]
+          var passed = 0
+          while cursor != CalendarQueue.none, !Event.firesBefore(event, pool[Int(cursor)].event) {
+            previous = cursor
+            cursor = pool[Int(cursor)].next
+            passed &+= 1
+          }
+          pool[Int(node)].next = cursor
+          if previous == CalendarQueue.none {
+            heads[index] = node
+          } else {
+            pool[Int(previous)].next = node
+          }
+          return passed
         }
-        pool[Int(node)].next = cursor
-        if previous == CalendarQueue.none {
-          heads[index] = node
-        } else {
-          pool[Int(previous)].next = node
-        }
-        return passed
       }
     }
   }
@@ -226,6 +246,7 @@ public struct CalendarQueue: Sendable {
       heads.withUnsafeMutableBufferPointer { heads in
         let node = heads[index]
         heads[index] = pool[Int(node)].next
+        if heads[index] == CalendarQueue.none { tails[index] = CalendarQueue.none }
         pool[Int(node)].next = freeList
         freeList = node
         return (pool[Int(node)].event, scanned)
@@ -282,9 +303,13 @@ public struct CalendarQueue: Sendable {
       }
     }
     if !countChanges {
-      for index in 0..<heads.count { heads[index] = CalendarQueue.none }
+      for index in 0..<heads.count {
+        heads[index] = CalendarQueue.none
+        tails[index] = CalendarQueue.none
+      }
     } else {
       heads = ContiguousArray(repeating: CalendarQueue.none, count: newCount)
+      tails = heads
     }
     mask = newCount - 1
     width = newWidth

@@ -1,5 +1,18 @@
 import SimKernel
 
+/// What a model's decoding gets besides its `params`: the config's `platform` and `faults`
+/// sections (for models that run on the platform) and the directory relative files are read from.
+public struct ModelInput: Sendable {
+  public var baseDirectory: String?
+  public var platform: ConfigNode?
+  public var faults: ConfigNode?
+  public init(baseDirectory: String? = nil, platform: ConfigNode? = nil, faults: ConfigNode? = nil) {
+    self.baseDirectory = baseDirectory
+    self.platform = platform
+    self.faults = faults
+  }
+}
+
 /// What one run of a model produces.
 public struct RunOutput: Sendable, Equatable {
   public var metrics: Metrics
@@ -24,10 +37,16 @@ public protocol SimulationModel: SendableMetatype {
   static var metricDescriptions: [(name: String, meaning: String)] { get }
   /// Patterns (`*` matches anything) of the few metrics a summary table shows by default.
   static var headlineMetrics: [String] { get }
+  /// Whether it runs on the platform (reads `platform:` and `faults:`); others refuse them.
+  static var usesPlatform: Bool { get }
   /// Reads (and validates) the parameters; every key must be asked for, then `reader.finish()`.
-  static func decode(_ reader: inout ConfigReader, baseDirectory: String?) throws(ConfigError) -> Parameters
+  static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> Parameters
   /// One run.
   static func run(_ parameters: Parameters, context: RunContext) throws(ValueError) -> RunOutput
+}
+
+extension SimulationModel {
+  public static var usesPlatform: Bool { false }
 }
 
 /// Parameters of some model, decoded and validated, opaque to everything but that model.
@@ -42,8 +61,9 @@ public struct AnyModel: Sendable {
   public let summary: String
   public let metricDescriptions: [(name: String, meaning: String)]
   public let headlineMetrics: [String]
+  private let usesPlatformFlag: Bool
   private let decodeBody:
-    @Sendable (ConfigNode, String, String?, ParameterSchema?) throws(ConfigError) -> ModelParameters
+    @Sendable (ConfigNode, String, ModelInput, ParameterSchema?) throws(ConfigError) -> ModelParameters
   private let runBody: @Sendable (ModelParameters, RunContext) throws(ValueError) -> RunOutput
 
   public init<M: SimulationModel>(_ model: M.Type) {
@@ -51,9 +71,20 @@ public struct AnyModel: Sendable {
     summary = M.summary
     metricDescriptions = M.metricDescriptions
     headlineMetrics = M.headlineMetrics
-    decodeBody = { (node, path, baseDirectory, schema) throws(ConfigError) -> ModelParameters in
+    usesPlatformFlag = M.usesPlatform
+    decodeBody = { (node, path, input, schema) throws(ConfigError) -> ModelParameters in
+      if !M.usesPlatform {
+        for (key, section) in [("platform", input.platform), ("faults", input.faults)] {
+          if let section, !section.isNull {
+            throw ConfigError(
+              location: section.location, keyPath: key,
+              message: "model '\(M.name)' does not run on the platform, so '\(key)' means nothing to it",
+              hint: "remove the '\(key)' section")
+          }
+        }
+      }
       var reader = try ConfigReader(node, path: path, schema: schema)
-      let parameters = try M.decode(&reader, baseDirectory: baseDirectory)
+      let parameters = try M.decode(&reader, input: input)
       try reader.finish()
       return ModelParameters(value: parameters)
     }
@@ -63,16 +94,18 @@ public struct AnyModel: Sendable {
   }
 
   /// Reads the model's parameters from `node` (the config's `params`, `path` in messages).
-  public func decode(_ node: ConfigNode, path: String = "params", baseDirectory: String? = nil) throws(ConfigError)
+  public func decode(_ node: ConfigNode, path: String = "params", input: ModelInput = ModelInput()) throws(ConfigError)
     -> ModelParameters
   {
-    try decodeBody(node, path, baseDirectory, nil)
+    try decodeBody(node, path, input, nil)
   }
+
+  public var usesPlatform: Bool { usesPlatformFlag }
 
   /// The parameters the model reads, with kinds, defaults and help (from decoding an empty `params`).
   public func parameterSchema() -> [ParameterSchema.Parameter] {
     let schema = ParameterSchema()
-    _ = try? decodeBody(ConfigNode(.null), "params", nil, schema)
+    _ = try? decodeBody(ConfigNode(.null), "params", ModelInput(), schema)
     return schema.parameters
   }
 
@@ -86,6 +119,7 @@ public enum ModelRegistry {
   public static let all: [AnyModel] = [
     AnyModel(QueueingModel.self),
     AnyModel(PHOLDModel.self),
+    AnyModel(TransferModel.self),
   ]
 
   public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }

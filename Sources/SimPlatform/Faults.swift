@@ -119,7 +119,8 @@ public enum FaultSpec: Sendable, Equatable {
     return faults
   }
 
-  static func hostNames(_ spec: PlatformSpec) -> [String] {
+  /// Every host name of a platform, in host order.
+  public static func hostNames(_ spec: PlatformSpec) -> [String] {
     (1...spec.racks).flatMap { r in (1...spec.hostsPerRack).map { "rack\(r)-host\($0)" } }
   }
 
@@ -128,7 +129,8 @@ public enum FaultSpec: Sendable, Equatable {
     return r - 1
   }
 
-  static func host(_ r: inout ConfigReader, _ key: String, names: [String]) throws(ConfigError) -> Int32 {
+  /// Reads a host name under `key`; an unknown one is an error with the nearest name.
+  public static func host(_ r: inout ConfigReader, _ key: String, names: [String]) throws(ConfigError) -> Int32 {
     let text = try r.string(key)
     guard let index = names.firstIndex(of: text) else {
       var hint = "hosts are named rack1-host1 ... \(names.last ?? "")"

@@ -65,8 +65,9 @@ public final class FluidModel: EventHandler {
     /// Time-average of the allocated rate (utilisation = this / capacity).
     var allocated = TimeWeightedAverage()
     var allocatedNow = 0.0
-    /// Units carried by finished activities.
+    /// Units carried by finished activities, and that figure at the last statistics reset.
     var carried = 0.0
+    var carriedAtReset = 0.0
   }
 
   struct Activity {
@@ -115,6 +116,7 @@ public final class FluidModel: EventHandler {
   /// Activities that finished and failed, and solver work done (resources and activities visited).
   public private(set) var finishedCount = 0
   public private(set) var failedCount = 0
+  var failedAtReset = 0
   public internal(set) var solves = 0
   public internal(set) var solverWork = 0
 

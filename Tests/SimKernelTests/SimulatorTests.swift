@@ -83,14 +83,16 @@ extension CalendarQueue: TestableQueue {}
       { r, now in now + (r.next() % 10 == 0 ? Int64(r.next() % 200_000_000_000) : Int64(r.next() % 2_000_000)) }
     ),
     ("bursts", { r, now in now + (r.next() % 3 == 0 ? 0 : Int64(r.next() % 7) * 1_000_000_000) }),
+    // Thousands of events at one instant (a shuffle's completions): order by sequence alone.
+    ("simultaneous", { r, now in now + (r.next() % 1000 == 0 ? 1_000_000 : 0) }),
   ]
 
-  @Test(arguments: 0..<4)
+  @Test(arguments: 0..<5)
   func heapPopsInTimeThenSequenceOrder(workload: Int) {
     checkOrder(EventHeap.self, seed: 7, operations: 20_000, time: Self.workloads[workload].1)
   }
 
-  @Test(arguments: 0..<4)
+  @Test(arguments: 0..<5)
   func calendarQueuePopsInTimeThenSequenceOrder(workload: Int) {
     for seed: UInt64 in [1, 2, 3] {
       checkOrder(CalendarQueue.self, seed: seed, operations: 20_000, time: Self.workloads[workload].1)

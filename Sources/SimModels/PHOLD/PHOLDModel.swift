@@ -11,8 +11,7 @@ public enum PHOLDModel: SimulationModel {
     ("pending_events", "events pending at the end (constant: lps x events_per_lp)"),
   ]
 
-  public static func decode(_ reader: inout ConfigReader, baseDirectory: String?) throws(ConfigError) -> PHOLDParameters
-  {
+  public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> PHOLDParameters {
     var p = PHOLDParameters()
     p.lps = try reader.int("lps", default: 1024, range: 1...Int(Int32.max), help: "logical processes")
     p.eventsPerLP = try reader.int("events_per_lp", default: 16, range: 1...1_000_000, help: "initial events per LP")

@@ -25,9 +25,10 @@ public enum QueueingModel: SimulationModel {
     ),
   ]
 
-  public static func decode(_ reader: inout ConfigReader, baseDirectory: String?) throws(ConfigError)
+  public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError)
     -> QueueingParameters
   {
+    let baseDirectory = input.baseDirectory
     let parameters: QueueingParameters
     reader.describe("sources", kind: "list", help: "arrival streams of a full network (see docs/models/queueing.md)")
     reader.describe("stations", kind: "list", help: "stations of a full network, instead of the keys above")

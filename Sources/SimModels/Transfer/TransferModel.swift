@@ -1,0 +1,203 @@
+import SimKernel
+import SimPlatform
+
+/// Bulk data movement on the platform: the network's own model (`model: transfer`).
+public struct TransferParameters: Sendable, Equatable {
+  public enum Workload: Sendable, Equatable {
+    /// Every host sends `bytes` to every other host at time 0 (MapReduce's shuffle).
+    case shuffle(bytes: Double)
+    /// `senders` hosts each send `bytes` to one `target` at time 0 (many-to-one incast).
+    case incast(bytes: Double, target: Int32, senders: [Int32])
+    /// An explicit list.
+    case list([Transfer])
+  }
+
+  public struct Transfer: Sendable, Equatable {
+    public var from: Int32
+    public var to: Int32
+    public var bytes: Double
+    public var at: SimTime
+  }
+
+  public var platform: PlatformSpec
+  public var faults: [FaultSpec]
+  public var workload: Workload
+}
+
+public enum TransferModel: SimulationModel {
+  public static let name = "transfer"
+  public static let summary = "bulk transfers on the platform: all-to-all shuffle, many-to-one incast, or a list"
+  public static let usesPlatform = true
+  public static let headlineMetrics = [
+    "transfer.completion_time", "transfer.flow_throughput_mean", "platform.utilisation.uplink", "transfer.flows_failed",
+  ]
+  public static let metricDescriptions: [(name: String, meaning: String)] = [
+    ("(run length)", "the run ends when every transfer has finished or failed, or at the duration"),
+    ("transfer.flows, _finished, _failed", "transfers started, finished and failed (after the warm-up)"),
+    ("transfer.completion_time", "seconds from the first start to the last finish (NaN if any did not finish)"),
+    ("transfer.flow_throughput_mean, _p50, _p99", "bytes per second of each finished transfer, start to finish"),
+    ("platform.utilisation.{cpu,disk,host_link,uplink}", "time-average allocated / capacity per resource class"),
+    ("platform.network_bytes, platform.disk_bytes", "bytes of finished transfers and disk operations"),
+    ("platform.activities_failed, host_down_seconds, partition_seconds", "what the faults cost"),
+  ]
+
+  public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> TransferParameters {
+    let spec = try PlatformSpec.decode(input.platform)
+    let faults = try FaultSpec.decode(input.faults, spec: spec, baseDirectory: input.baseDirectory)
+    let names = FaultSpec.hostNames(spec)
+    func host(_ r: inout ConfigReader, _ key: String) throws(ConfigError) -> Int32 {
+      try FaultSpec.host(&r, key, names: names)
+    }
+    let workload: TransferParameters.Workload
+    switch try reader.choice("workload", ["shuffle", "incast", "list"], default: "shuffle", help: "which transfers") {
+    case "shuffle":
+      let bytes = try reader.quantity(
+        "bytes", .size, default: 128 * 1_048_576, help: "bytes each host sends each other host")
+      workload = .shuffle(bytes: bytes)
+    case "incast":
+      let bytes = try reader.quantity("bytes", .size, default: 128 * 1_048_576, help: "bytes each sender sends")
+      let target = try host(&reader, "target")
+      let count = try reader.int(
+        "senders", default: names.count - 1, range: 1...max(1, names.count - 1),
+        help: "how many hosts send (the first N others)")
+      let senders = (0..<Int32(names.count)).filter { $0 != target }.prefix(count)
+      workload = .incast(bytes: bytes, target: target, senders: Array(senders))
+    default:
+      var transfers: [TransferParameters.Transfer] = []
+      for (i, node) in try reader.list("transfers", help: "list of {from, to, bytes, at}").enumerated() {
+        var item = try ConfigReader(node, path: reader.keyPath("transfers.\(i)"))
+        let from = try host(&item, "from")
+        let to = try host(&item, "to")
+        let bytes = try item.quantity("bytes", .size)
+        let at = try item.duration("at", default: .zero)
+        try item.finish()
+        transfers.append(.init(from: from, to: to, bytes: bytes, at: at))
+      }
+      guard !transfers.isEmpty else { throw reader.error("transfers", "a list workload needs at least one transfer") }
+      workload = .list(transfers)
+    }
+    return TransferParameters(platform: spec, faults: faults, workload: workload)
+  }
+
+  public static func run(_ parameters: TransferParameters, context: RunContext) throws(ValueError) -> RunOutput {
+    try context.validate()
+    let simulator = Simulator()
+    let platform = Platform(spec: parameters.platform, simulator: simulator)
+    let injector = FaultInjector(
+      faults: parameters.faults, platform: platform, simulator: simulator, streams: context.streams)
+    let workload = TransferWorkload(
+      parameters: parameters, platform: platform, simulator: simulator, warmup: context.warmup)
+    simulator.run(until: context.duration)
+    withExtendedLifetime(injector) {}
+    var metrics = workload.metrics()
+    for (name, value) in platform.metrics() { metrics.set(name, value) }
+    return RunOutput(metrics: metrics, timeseries: platform.faultLog)
+  }
+}
+
+/// Starts the transfers and records how they end.
+final class TransferWorkload: EventHandler, ActivityObserver {
+  enum Kind: Int32 {
+    case start = 0  // payload: index into `transfers`
+    case endOfWarmup = 1
+  }
+
+  unowned let platform: Platform
+  unowned let simulator: Simulator
+  var transfers: [TransferParameters.Transfer] = []
+  var startedAt: [SimTime] = []
+  var me = EntityID(0)
+  var started = 0
+  var finished = 0
+  var failed = 0
+  var firstStart: SimTime?
+  var lastFinish: SimTime?
+  var throughput = RunningStatistics()
+  var throughputs: [Double] = []
+  var endedCount = 0
+
+  init(parameters: TransferParameters, platform: Platform, simulator: Simulator, warmup: SimTime) {
+    self.platform = platform
+    self.simulator = simulator
+    switch parameters.workload {
+    case .shuffle(let bytes):
+      let n = Int32(platform.hostCount)
+      for from in 0..<n {
+        for to in 0..<n where to != from { transfers.append(.init(from: from, to: to, bytes: bytes, at: .zero)) }
+      }
+    case .incast(let bytes, let target, let senders):
+      transfers = senders.map { .init(from: $0, to: target, bytes: bytes, at: .zero) }
+    case .list(let list):
+      transfers = list
+    }
+    startedAt = Array(repeating: .zero, count: transfers.count)
+    me = simulator.register(self)
+    for (i, transfer) in transfers.enumerated() {
+      simulator.schedule(at: transfer.at, to: me, kind: Kind.start.rawValue, payload: Int64(i))
+    }
+    if warmup > .zero { simulator.schedule(at: warmup, to: me, kind: Kind.endOfWarmup.rawValue) }
+  }
+
+  func handle(_ event: Event, in simulator: Simulator) {
+    switch Kind(rawValue: event.kind) {
+    case .start:
+      let i = Int(event.payload)
+      let t = transfers[i]
+      startedAt[i] = simulator.now
+      started += 1
+      if firstStart == nil { firstStart = simulator.now }
+      platform.transfer(bytes: t.bytes, from: HostID(t.from), to: HostID(t.to), observer: self, tag: Int64(i))
+    case .endOfWarmup:
+      platform.resetStatistics()
+      started = 0
+      finished = 0
+      failed = 0
+      throughput.reset()
+      throughputs.removeAll()
+    case nil: preconditionFailure("unknown transfer event")
+    }
+  }
+
+  /// The run ends when every transfer has ended (faults still to come change nothing).
+  func ended(_ simulator: Simulator) {
+    endedCount += 1
+    if endedCount == transfers.count { simulator.stop() }
+  }
+
+  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
+    defer { ended(simulator) }
+    finished += 1
+    lastFinish = simulator.now
+    let elapsed = (simulator.now - startedAt[Int(tag)]).seconds
+    if elapsed > 0 {
+      let rate = transfers[Int(tag)].bytes / elapsed
+      throughput.add(rate)
+      throughputs.append(rate)
+    }
+  }
+
+  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
+    defer { ended(simulator) }
+    failed += 1
+  }
+
+  func metrics() -> Metrics {
+    var m = Metrics()
+    m.set("transfer.flows", Double(started))
+    m.set("transfer.flows_finished", Double(finished))
+    m.set("transfer.flows_failed", Double(failed))
+    let complete = finished == transfers.count
+    m.set("transfer.completion_time", complete ? ((lastFinish ?? .zero) - (firstStart ?? .zero)).seconds : .nan)
+    let sorted = throughputs.sorted()
+    // The empirical quantile: the smallest value with at least p of the values at or below it.
+    func quantile(_ p: Double) -> Double {
+      guard !sorted.isEmpty else { return .nan }
+      let rank = Int((p * Double(sorted.count)).rounded(.up)) - 1
+      return sorted[max(0, min(sorted.count - 1, rank))]
+    }
+    m.set("transfer.flow_throughput_mean", throughput.count > 0 ? throughput.mean : .nan)
+    m.set("transfer.flow_throughput_p50", quantile(0.5))
+    m.set("transfer.flow_throughput_p99", quantile(0.99))
+    return m
+  }
+}

@@ -1,0 +1,66 @@
+import SimKernel
+
+extension Platform {
+  /// Starts every platform statistic afresh (the end of a warm-up period).
+  public func resetStatistics() {
+    let now = simulator.now
+    fluid.resetStatistics(at: now)
+    for i in hostDown.indices { hostDown[i].reset(at: now) }
+    partitioned.reset(at: now)
+  }
+
+  /// The metrics every model on the platform gets, from the last reset to now:
+  /// `platform.utilisation.{cpu,disk,host_link,uplink}` (time-average allocated / capacity over
+  /// the resources of the class), `platform.network_bytes` (bytes of finished transfers, counted
+  /// once, where they leave their host), `platform.disk_bytes`, `platform.activities_failed`,
+  /// `platform.host_down_seconds` and `platform.partition_seconds`.
+  public func metrics() -> [(name: String, value: Double)] {
+    let now = simulator.now
+    var out: [(String, Double)] = []
+    for kind in ResourceClass.allCases {
+      out.append(("platform.utilisation.\(kind.rawValue)", fluid.utilisation(of: kind, until: now)))
+    }
+    let networkBytes = hosts.reduce(0.0) { $0 + fluid.carriedSinceReset(by: $1.linkUp) }
+    let diskBytes = hosts.reduce(0.0) { total, host in
+      total + (host.diskRead + host.diskWrite).reduce(0.0) { $0 + fluid.carriedSinceReset(by: $1) }
+    }
+    out.append(("platform.network_bytes", networkBytes))
+    out.append(("platform.disk_bytes", diskBytes))
+    out.append(("platform.activities_failed", Double(fluid.failedSinceReset)))
+    out.append(("platform.host_down_seconds", hostDownSeconds(until: now)))
+    out.append(("platform.partition_seconds", partitionSeconds(until: now)))
+    // The solver's own work (deterministic): how cost grows with the number of activities.
+    out.append(("platform.solves", Double(fluid.solves)))
+    out.append(("platform.solver_work", Double(fluid.solverWork)))
+    return out
+  }
+}
+
+extension FluidModel {
+  /// Starts utilisation and counts afresh at `time`.
+  func resetStatistics(at time: SimTime) {
+    for r in resources.indices {
+      resources[r].allocated.reset(at: time)
+      resources[r].carriedAtReset = resources[r].carried
+    }
+    failedAtReset = failedCount
+  }
+
+  /// Time-average utilisation of the resources of one class since the last reset.
+  public func utilisation(of kind: ResourceClass, until time: SimTime) -> Double {
+    var total = 0.0
+    var count = 0
+    for resource in resources where resource.kind == kind {
+      total += resource.allocated.average(until: time) / resource.capacity
+      count += 1
+    }
+    return count > 0 ? total / Double(count) : 0
+  }
+
+  /// Units carried through a resource by activities finished since the last reset.
+  public func carriedSinceReset(by resource: ResourceID) -> Double {
+    resources[Int(resource.index)].carried - resources[Int(resource.index)].carriedAtReset
+  }
+
+  public var failedSinceReset: Int { failedCount - failedAtReset }
+}
