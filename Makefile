@@ -55,6 +55,8 @@ test-fast: deps
 
 bench: release
 	SKIP_SWIFT_BUILD=1 bash Benchmarks/baseline/compare-phold.sh
+	bash Benchmarks/sweep/run.sh
+	bash Benchmarks/platform/run.sh
 	bash Benchmarks/run.sh
 
 bench-baseline: release
@@ -85,6 +87,13 @@ plots: $(PLOTS_STAMP)
 	$(PLOTS_VENV)/bin/python plots/plot_sweep.py results/quickstart \
 	  --metric station.station.response_mean --x utilisation --also theory.response_mean \
 	  --logy --out plots/quickstart.png
+	@if [ -f results/shuffle-oversubscription/summary.csv ]; then \
+	  echo "plots/shuffle-oversubscription.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/shuffle-oversubscription \
+	    --metric transfer.completion_time --x platform.oversubscription \
+	    --title "All-to-all shuffle: completion time vs rack oversubscription" \
+	    --out plots/shuffle-oversubscription.png >/dev/null; \
+	fi
 
 $(PLOTS_STAMP): plots/requirements.txt
 	@if [ ! -x $(PLOTS_VENV)/bin/python ]; then \

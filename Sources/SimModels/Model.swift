@@ -78,7 +78,7 @@ public struct AnyModel: Sendable {
           if let section, !section.isNull {
             throw ConfigError(
               location: section.location, keyPath: key,
-              message: "model '\(M.name)' does not run on the platform, so '\(key)' means nothing to it",
+              message: "model '\(M.name)' does not use '\(key)': it does not run on the platform",
               hint: "remove the '\(key)' section")
           }
         }

@@ -39,6 +39,7 @@ public enum TransferModel: SimulationModel {
     ("platform.utilisation.{cpu,disk,host_link,uplink}", "time-average allocated / capacity per resource class"),
     ("platform.network_bytes, platform.disk_bytes", "bytes of finished transfers and disk operations"),
     ("platform.activities_failed, host_down_seconds, partition_seconds", "what the faults cost"),
+    ("platform.solves, platform.solver_work, simulator.events", "the cost of the run itself (deterministic)"),
   ]
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> TransferParameters {
@@ -91,6 +92,7 @@ public enum TransferModel: SimulationModel {
     withExtendedLifetime(injector) {}
     var metrics = workload.metrics()
     for (name, value) in platform.metrics() { metrics.set(name, value) }
+    metrics.set("simulator.events", Double(simulator.eventsProcessed))
     return RunOutput(metrics: metrics, timeseries: platform.faultLog)
   }
 }
