@@ -12,7 +12,8 @@ extension Platform {
     hosts[i].up = !nowDown
     hostDown[i].update(nowDown ? 1 : 0, at: now)
     let h = hosts[i]
-    var resources = [h.cpu, h.linkUp, h.linkDown]
+    var resources = [h.cpu, h.linkUp]
+    if h.linkDown != h.linkUp { resources.append(h.linkDown) }
     for d in h.diskRead.indices where !h.diskFailed[d] { resources += [h.diskRead[d], h.diskWrite[d]] }
     for r in resources where !linkDownCauses.keys.contains(r.index) || !nowDown {
       fluid.setUp(r, !nowDown, reason: .hostDown)
@@ -40,8 +41,11 @@ extension Platform {
   public func setLink(_ link: FaultSpec.LinkName, down: Bool) {
     let resources: [ResourceID]
     switch link {
-    case .uplink(let rack): resources = [rackUp[rack], rackDown[rack]]
-    case .hostLink(let host): resources = [hosts[Int(host)].linkUp, hosts[Int(host)].linkDown]
+    case .uplink(let rack):
+      resources = rackUp[rack] == rackDown[rack] ? [rackUp[rack]] : [rackUp[rack], rackDown[rack]]
+    case .hostLink(let host):
+      let h = hosts[Int(host)]
+      resources = h.linkUp == h.linkDown ? [h.linkUp] : [h.linkUp, h.linkDown]
     }
     for r in resources {
       linkDownCauses[r.index, default: 0] += down ? 1 : -1

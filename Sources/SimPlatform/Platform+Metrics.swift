@@ -20,7 +20,10 @@ extension Platform {
     for kind in ResourceClass.allCases {
       out.append(("platform.utilisation.\(kind.rawValue)", fluid.utilisation(of: kind, until: now)))
     }
-    let networkBytes = hosts.reduce(0.0) { $0 + fluid.carriedSinceReset(by: $1.linkUp) }
+    // Every transfer crosses its sender's link and its receiver's: count the sending side (with
+    // half-duplex links, one resource carries both, so halve the total).
+    let hostLinkBytes = hosts.reduce(0.0) { $0 + fluid.carriedSinceReset(by: $1.linkUp) }
+    let networkBytes = spec.fullDuplex ? hostLinkBytes : hostLinkBytes / 2
     let diskBytes = hosts.reduce(0.0) { total, host in
       total + (host.diskRead + host.diskWrite).reduce(0.0) { $0 + fluid.carriedSinceReset(by: $1) }
     }

@@ -24,7 +24,8 @@ extension PlatformObserver {
 /// `rack{r}-host{h}/disk{d}` (from 0); the uplink of rack `r` is `rack{r}-uplink`. Every link is
 /// full duplex: one resource per direction. Routes are fixed by the tree: a transfer inside a
 /// rack uses the sender's host link up and the receiver's down; across racks it also uses the
-/// sender rack's uplink up and the receiver rack's down. A host's cores are one resource of
+/// sender rack's uplink up and the receiver rack's down (with `duplex: half`, the two directions
+/// of a link are one resource). A host's cores are one resource of
 /// capacity cores x speed, and one computation uses at most one core.
 public final class Platform {
   public struct Host {
@@ -65,15 +66,20 @@ public final class Platform {
     self.simulator = simulator
     fluid = FluidModel(simulator: simulator)
     for r in 1...spec.racks {
-      rackUp.append(fluid.addResource(name: "rack\(r)-uplink-up", capacity: spec.uplink, kind: .uplink))
-      rackDown.append(fluid.addResource(name: "rack\(r)-uplink-down", capacity: spec.uplink, kind: .uplink))
+      let up = fluid.addResource(
+        name: "rack\(r)-uplink" + (spec.fullDuplex ? "-up" : ""), capacity: spec.uplink, kind: .uplink)
+      rackUp.append(up)
+      rackDown.append(
+        spec.fullDuplex ? fluid.addResource(name: "rack\(r)-uplink-down", capacity: spec.uplink, kind: .uplink) : up)
       for h in 1...spec.hostsPerRack {
         let name = "rack\(r)-host\(h)"
-        var host = Host(
-          name: name, rack: r - 1,
-          cpu: fluid.addResource(name: name + "/cpu", capacity: Double(spec.cores) * spec.coreSpeed, kind: .cpu),
-          linkUp: fluid.addResource(name: name + "/link-up", capacity: spec.hostLink, kind: .hostLink),
-          linkDown: fluid.addResource(name: name + "/link-down", capacity: spec.hostLink, kind: .hostLink))
+        let cpu = fluid.addResource(name: name + "/cpu", capacity: Double(spec.cores) * spec.coreSpeed, kind: .cpu)
+        let linkUp = fluid.addResource(
+          name: name + (spec.fullDuplex ? "/link-up" : "/link"), capacity: spec.hostLink, kind: .hostLink)
+        let linkDown =
+          spec.fullDuplex
+          ? fluid.addResource(name: name + "/link-down", capacity: spec.hostLink, kind: .hostLink) : linkUp
+        var host = Host(name: name, rack: r - 1, cpu: cpu, linkUp: linkUp, linkDown: linkDown)
         for d in 0..<spec.disks {
           host.diskRead.append(fluid.addResource(name: "\(name)/disk\(d)-read", capacity: spec.diskRead, kind: .disk))
           host.diskWrite.append(

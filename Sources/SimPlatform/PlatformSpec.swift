@@ -17,7 +17,8 @@ import SimKernel
 ///       host_link: 10Gbps           # host <-> top-of-rack switch, full duplex
 ///       host_link_latency: 25us
 ///       oversubscription: 4         # rack uplink = hosts_per_rack x host_link / oversubscription
-///       uplink_latency: 25us        # top-of-rack <-> core, full duplex
+///       uplink_latency: 25us        # top-of-rack <-> core
+///       duplex: full                # or half: both directions of a link share its bandwidth
 public struct PlatformSpec: Sendable, Equatable {
   public var racks = 2
   public var hostsPerRack = 4
@@ -33,6 +34,9 @@ public struct PlatformSpec: Sendable, Equatable {
   public var hostLinkLatency = SimTime.microseconds(25)
   public var oversubscription = 1.0
   public var uplinkLatency = SimTime.microseconds(25)
+  /// Full duplex: each direction of a link has the whole bandwidth; half (split) duplex: both
+  /// directions share it.
+  public var fullDuplex = true
 
   public init() {}
 
