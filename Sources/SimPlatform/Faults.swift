@@ -24,6 +24,8 @@ public enum FaultSpec: Sendable, Equatable {
   public enum LinkName: Sendable, Equatable {
     case uplink(rack: Int)
     case hostLink(host: Int32)
+    /// A link of an explicit topology, by index.
+    case named(Int)
   }
 
   /// Reads the `faults:` list against the hosts of `spec`.
@@ -35,7 +37,7 @@ public enum FaultSpec: Sendable, Equatable {
       throw ConfigError(
         location: node.location, keyPath: "faults", message: "expected a list of faults, found \(node.kindDescription)")
     }
-    let names = Self.hostNames(spec)
+    let names = spec.hostNames
     var faults: [FaultSpec] = []
     for (i, item) in items.enumerated() {
       var r = try ConfigReader(item, path: "faults.\(i)")
@@ -76,7 +78,7 @@ public enum FaultSpec: Sendable, Equatable {
       case "rack":
         let text = try r.string("rack")
         guard let rack = rackIndex(text, spec: spec) else {
-          throw r.error("rack", "no rack '\(text)'", hint: "racks are rack1 ... rack\(spec.racks)")
+          throw r.error("rack", "no rack '\(text)'", hint: "racks are \(spec.rackNames.joined(separator: ", "))")
         }
         faults.append(.rackPowerLoss(at: at, rack: rack, duration: duration))
       case "disk":
@@ -93,7 +95,16 @@ public enum FaultSpec: Sendable, Equatable {
         faults.append(.diskFailure(at: at, host: Int32(h), disk: d))
       case "link":
         let text = try r.string("link")
-        if text.hasSuffix("-uplink"), let rack = rackIndex(String(text.dropLast(7)), spec: spec) {
+        if let explicit = spec.explicit {
+          guard let index = explicit.links.firstIndex(where: { $0.name == text }) else {
+            var hint = "links are named in platform.links"
+            if let near = closestMatch(to: text, among: explicit.links.map(\.name)) {
+              hint = "did you mean '\(near)'? " + hint
+            }
+            throw r.error("link", "no link '\(text)'", hint: hint)
+          }
+          faults.append(.linkFailure(at: at, link: .named(index), duration: duration))
+        } else if text.hasSuffix("-uplink"), let rack = rackIndex(String(text.dropLast(7)), spec: spec) {
           faults.append(.linkFailure(at: at, link: .uplink(rack: rack), duration: duration))
         } else if let h = names.firstIndex(of: text) {
           faults.append(.linkFailure(at: at, link: .hostLink(host: Int32(h)), duration: duration))
@@ -120,14 +131,9 @@ public enum FaultSpec: Sendable, Equatable {
   }
 
   /// Every host name of a platform, in host order.
-  public static func hostNames(_ spec: PlatformSpec) -> [String] {
-    (1...spec.racks).flatMap { r in (1...spec.hostsPerRack).map { "rack\(r)-host\($0)" } }
-  }
+  public static func hostNames(_ spec: PlatformSpec) -> [String] { spec.hostNames }
 
-  static func rackIndex(_ text: String, spec: PlatformSpec) -> Int? {
-    guard text.hasPrefix("rack"), let r = Int(text.dropFirst(4)), r >= 1, r <= spec.racks else { return nil }
-    return r - 1
-  }
+  static func rackIndex(_ text: String, spec: PlatformSpec) -> Int? { spec.rackNames.firstIndex(of: text) }
 
   /// Reads a host name under `key`; an unknown one is an error with the nearest name.
   public static func host(_ r: inout ConfigReader, _ key: String, names: [String]) throws(ConfigError) -> Int32 {
@@ -156,7 +162,8 @@ public enum FaultSpec: Sendable, Equatable {
       if text == "*" {
         matched = Array(0..<Int32(names.count))
       } else if let rack = rackIndex(text, spec: spec) {
-        matched = (0..<spec.hostsPerRack).map { Int32(rack * spec.hostsPerRack + $0) }
+        let racks = spec.rackOfHost
+        matched = racks.indices.filter { racks[$0] == rack }.map { Int32($0) }
       } else if let h = names.firstIndex(of: text) {
         matched = [Int32(h)]
       } else {

@@ -117,6 +117,9 @@ public final class FluidModel: EventHandler {
   public private(set) var finishedCount = 0
   public private(set) var failedCount = 0
   var failedAtReset = 0
+  /// Bytes of finished transfers between different hosts, and that figure at the last reset.
+  var networkCarried = 0.0
+  var networkCarriedAtReset = 0.0
   public internal(set) var solves = 0
   public internal(set) var solverWork = 0
 
@@ -296,6 +299,8 @@ public final class FluidModel: EventHandler {
   /// The last unit is served: free the resources now, tell the observer after the latency.
   func finish(_ slot: Int32) {
     let amount = activities[Int(slot)].amount
+    // A transfer between two hosts (a disk operation or a computation has one host at both ends).
+    if let ends = activities[Int(slot)].endpoints, ends.0 != ends.1 { networkCarried += amount }
     for r in activities[Int(slot)].resources { resources[Int(r)].carried += amount }
     removeFromResources(slot)
     simulator.schedule(after: activities[Int(slot)].latency, to: me, kind: Kind.deliver.rawValue, payload: Int64(slot))

@@ -12,8 +12,7 @@ extension Platform {
     hosts[i].up = !nowDown
     hostDown[i].update(nowDown ? 1 : 0, at: now)
     let h = hosts[i]
-    var resources = [h.cpu, h.linkUp]
-    if h.linkDown != h.linkUp { resources.append(h.linkDown) }
+    var resources = [h.cpu] + h.links
     for d in h.diskRead.indices where !h.diskFailed[d] { resources += [h.diskRead[d], h.diskWrite[d]] }
     for r in resources where !linkDownCauses.keys.contains(r.index) || !nowDown {
       fluid.setUp(r, !nowDown, reason: .hostDown)
@@ -43,9 +42,10 @@ extension Platform {
     switch link {
     case .uplink(let rack):
       resources = rackUp[rack] == rackDown[rack] ? [rackUp[rack]] : [rackUp[rack], rackDown[rack]]
-    case .hostLink(let host):
-      let h = hosts[Int(host)]
-      resources = h.linkUp == h.linkDown ? [h.linkUp] : [h.linkUp, h.linkDown]
+    case .hostLink(let host): resources = hosts[Int(host)].links
+    case .named(let index):
+      let pair = linkResources[index]
+      resources = pair.forward == pair.backward ? [pair.forward] : [pair.forward, pair.backward]
     }
     for r in resources {
       linkDownCauses[r.index, default: 0] += down ? 1 : -1
@@ -59,7 +59,8 @@ extension Platform {
   }
 
   func hostOwningLinkIsUp(_ r: ResourceID) -> Bool {
-    for h in hosts where h.linkUp == r || h.linkDown == r { return h.up }
+    // A link between a host and a switch is down with its host (explicit links may join two hosts).
+    for h in hosts where h.links.contains(r) && !h.up { return false }
     return true
   }
 

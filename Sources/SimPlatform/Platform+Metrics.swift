@@ -11,8 +11,8 @@ extension Platform {
 
   /// The metrics every model on the platform gets, from the last reset to now:
   /// `platform.utilisation.{cpu,disk,host_link,uplink}` (time-average allocated / capacity over
-  /// the resources of the class), `platform.network_bytes` (bytes of finished transfers, counted
-  /// once, where they leave their host), `platform.disk_bytes`, `platform.activities_failed`,
+  /// the resources of the class), `platform.network_bytes` (bytes of finished transfers between
+  /// two hosts), `platform.disk_bytes`, `platform.activities_failed`,
   /// `platform.host_down_seconds` and `platform.partition_seconds`.
   public func metrics() -> [(name: String, value: Double)] {
     let now = simulator.now
@@ -20,10 +20,7 @@ extension Platform {
     for kind in ResourceClass.allCases {
       out.append(("platform.utilisation.\(kind.rawValue)", fluid.utilisation(of: kind, until: now)))
     }
-    // Every transfer crosses its sender's link and its receiver's: count the sending side (with
-    // half-duplex links, one resource carries both, so halve the total).
-    let hostLinkBytes = hosts.reduce(0.0) { $0 + fluid.carriedSinceReset(by: $1.linkUp) }
-    let networkBytes = spec.fullDuplex ? hostLinkBytes : hostLinkBytes / 2
+    let networkBytes = fluid.networkCarried - fluid.networkCarriedAtReset
     let diskBytes = hosts.reduce(0.0) { total, host in
       total + (host.diskRead + host.diskWrite).reduce(0.0) { $0 + fluid.carriedSinceReset(by: $1) }
     }
@@ -47,6 +44,7 @@ extension FluidModel {
       resources[r].carriedAtReset = resources[r].carried
     }
     failedAtReset = failedCount
+    networkCarriedAtReset = networkCarried
   }
 
   /// Time-average utilisation of the resources of one class since the last reset.

@@ -35,6 +35,8 @@ public final class Platform {
     let cpu: ResourceID
     let linkUp: ResourceID
     let linkDown: ResourceID
+    /// Every link direction that touches the host (both directions of each of its links).
+    var links: [ResourceID] = []
     var diskRead: [ResourceID] = []
     var diskWrite: [ResourceID] = []
     var diskFailed: [Bool] = []
@@ -46,6 +48,11 @@ public final class Platform {
   public internal(set) var hosts: [Host] = []
   var rackUp: [ResourceID] = []
   var rackDown: [ResourceID] = []
+  /// Explicit topologies: each link's resources (from its first end to its second, and back).
+  var linkResources: [(forward: ResourceID, backward: ResourceID)] = []
+  var explicitAdjacency: [[(link: Int, neighbour: Int)]] = []
+  var routeCache: [Int64: (resources: [ResourceID], latency: SimTime)] = [:]
+  let rackOfHost: [Int]
   var observers: [PlatformObserver] = []
   /// Active partitions: each separates two groups of hosts.
   var partitions: [(id: Int, a: Set<Int32>, b: Set<Int32>)] = []
@@ -65,6 +72,11 @@ public final class Platform {
     self.spec = spec
     self.simulator = simulator
     fluid = FluidModel(simulator: simulator)
+    rackOfHost = spec.rackOfHost
+    if let explicit = spec.explicit {
+      buildExplicit(explicit)
+      return
+    }
     for r in 1...spec.racks {
       let up = fluid.addResource(
         name: "rack\(r)-uplink" + (spec.fullDuplex ? "-up" : ""), capacity: spec.uplink, kind: .uplink)
@@ -80,6 +92,7 @@ public final class Platform {
           spec.fullDuplex
           ? fluid.addResource(name: name + "/link-down", capacity: spec.hostLink, kind: .hostLink) : linkUp
         var host = Host(name: name, rack: r - 1, cpu: cpu, linkUp: linkUp, linkDown: linkDown)
+        host.links = linkUp == linkDown ? [linkUp] : [linkUp, linkDown]
         for d in 0..<spec.disks {
           host.diskRead.append(fluid.addResource(name: "\(name)/disk\(d)-read", capacity: spec.diskRead, kind: .disk))
           host.diskWrite.append(
@@ -91,6 +104,76 @@ public final class Platform {
         downCauses.append(0)
       }
     }
+  }
+
+  func addDisks(_ host: inout Host) {
+    for d in 0..<spec.disks {
+      host.diskRead.append(fluid.addResource(name: "\(host.name)/disk\(d)-read", capacity: spec.diskRead, kind: .disk))
+      host.diskWrite.append(
+        fluid.addResource(name: "\(host.name)/disk\(d)-write", capacity: spec.diskWrite, kind: .disk))
+      host.diskFailed.append(false)
+    }
+  }
+
+  /// Hosts and links from lists: a link touching a host counts as a host link, the others as
+  /// uplinks (for utilisation by class).
+  func buildExplicit(_ topology: ExplicitTopology) {
+    let hostNames = topology.hosts.map(\.name)
+    var cpus: [ResourceID] = []
+    for host in topology.hosts {
+      cpus.append(
+        fluid.addResource(name: host.name + "/cpu", capacity: Double(spec.cores) * spec.coreSpeed, kind: .cpu))
+    }
+    var incident = [[ResourceID]](repeating: [], count: topology.hosts.count)
+    for link in topology.links {
+      let kind: ResourceClass = hostNames.contains(link.ends.0) || hostNames.contains(link.ends.1) ? .hostLink : .uplink
+      let forward = fluid.addResource(
+        name: spec.fullDuplex ? "\(link.name)/\(link.ends.0)->\(link.ends.1)" : link.name, capacity: link.bandwidth,
+        kind: kind)
+      let backward =
+        spec.fullDuplex
+        ? fluid.addResource(name: "\(link.name)/\(link.ends.1)->\(link.ends.0)", capacity: link.bandwidth, kind: kind)
+        : forward
+      linkResources.append((forward, backward))
+      for end in [link.ends.0, link.ends.1] {
+        if let h = hostNames.firstIndex(of: end) {
+          incident[h].append(forward)
+          if backward != forward { incident[h].append(backward) }
+        }
+      }
+    }
+    explicitAdjacency = topology.adjacency()
+    for (i, entry) in topology.hosts.enumerated() {
+      let first = incident[i].first ?? cpus[i]
+      var host = Host(name: entry.name, rack: rackOfHost[i], cpu: cpus[i], linkUp: first, linkDown: first)
+      host.links = incident[i]
+      addDisks(&host)
+      hosts.append(host)
+      hostDown.append(TimeWeightedAverage())
+      downCauses.append(0)
+    }
+  }
+
+  /// The path of an explicit topology, as resources in the direction of travel, and its latency.
+  func explicitRoute(from source: Int, to destination: Int) -> (resources: [ResourceID], latency: SimTime) {
+    let key = Int64(source) * Int64(hosts.count) + Int64(destination)
+    if let cached = routeCache[key] { return cached }
+    let topology = spec.explicit!
+    let path =
+      topology.routes.first { $0.from == source && $0.to == destination }?.links
+      ?? topology.shortestPath(from: source, to: destination, adjacency: explicitAdjacency) ?? []
+    var resources: [ResourceID] = []
+    var latency = SimTime.zero
+    var at = topology.hosts[source].name
+    for l in path {
+      let link = topology.links[l]
+      let forward = link.ends.0 == at
+      resources.append(forward ? linkResources[l].forward : linkResources[l].backward)
+      latency += link.latency
+      at = forward ? link.ends.1 : link.ends.0
+    }
+    routeCache[key] = (resources, latency)
+    return (resources, latency)
   }
 
   public var hostCount: Int { hosts.count }
@@ -105,7 +188,7 @@ public final class Platform {
   public func rack(of host: HostID) -> Int { hosts[Int(host.index)].rack }
   public func isUp(_ host: HostID) -> Bool { hosts[Int(host.index)].up }
   public func hosts(inRack rack: Int) -> [HostID] {
-    (0..<spec.hostsPerRack).map { HostID(Int32(rack * spec.hostsPerRack + $0)) }
+    rackOfHost.indices.filter { rackOfHost[$0] == rack }.map { HostID(Int32($0)) }
   }
 
   public func addObserver(_ observer: PlatformObserver) { observers.append(observer) }
@@ -117,6 +200,7 @@ public final class Platform {
     let s = hosts[Int(source.index)]
     let d = hosts[Int(destination.index)]
     if source == destination { return ([], .zero) }
+    if spec.explicit != nil { return explicitRoute(from: Int(source.index), to: Int(destination.index)) }
     if s.rack == d.rack {
       return ([s.linkUp, d.linkDown], spec.hostLinkLatency + spec.hostLinkLatency)
     }
