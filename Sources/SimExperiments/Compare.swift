@@ -132,20 +132,8 @@ public enum Compare {
         for level in levels {
           let ci = summary(observations(level))
           row.append(cell(ci))
-          var fields = [
-            context.joined(separator: " "), "\(key)=\(level)", String(ci.count), formatNumber(ci.mean),
-            formatNumber(ci.lower), formatNumber(ci.upper),
-          ]
-          if level != levels[0] {
-            let d = difference(base, observations(level))
-            fields += [
-              formatNumber(d.interval.mean), formatNumber(d.interval.lower), formatNumber(d.interval.upper),
-              String(d.paired),
-            ]
-          } else {
-            fields += ["", "", "", ""]
-          }
-          csv.append(fields)
+          let d = level != levels[0] ? difference(base, observations(level)) : nil
+          csv.append(csvRow(label: context.joined(separator: " "), group: "\(key)=\(level)", ci, d))
         }
         for level in levels.dropFirst() { row.append(diffCell(difference(base, observations(level)))) }
         rows.append(row)
@@ -166,20 +154,9 @@ public enum Compare {
           let observations = table.groups.first { $0.label == label }?.observations ?? []
           let ci = summary(observations)
           row.append(observations.isEmpty ? "-" : cell(ci))
-          var fields = [
-            label.joined(separator: " "), table.directory, String(ci.count), formatNumber(ci.mean),
-            formatNumber(ci.lower), formatNumber(ci.upper),
-          ]
-          if table.directory != first.directory, !base.isEmpty, !observations.isEmpty {
-            let d = difference(base, observations)
-            fields += [
-              formatNumber(d.interval.mean), formatNumber(d.interval.lower), formatNumber(d.interval.upper),
-              String(d.paired),
-            ]
-          } else {
-            fields += ["", "", "", ""]
-          }
-          csv.append(fields)
+          let compared = table.directory != first.directory && !base.isEmpty && !observations.isEmpty
+          let d = compared ? difference(base, observations) : nil
+          csv.append(csvRow(label: label.joined(separator: " "), group: table.directory, ci, d))
         }
         for table in tables.dropFirst() {
           let observations = table.groups.first { $0.label == label }?.observations ?? []
@@ -191,6 +168,15 @@ public enum Compare {
     let text = "\(metric): mean ± 95% CI half-width\n" + TextTable.render(header: header, rows: rows)
     return (text, csv.takeText())
   }
+}
+
+/// One row of compare.csv: a group's interval, and its difference from the baseline if any.
+private func csvRow(label: String, group: String, _ ci: ConfidenceInterval, _ d: Compare.Difference?) -> [String] {
+  let own = [label, group, String(ci.count), formatNumber(ci.mean), formatNumber(ci.lower), formatNumber(ci.upper)]
+  guard let d else { return own + ["", "", "", ""] }
+  return own + [
+    formatNumber(d.interval.mean), formatNumber(d.interval.lower), formatNumber(d.interval.upper), String(d.paired),
+  ]
 }
 
 /// Splits CSV text into rows of fields (RFC 4180 quoting).
