@@ -111,6 +111,9 @@ public final class RandomStream {
   /// A Weibull draw.
   @inlinable public func weibull(shape: Double, scale: Double) -> Double { gsl_ran_weibull(rng, scale, shape) }
 
+  /// A Poisson draw with the given mean.
+  @inlinable public func poisson(mean: Double) -> Int { mean > 0 ? Int(gsl_ran_poisson(rng, mean)) : 0 }
+
   /// A gamma draw.
   @inlinable public func gamma(shape: Double, scale: Double) -> Double { gsl_ran_gamma(rng, shape, scale) }
 

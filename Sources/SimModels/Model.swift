@@ -120,6 +120,7 @@ public enum ModelRegistry {
     AnyModel(QueueingModel.self),
     AnyModel(PHOLDModel.self),
     AnyModel(TransferModel.self),
+    AnyModel(BrokerModel.self),
   ]
 
   public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }

@@ -1,0 +1,112 @@
+import SimKernel
+import SimPlatform
+
+/// The Kafka-style broker as a model configs can name: `model: broker`.
+public enum BrokerModel: SimulationModel {
+  public static let name = "broker"
+  public static let summary =
+    "Kafka-style partitioned, replicated log: acks, ISR, min.insync.replicas, leader election, durability under faults"
+  public static let usesPlatform = true
+  public static let headlineMetrics = [
+    "broker.produce_throughput_records", "broker.produce_latency_p99", "broker.availability",
+    "broker.records_acked_lost",
+  ]
+  public static let metricDescriptions: [(name: String, meaning: String)] = [
+    ("broker.records_produced", "records in batches created after the warm-up"),
+    (
+      "broker.records_acked, _failed, _in_flight",
+      "their fate: acknowledged, failed back to the producer, still pending"
+    ),
+    ("broker.records_acked_lost", "acknowledged, then gone from the partition's log (the durability metric)"),
+    ("broker.records_acked_unavailable", "acknowledged, on a replica, but the partition has no leader at the end"),
+    ("broker.produce_throughput_records, _mb", "acknowledged records (and MB) per second"),
+    ("broker.produce_latency_mean, _p50, _p99, _p999", "first record of a batch to its acknowledgement, seconds"),
+    ("broker.availability", "acknowledged / (acknowledged + failed) records"),
+    ("broker.unavailable_partition_seconds", "partition-seconds without a leader"),
+    ("broker.under_replicated_partitions_mean", "time-average partitions whose ISR is short of the replication factor"),
+    ("platform.*", "utilisation, bytes moved and fault costs (docs/models/platform.md)"),
+  ]
+
+  public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> BrokerParameters {
+    try BrokerParameters.decode(&reader, input: input)
+  }
+
+  public static func run(_ parameters: BrokerParameters, context: RunContext) throws(ValueError) -> RunOutput {
+    try context.validate()
+    let simulator = Simulator()
+    let platform = Platform(spec: parameters.platform, simulator: simulator)
+    let injector = FaultInjector(
+      faults: parameters.faults, platform: platform, simulator: simulator, streams: context.streams)
+    let cluster = BrokerCluster(parameters: parameters, platform: platform, simulator: simulator, context: context)
+    simulator.run(until: context.duration)
+    withExtendedLifetime(injector) {}
+    var metrics = cluster.metrics()
+    for (name, value) in platform.metrics() { metrics.set(name, value) }
+    var series = cluster.series
+    for sample in platform.faultLog.samples {
+      series.append(time: sample.time, metric: sample.metric, value: sample.value)
+    }
+    return RunOutput(metrics: metrics, timeseries: series)
+  }
+}
+
+extension BrokerCluster {
+  /// The fate of every batch created after the warm-up, and the rest of the metrics.
+  func metrics() -> Metrics {
+    let now = simulator.now
+    let seconds = (now - warmup).seconds
+    var produced = 0
+    var acked = 0
+    var failed = 0
+    var inFlight = 0
+    var lost = 0
+    var unavailable = 0
+    var ackedBytes = 0.0
+    // Where each batch stands in its partition's logs.
+    var inLeaderLog = Set<Int32>()
+    var onSomeReplica = Set<Int32>()
+    for partition in partitions {
+      if let leader = partition.leader { inLeaderLog.formUnion(partition.replicas[leader].log) }
+      for replica in partition.replicas { onSomeReplica.formUnion(replica.log) }
+    }
+    for (i, batch) in batches.enumerated() where batch.counted {
+      produced += batch.records
+      switch batch.state {
+      case .inFlight: inFlight += batch.records
+      case .failed: failed += batch.records
+      case .acked:
+        let id = Int32(i)
+        if !onSomeReplica.contains(id), underWay[id] != nil {
+          inFlight += batch.records  // acks=0: sent, not yet appended anywhere
+          continue
+        }
+        acked += batch.records
+        ackedBytes += batch.bytes
+        if partitions[batch.partition].leader != nil {
+          if !inLeaderLog.contains(id) { lost += batch.records }
+        } else if onSomeReplica.contains(id) {
+          unavailable += batch.records
+        } else {
+          lost += batch.records
+        }
+      }
+    }
+    var m = Metrics()
+    m.set("broker.records_produced", Double(produced))
+    m.set("broker.records_acked", Double(acked))
+    m.set("broker.records_failed", Double(failed))
+    m.set("broker.records_in_flight", Double(inFlight))
+    m.set("broker.records_acked_lost", Double(lost))
+    m.set("broker.records_acked_unavailable", Double(unavailable))
+    m.set("broker.produce_throughput_records", Double(acked) / seconds)
+    m.set("broker.produce_throughput_mb", ackedBytes / 1e6 / seconds)
+    m.set("broker.produce_latency_mean", latency.count > 0 ? latency.mean : .nan)
+    m.set("broker.produce_latency_p50", latency.percentile(50))
+    m.set("broker.produce_latency_p99", latency.percentile(99))
+    m.set("broker.produce_latency_p999", latency.percentile(99.9))
+    m.set("broker.availability", acked + failed > 0 ? Double(acked) / Double(acked + failed) : .nan)
+    m.set("broker.unavailable_partition_seconds", offline.average(until: now) * seconds)
+    m.set("broker.under_replicated_partitions_mean", underReplicated.average(until: now))
+    return m
+  }
+}

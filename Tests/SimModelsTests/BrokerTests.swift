@@ -1,0 +1,151 @@
+import SimKernel
+import SimPlatform
+import Testing
+
+@testable import SimModels
+
+/// Small clusters: 3 brokers on rack1's hosts, producers on rack2's, 10 Gbps links.
+func brokerParameters(
+  acks: BrokerParameters.Acks, partitions: Int = 3, replication: Int = 3, minISR: Int = 2, unclean: Bool = false,
+  faults: [FaultSpec] = []
+) -> BrokerParameters {
+  var spec = PlatformSpec()
+  spec.racks = 2
+  spec.hostsPerRack = 3
+  spec.hostLink = 1.25e9
+  var p = BrokerParameters(platform: spec, faults: faults)
+  p.partitions = partitions
+  p.replicationFactor = replication
+  p.minInsyncReplicas = minISR
+  p.uncleanLeaderElection = unclean
+  p.acks = acks
+  p.producers = 2
+  p.recordRate = 1000
+  p.replicaLagTimeMax = .seconds(2)
+  p.sessionTimeout = .seconds(1)
+  p.deliveryTimeout = .seconds(10)
+  p.requestTimeout = .seconds(2)
+  return p
+}
+
+func runBroker(_ p: BrokerParameters, seed: UInt64 = 1, seconds: Int64 = 20) throws -> Metrics {
+  try BrokerModel.run(
+    p, context: RunContext(duration: .seconds(seconds), streams: RandomStreams(experimentSeed: seed))
+  ).metrics
+}
+
+@Suite struct BrokerTests {
+  /// Every produced record is acknowledged (readable, lost or unavailable), failed, or in flight.
+  func expectConservation(_ m: Metrics, _ label: String) {
+    let produced = m["broker.records_produced"]!
+    let accounted = m["broker.records_acked"]! + m["broker.records_failed"]! + m["broker.records_in_flight"]!
+    #expect(produced > 0 && produced == accounted, "\(label): produced \(produced), accounted \(accounted)")
+    #expect(m["broker.records_acked_lost"]! + m["broker.records_acked_unavailable"]! <= m["broker.records_acked"]!)
+  }
+
+  @Test(arguments: [BrokerParameters.Acks.none, .leader, .all])
+  func withoutFailuresNothingIsLostAndRecordsAreConserved(acks: BrokerParameters.Acks) throws {
+    let m = try runBroker(brokerParameters(acks: acks))
+    expectConservation(m, "acks=\(acks.rawValue)")
+    #expect(m["broker.records_acked_lost"] == 0)
+    #expect(m["broker.records_failed"] == 0)
+    #expect(abs(m["broker.produce_throughput_records"]! / 2_000 - 1) < 0.05)
+  }
+
+  @Test func latencyGrowsWithTheDurabilityAsked() throws {
+    let none = try runBroker(brokerParameters(acks: .none))["broker.produce_latency_p50"]!
+    let leader = try runBroker(brokerParameters(acks: .leader))["broker.produce_latency_p50"]!
+    let all = try runBroker(brokerParameters(acks: .all))["broker.produce_latency_p50"]!
+    #expect(none < leader && leader < all, "p50: acks=0 \(none), acks=1 \(leader), acks=all \(all)")
+  }
+
+  /// acks=all, min.insync.replicas=2, replication 3, clean elections: no acknowledged record is
+  /// lost when one broker crashes, whichever it is and whatever the seed.
+  @Test(arguments: [0, 1, 2])
+  func acksAllLosesNothingWhenOneBrokerCrashes(broker: Int32) throws {
+    for seed: UInt64 in 1...2 {
+      let p = brokerParameters(acks: .all, faults: [.hostCrash(at: .seconds(8), host: broker, duration: .seconds(6))])
+      let m = try runBroker(p, seed: seed)
+      expectConservation(m, "crash of broker \(broker), seed \(seed)")
+      #expect(m["broker.records_acked_lost"] == 0, "crash of broker \(broker), seed \(seed)")
+      #expect(m["platform.activities_failed"]! > 0)
+    }
+  }
+
+  @Test func acksAllLosesNothingWhenOneBrokerIsPartitionedAway() throws {
+    // Broker 0 (rack1-host1) cut off from everything else for 10 s.
+    let groups: [[Int32]] = [[0], [1, 2, 3, 4, 5]]
+    let m = try runBroker(
+      brokerParameters(acks: .all, faults: [.partition(at: .seconds(8), groups: groups, duration: .seconds(10))]))
+    expectConservation(m, "partition")
+    #expect(m["broker.records_acked_lost"] == 0)
+  }
+
+  @Test func belowMinInsyncReplicasWritesAreRefusedNotLost() throws {
+    // Two of three brokers down for good: ISR falls to 1 < 2.
+    let p = brokerParameters(
+      acks: .all,
+      faults: [
+        .hostCrash(at: .seconds(5), host: 1, duration: nil), .hostCrash(at: .seconds(5), host: 2, duration: nil),
+      ])
+    let m = try runBroker(p, seconds: 25)
+    expectConservation(m, "two brokers down")
+    #expect(m["broker.records_acked_lost"] == 0)
+    #expect(m["broker.records_failed"]! > 0, "writes must be refused and fail after the delivery timeout")
+    #expect(m["broker.availability"]! < 0.9)
+  }
+
+  @Test func acksOneLosesAcknowledgedRecordsWhenTheLeaderCrashes() throws {
+    var lost = 0.0
+    for seed: UInt64 in 1...3 {
+      let m = try runBroker(
+        brokerParameters(acks: .leader, faults: [.hostCrash(at: .seconds(10), host: 0, duration: .seconds(5))]),
+        seed: seed)
+      expectConservation(m, "acks=1")
+      lost += m["broker.records_acked_lost"]!
+    }
+    #expect(lost > 0, "acks=1 acknowledges before followers have the data: a leader crash loses some")
+  }
+
+  @Test func acksZeroLosesRecordsSentToACrashedLeader() throws {
+    let m = try runBroker(
+      brokerParameters(acks: .none, faults: [.hostCrash(at: .seconds(10), host: 0, duration: .seconds(5))]))
+    expectConservation(m, "acks=0")
+    #expect(m["broker.records_acked_lost"]! > 0)
+    // No broker round trip (which costs at least a disk write's 5 ms): at most the linger.
+    #expect(m["broker.produce_latency_p99"]! <= 0.0051, "acks=0 does not wait for the broker")
+  }
+
+  /// One partition led by broker 0 (also the controller). Its followers are cut off until the
+  /// ISR shrinks to the leader; the leader then crashes, and the followers come back.
+  func uncleanScenario(unclean: Bool) -> BrokerParameters {
+    let followers: [[Int32]] = [[1, 2], [0, 3, 4, 5]]
+    return brokerParameters(
+      acks: .leader, partitions: 1, minISR: 1, unclean: unclean,
+      faults: [
+        .partition(at: .seconds(5), groups: followers, duration: .milliseconds(5_500)),
+        .hostCrash(at: .seconds(10), host: 0, duration: nil),
+      ])
+  }
+
+  @Test func anUncleanElectionKeepsThePartitionAvailableAndLosesData() throws {
+    let m = try runBroker(uncleanScenario(unclean: true))
+    expectConservation(m, "unclean")
+    #expect(m["broker.records_acked_lost"]! > 0)
+    #expect(m["broker.records_acked_unavailable"] == 0)
+    #expect(m["broker.unavailable_partition_seconds"]! < 5)
+  }
+
+  @Test func withoutUncleanElectionThePartitionStaysOfflineAndLosesNothing() throws {
+    let m = try runBroker(uncleanScenario(unclean: false))
+    expectConservation(m, "clean")
+    #expect(m["broker.records_acked_lost"] == 0)
+    #expect(m["broker.unavailable_partition_seconds"]! > 8, "offline from the election at ~11 s to the end at 20 s")
+  }
+
+  @Test func theSameSeedGivesTheSameRun() throws {
+    let p = brokerParameters(acks: .all, faults: [.hostCrash(at: .seconds(10), host: 1, duration: .seconds(5))])
+    #expect(try runBroker(p, seed: 5) == runBroker(p, seed: 5))
+    #expect(try runBroker(p, seed: 5) != runBroker(p, seed: 6))
+  }
+}
