@@ -29,9 +29,8 @@ public final class Simulator {
   /// Events handled so far (cancelled events are not counted).
   public private(set) var eventsProcessed: UInt64 = 0
 
-  /// Pending events. A calendar queue: faster than the 4-ary `EventHeap` on PHOLD (see
-  /// docs/PERFORMANCE.md), which the tests use as the reference order.
-  @usableFromInline var queue = CalendarQueue()
+  /// Pending events (see ``EventQueueKind`` for the choice of structure).
+  @usableFromInline var queue: EventQueue
   /// The entities, owned here; ``dispatch`` holds the same references unretained, so that
   /// delivering an event costs no reference counting.
   @usableFromInline var handlers: ContiguousArray<any EventHandler> = []
@@ -45,8 +44,11 @@ public final class Simulator {
   @usableFromInline var cancelled: Set<UInt64> = []
   @usableFromInline var stopRequested = false
 
-  public init(expectedPendingEvents: Int = 1024) {
-    queue.reserveCapacity(expectedPendingEvents)
+  /// A simulator whose event queue is `queue` (the heap suits most models; a calendar queue
+  /// suits hold-like workloads such as PHOLD).
+  public init(expectedPendingEvents: Int = 1024, queue: EventQueueKind = .heap) {
+    self.queue = EventQueue(kind: queue)
+    self.queue.reserveCapacity(expectedPendingEvents)
   }
 
   /// The number of events waiting to fire (including cancelled ones not yet skipped).

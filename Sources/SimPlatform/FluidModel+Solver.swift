@@ -37,19 +37,28 @@ extension FluidModel {
       activities[Int(slot)].lastUpdate = now
     }
     fill(component: component, members: members)
-    // Apply: reschedule completions whose rate changed; recompute allocations.
+    // Apply the new rates. A completion that moves later keeps its event: the event fires early,
+    // finds the activity not done and is scheduled again then (lazy rescheduling). Only a
+    // completion that moves earlier needs its event cancelled and replaced. This keeps the
+    // event queue's churn down when many activities slow each other.
     for slot in members {
       let rate = newRate[Int(slot)]
       let old = activities[Int(slot)].rate
       activities[Int(slot)].rate = rate
       if rate == old, activities[Int(slot)].completion != nil { continue }
-      if let handle = activities[Int(slot)].completion { simulator.cancel(handle) }
-      activities[Int(slot)].completion = nil
-      guard rate > 0 else { continue }
+      guard rate > 0 else {
+        activities[Int(slot)].expected = .max
+        continue
+      }
       let seconds = activities[Int(slot)].remaining / rate
-      let delay = SimTime(nanoseconds: Int64(min((seconds * 1e9).rounded(.up), 9.2e18)))
+      let expected = now + SimTime(nanoseconds: Int64(min((seconds * 1e9).rounded(.up), 9.2e18)))
+      activities[Int(slot)].expected = expected
+      if let handle = activities[Int(slot)].completion {
+        if handle.time <= expected { continue }
+        simulator.cancel(handle)
+      }
       activities[Int(slot)].completion = simulator.schedule(
-        after: delay, to: me, kind: Kind.complete.rawValue, payload: Int64(slot))
+        at: expected, to: me, kind: Kind.complete.rawValue, payload: Int64(slot))
     }
     for r in component {
       var total = 0.0

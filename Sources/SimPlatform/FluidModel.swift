@@ -81,6 +81,8 @@ public final class FluidModel: EventHandler {
     var resources: [Int32] = []
     var positions: [Int] = []
     var completion: EventHandle?
+    /// When the activity will finish at its current rate (its completion event may be earlier).
+    var expected = SimTime.max
     var latency = SimTime.zero
     weak var observer: (any ActivityObserver)?
     var tag: Int64 = 0
@@ -276,6 +278,15 @@ public final class FluidModel: EventHandler {
       // Only the completion event the activity currently expects counts.
       guard activities[Int(slot)].active, activities[Int(slot)].completion?.sequence == event.sequence else { return }
       activities[Int(slot)].completion = nil
+      let expected = activities[Int(slot)].expected
+      if expected > simulator.now {
+        // Fired early (its rate fell since it was scheduled): wait for the real finish.
+        if expected != .max {
+          activities[Int(slot)].completion = simulator.schedule(
+            at: expected, to: me, kind: Kind.complete.rawValue, payload: Int64(slot))
+        }
+        return
+      }
       finish(slot)
     case .deliver:
       guard activities[Int(slot)].active else { return }

@@ -238,10 +238,12 @@ public final class Platform {
       endpoints: (source.index, destination.index))
   }
 
-  /// Reads or writes `bytes` on a disk of a host (per-operation latency added).
+  /// Reads or writes `bytes` on a disk of a host. The platform's per-operation latency is added
+  /// unless `latency` is given (a write into the page cache, flushed later, has next to none).
   @discardableResult
   public func diskIO(
-    bytes: Double, write: Bool, host: HostID, disk: Int = 0, observer: any ActivityObserver, tag: Int64 = 0
+    bytes: Double, write: Bool, host: HostID, disk: Int = 0, observer: any ActivityObserver, tag: Int64 = 0,
+    latency: SimTime? = nil
   )
     -> ActivityID
   {
@@ -251,7 +253,7 @@ public final class Platform {
     if h.diskFailed[disk] { return fluid.startFailed(observer: observer, tag: tag, reason: .diskFailed) }
     let resource = write ? h.diskWrite[disk] : h.diskRead[disk]
     return fluid.start(
-      amount: bytes, on: [resource], latency: spec.diskLatency, observer: observer, tag: tag,
+      amount: bytes, on: [resource], latency: latency ?? spec.diskLatency, observer: observer, tag: tag,
       endpoints: (host.index, host.index))
   }
 

@@ -4,7 +4,8 @@ import SimPlatform
 /// The cluster, its controller and its producers, on the platform.
 ///
 /// The unit of work is the producer batch. A batch goes to its partition's leader (a platform
-/// transfer), is written to the leader's disk and appended to its log; followers fetch from the
+/// transfer), is written to the leader's disk (at the disk's bandwidth, with no per-operation
+/// latency: Kafka writes to the page cache and flushes later) and appended to its log; followers fetch from the
 /// leader (transfers of up to `replica.fetch.max.bytes`, then disk writes) and the high watermark
 /// is the shortest log among the in-sync replicas. acks=0 counts a batch delivered when it is
 /// sent, acks=1 when the leader has appended it, acks=all when the high watermark passes it.
@@ -38,10 +39,32 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
 
   struct Replica {
     var broker: Int
-    var log: [Int32] = []
+    /// The batches of the replica's log, in offset order, and each batch's offset (a batch
+    /// appears at most once: the producer is idempotent).
+    private(set) var log: [Int32] = []
+    private(set) var offset: [Int32: Int] = [:]
     var lastCaughtUp = SimTime.zero
     var fetching = false
     var longPoll: EventHandle?
+
+    init(broker: Int) { self.broker = broker }
+
+    func contains(_ batch: Int32) -> Bool { offset[batch] != nil }
+
+    mutating func append(_ batch: Int32) {
+      offset[batch] = log.count
+      log.append(batch)
+    }
+
+    mutating func append(contentsOf batches: [Int32]) {
+      for batch in batches { append(batch) }
+    }
+
+    mutating func truncate(to length: Int) {
+      guard length < log.count else { return }
+      for batch in log[length...] { offset.removeValue(forKey: batch) }
+      log.removeLast(log.count - length)
+    }
   }
 
   struct Partition {
@@ -281,7 +304,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
       let partition = batches[Int(batch)].partition
       guard isLeader(broker, of: partition, epoch: epoch) else { return retryAfterResponse(batch) }
       let leader = partitions[partition].leader!
-      if partitions[partition].replicas[leader].log.contains(batch) {
+      if partitions[partition].replicas[leader].contains(batch) {
         return awaitDurability(batch, partition: partition, broker: broker)  // a resent batch: already appended
       }
       if p.acks == .all, partitions[partition].isr.count < p.minInsyncReplicas {
@@ -289,14 +312,14 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
       }
       platform.diskIO(
         bytes: batches[Int(batch)].bytes, write: true, host: host(of: broker), observer: self,
-        tag: self.tag(.leaderWrite(batch: batch, partition: partition, epoch: epoch)))
+        tag: self.tag(.leaderWrite(batch: batch, partition: partition, epoch: epoch)), latency: .zero)
     case .leaderWrite(let batch, let partition, let epoch):
       let leader = partitions[partition].leader
       guard let leader, isLeader(partitions[partition].replicas[leader].broker, of: partition, epoch: epoch) else {
         return retryAfterResponse(batch)
       }
-      if !partitions[partition].replicas[leader].log.contains(batch) {
-        partitions[partition].replicas[leader].log.append(batch)
+      if !partitions[partition].replicas[leader].contains(batch) {
+        partitions[partition].replicas[leader].append(batch)
         wakeFollowers(partition)
       }
       updateHighWatermark(partition)
@@ -316,10 +339,10 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
         tag: self.tag(
           .followerWrite(
             partition: partition, replica: replica, epoch: epoch, from: from, batches: fetched, caughtUpTo: caughtUpTo,
-            started: started)))
+            started: started)), latency: .zero)
     case .followerWrite(let partition, let replica, let epoch, let from, let fetched, let caughtUpTo, let started):
       if partitions[partition].epoch == epoch, partitions[partition].replicas[replica].log.count == from {
-        partitions[partition].replicas[replica].log.append(contentsOf: fetched)
+        partitions[partition].replicas[replica].append(contentsOf: fetched)
         if from + fetched.count >= caughtUpTo { partitions[partition].replicas[replica].lastCaughtUp = started }
         expandISR(partition, replica)
         updateHighWatermark(partition)
@@ -354,7 +377,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
 
   func awaitDurability(_ batch: Int32, partition: Int, broker: Int) {
     guard let leader = partitions[partition].leader else { return }
-    let offset = partitions[partition].replicas[leader].log.firstIndex(of: batch)!
+    let offset = partitions[partition].replicas[leader].offset[batch]!
     switch p.acks {
     case .none: break
     case .leader: respond(batch, from: broker)
@@ -547,7 +570,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     let log = partitions[i].replicas[r].log
     var common = 0
     while common < log.count, common < leaderLog.count, log[common] == leaderLog[common] { common += 1 }
-    if common < log.count { partitions[i].replicas[r].log.removeLast(log.count - common) }
+    partitions[i].replicas[r].truncate(to: common)
   }
 
   func recover(_ broker: Int) {

@@ -106,7 +106,8 @@ public final class PHOLD: EventHandler {
   public static func prepare(_ parameters: PHOLDParameters, streams: RandomStreams) throws(ValueError) -> Run {
     try parameters.validate()
     let pending = parameters.lps * parameters.eventsPerLP
-    let simulator = Simulator(expectedPendingEvents: pending + 1)
+    // PHOLD is the hold model the calendar queue is best at (docs/PERFORMANCE.md).
+    let simulator = Simulator(expectedPendingEvents: pending + 1, queue: .calendar)
     let model = PHOLD(parameters: parameters, streams: streams, simulator: simulator)
     return Run(simulator: simulator, model: model, endTime: SimTime(seconds: parameters.endTime))
   }
