@@ -94,6 +94,13 @@ plots: $(PLOTS_STAMP)
 	    --title "All-to-all shuffle: completion time vs rack oversubscription" \
 	    --out plots/shuffle-oversubscription.png >/dev/null; \
 	fi
+	@if [ -f results/broker-durability/summary.csv ]; then \
+	  echo "plots/broker-durability.png plots/broker-durability-lost.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-durability --metric broker.produce_latency_p99 \
+	    --x acks --logy --title "Leader down 20 s: p99 produce latency" --out plots/broker-durability.png >/dev/null; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-durability --metric broker.records_acked_lost \
+	    --x acks --title "Leader down 20 s: acknowledged records lost" --out plots/broker-durability-lost.png >/dev/null; \
+	fi
 
 $(PLOTS_STAMP): plots/requirements.txt
 	@if [ ! -x $(PLOTS_VENV)/bin/python ]; then \
