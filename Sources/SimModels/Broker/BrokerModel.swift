@@ -32,25 +32,15 @@ public enum BrokerModel: SimulationModel {
   }
 
   public static func run(_ parameters: BrokerParameters, context: RunContext) throws(ValueError) -> RunOutput {
-    try context.validate()
-    let simulator = Simulator()
-    let platform = Platform(spec: parameters.platform, simulator: simulator)
-    let injector = FaultInjector(
-      faults: parameters.faults, platform: platform, simulator: simulator, streams: context.streams)
-    let cluster = BrokerCluster(parameters: parameters, platform: platform, simulator: simulator, context: context)
-    simulator.run(until: context.duration)
-    withExtendedLifetime(injector) {}
-    var metrics = cluster.metrics()
-    for (name, value) in platform.metrics() { metrics.set(name, value) }
-    var series = cluster.series
-    for sample in platform.faultLog.samples {
-      series.append(time: sample.time, metric: sample.metric, value: sample.value)
+    try runOnPlatform(parameters.platform, faults: parameters.faults, context: context) { simulator, platform in
+      BrokerCluster(parameters: parameters, platform: platform, simulator: simulator, context: context)
     }
-    return RunOutput(metrics: metrics, timeseries: series)
   }
 }
 
-extension BrokerCluster {
+extension BrokerCluster: PlatformWorkload {
+  var timeseries: TimeSeries { series }
+
   /// The fate of every batch created after the warm-up, and the rest of the metrics.
   func metrics() -> Metrics {
     let now = simulator.now

@@ -81,24 +81,15 @@ public enum TransferModel: SimulationModel {
   }
 
   public static func run(_ parameters: TransferParameters, context: RunContext) throws(ValueError) -> RunOutput {
-    try context.validate()
-    let simulator = Simulator()
-    let platform = Platform(spec: parameters.platform, simulator: simulator)
-    let injector = FaultInjector(
-      faults: parameters.faults, platform: platform, simulator: simulator, streams: context.streams)
-    let workload = TransferWorkload(
-      parameters: parameters, platform: platform, simulator: simulator, warmup: context.warmup)
-    simulator.run(until: context.duration)
-    withExtendedLifetime(injector) {}
-    var metrics = workload.metrics()
-    for (name, value) in platform.metrics() { metrics.set(name, value) }
-    metrics.set("simulator.events", Double(simulator.eventsProcessed))
-    return RunOutput(metrics: metrics, timeseries: platform.faultLog)
+    try runOnPlatform(parameters.platform, faults: parameters.faults, context: context) { simulator, platform in
+      TransferWorkload(parameters: parameters, platform: platform, simulator: simulator, warmup: context.warmup)
+    }
   }
 }
 
 /// Starts the transfers and records how they end.
-final class TransferWorkload: EventHandler, ActivityObserver {
+final class TransferWorkload: EventHandler, ActivityObserver, PlatformWorkload {
+  let timeseries = TimeSeries()
   enum Kind: Int32 {
     case start = 0  // payload: index into `transfers`
     case endOfWarmup = 1
