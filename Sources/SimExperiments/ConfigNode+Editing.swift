@@ -41,6 +41,23 @@ extension ConfigNode {
     }
   }
 
+  /// Clears every location in the tree (for values that come from the command line).
+  public mutating func forgetLocations() {
+    location = .unknown
+    switch value {
+    case .sequence(var items):
+      for i in items.indices { items[i].forgetLocations() }
+      value = .sequence(items)
+    case .mapping(var entries):
+      for i in entries.indices {
+        entries[i].keyLocation = .unknown
+        entries[i].value.forgetLocations()
+      }
+      value = .mapping(entries)
+    default: break
+    }
+  }
+
   /// The node at a dotted path, if there is one.
   public func value(at path: [String]) -> ConfigNode? {
     guard let head = path.first else { return self }

@@ -68,8 +68,14 @@ public struct ExperimentConfig: Sendable {
     let key = String(override[..<equals]).trimmingCharacters(in: .whitespaces)
     let text = String(override[override.index(after: equals)...])
     var value = try YAMLLoader.parse(text, file: "--set \(key)")
-    value.location = .unknown
-    let path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    // Lines and columns of the override's own text would point into the config file: drop them.
+    value.forgetLocations()
+    var path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+    // Sweep keys are dotted paths themselves: `sweep.params.servers` is the key `params.servers`
+    // of the sweep mapping.
+    if path.count > 2, path[0] == "sweep", !["zip", "exclude"].contains(path[1]) {
+      path = ["sweep", path.dropFirst().joined(separator: ".")]
+    }
     guard !path.contains(where: \.isEmpty) else {
       throw ConfigError(file: "--set", keyPath: key, message: "'\(key)' is not a dotted key path")
     }
@@ -138,6 +144,15 @@ public struct ExperimentConfig: Sendable {
     try outputsReader.finish()
     try reader.finish()
     let sweep = try Sweep(sweepNode ?? ConfigNode(.null), root: root)
+    // A --set on a swept key would be silently overridden at every point: refuse it.
+    for override in overrides {
+      let key = String(override.prefix { $0 != "=" }).trimmingCharacters(in: .whitespaces)
+      if sweep.paths.contains(key) {
+        throw ConfigError(
+          keyPath: key, message: "'\(key)' is swept, so --set \(key)=... would have no effect",
+          hint: "set its values instead: --set 'sweep.\(key)=[...]', or remove it from the sweep")
+      }
+    }
     var config = ExperimentConfig(
       file: file, name: name, description: description, model: model, duration: duration, warmup: warmup,
       seed: UInt64(seedValue), seedMode: seedMode, replications: replications, sweep: sweep,

@@ -99,6 +99,14 @@ import Testing
     #expect(plan.points.count == 1 && plan.runs.count == 2)
     #expect(plan.points[0].definition.contains("const(1s)"))
     #expect(throws: ConfigError.self) { _ = try ExperimentConfig.load(path: path, overrides: ["replicatons=2"]) }
+    // A swept key cannot be --set (the sweep would override it at every point); its values can.
+    #expect {
+      _ = try ExperimentConfig.load(path: path, overrides: ["params.utilisation=0.7"])
+    } throws: { error in
+      (error as? ConfigError)?.message.contains("is swept") == true
+    }
+    let resized = try ExperimentConfig.load(path: path, overrides: ["sweep.params.utilisation=[0.6, 0.7, 0.8]"])
+    #expect(try ExperimentPlan(resized).points.count == 6)
     #expect(throws: ConfigError.self) { _ = try ExperimentConfig.load(path: path, overrides: ["no-equals-sign"]) }
     let directory = base + "/out"
     try Experiment.claim(directory, plan: plan, replace: false)
