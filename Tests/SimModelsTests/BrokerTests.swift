@@ -155,3 +155,35 @@ func runBroker(_ p: BrokerParameters, seed: UInt64 = 1, seconds: Int64 = 20) thr
     #expect(try runBroker(p, seed: 5) != runBroker(p, seed: 6))
   }
 }
+
+@Suite struct ConsumerTests {
+  func withConsumers(groups: Int, perGroup: Int = 2, faults: [FaultSpec] = []) -> BrokerParameters {
+    var p = brokerParameters(acks: .all, faults: faults)
+    p.consumerGroups = groups
+    p.consumersPerGroup = perGroup
+    p.autoCommitInterval = .seconds(2)
+    p.consumerSessionTimeout = .seconds(3)
+    return p
+  }
+
+  @Test func everyGroupReadsEveryAcknowledgedRecordOnce() throws {
+    let m = try runBroker(withConsumers(groups: 2))
+    let acked = m["broker.records_acked"]!
+    let consumed = m["consumer.records_consumed"]!
+    // Two groups each read everything acknowledged, minus what arrived in the last moments.
+    #expect(consumed <= 2 * acked && consumed > 2 * acked * 0.99, "consumed \(consumed) of 2 x \(acked)")
+    #expect(m["consumer.records_duplicated"] == 0)
+    #expect(m["consumer.end_to_end_latency_p50"]! >= m["broker.produce_latency_p50"]!)
+  }
+
+  @Test func aDeadConsumersPartitionsAreTakenOverFromTheCommittedOffsets() throws {
+    // The consumers share the producer hosts (rack2): crash rack2-host3 (host 5), where the
+    // second member of the group runs, for good.
+    let m = try runBroker(
+      withConsumers(groups: 1, faults: [.hostCrash(at: .milliseconds(9_000), host: 5, duration: nil)]))
+    #expect(m["consumer.records_duplicated"]! > 0, "records read since the last commit are read again")
+    // Delivery survives the outage: the survivor reads (nearly) everything acknowledged.
+    #expect(m["consumer.records_consumed"]! > m["broker.records_acked"]! * 0.95)
+    #expect(m["consumer.lag_max"]! > 0)
+  }
+}

@@ -116,6 +116,8 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   var underReplicated = TimeWeightedAverage()
   var series = TimeSeries()
   let sampleInterval: SimTime?
+  /// The consumers, made after the cluster (they read its partitions).
+  var consumerGroups: ConsumerGroups?
 
   init(parameters: BrokerParameters, platform: Platform, simulator: Simulator, context: RunContext) {
     p = parameters
@@ -285,11 +287,16 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
       for i in partitions.indices where partitions[i].leader == nil { electAfterRecovery(i) }
     case .endOfWarmup:
       latency.reset()
+      consumerGroups?.endToEnd.reset()
+      consumerGroups?.lag.reset(at: simulator.now)
       offline.reset(at: simulator.now)
       underReplicated.reset(at: simulator.now)
     case .sample:
       series.append(time: simulator.now, metric: "broker.under_replicated_partitions", value: underReplicated.value)
       series.append(time: simulator.now, metric: "broker.offline_partitions", value: offline.value)
+      if let consumers = consumerGroups {
+        series.append(time: simulator.now, metric: "consumer.lag", value: consumers.lag.value)
+      }
       if let interval = sampleInterval { simulator.schedule(after: interval, to: me, kind: Kind.sample.rawValue) }
     case nil: preconditionFailure("unknown broker event")
     }
@@ -397,6 +404,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     let hw = partitions[i].isr.map { partitions[i].replicas[$0].log.count }.min() ?? 0
     partitions[i].highWatermark = max(partitions[i].highWatermark, min(hw, partitions[i].replicas[leader].log.count))
     let hwNow = partitions[i].highWatermark
+    consumerGroups?.highWatermarkMoved(i)
     guard !partitions[i].waiting.isEmpty else { return }
     let ready = partitions[i].waiting.filter { $0.needed <= hwNow }
     partitions[i].waiting.removeAll { $0.needed <= hwNow }

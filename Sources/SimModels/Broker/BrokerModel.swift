@@ -24,6 +24,12 @@ public enum BrokerModel: SimulationModel {
     ("broker.availability", "acknowledged / (acknowledged + failed) records"),
     ("broker.unavailable_partition_seconds", "partition-seconds without a leader"),
     ("broker.under_replicated_partitions_mean", "time-average partitions whose ISR is short of the replication factor"),
+    (
+      "consumer.records_consumed, _duplicated",
+      "records read by the consumer groups (each group counts), and read again"
+    ),
+    ("consumer.end_to_end_latency_mean, _p50, _p99", "first record of a batch to its consumption, seconds"),
+    ("consumer.lag_mean, _max", "batches between the high watermark and the consumers' positions"),
     ("platform.*", "utilisation, bytes moved and fault costs (docs/models/platform.md)"),
   ]
 
@@ -33,7 +39,11 @@ public enum BrokerModel: SimulationModel {
 
   public static func run(_ parameters: BrokerParameters, context: RunContext) throws(ValueError) -> RunOutput {
     try runOnPlatform(parameters.platform, faults: parameters.faults, context: context) { simulator, platform in
-      BrokerCluster(parameters: parameters, platform: platform, simulator: simulator, context: context)
+      let cluster = BrokerCluster(parameters: parameters, platform: platform, simulator: simulator, context: context)
+      if parameters.consumerGroups > 0 {
+        cluster.consumerGroups = ConsumerGroups(cluster: cluster, platform: platform, simulator: simulator)
+      }
+      return cluster
     }
   }
 }
@@ -97,6 +107,15 @@ extension BrokerCluster: PlatformWorkload {
     m.set("broker.availability", acked + failed > 0 ? Double(acked) / Double(acked + failed) : .nan)
     m.set("broker.unavailable_partition_seconds", offline.average(until: now) * seconds)
     m.set("broker.under_replicated_partitions_mean", underReplicated.average(until: now))
+    if let consumers = consumerGroups {
+      m.set("consumer.records_consumed", Double(consumers.consumedRecords))
+      m.set("consumer.records_duplicated", Double(consumers.duplicateRecords))
+      m.set("consumer.end_to_end_latency_mean", consumers.endToEnd.count > 0 ? consumers.endToEnd.mean : .nan)
+      m.set("consumer.end_to_end_latency_p50", consumers.endToEnd.percentile(50))
+      m.set("consumer.end_to_end_latency_p99", consumers.endToEnd.percentile(99))
+      m.set("consumer.lag_mean", consumers.lag.average(until: now))
+      m.set("consumer.lag_max", consumers.lag.maximum)
+    }
     return m
   }
 }

@@ -35,6 +35,14 @@ public struct BrokerParameters: Sendable, Equatable {
   public var deliveryTimeout = SimTime.seconds(120)
   public var requestTimeout = SimTime.seconds(30)
 
+  /// Consumer groups (each reads every record) and members per group (they share partitions).
+  public var consumerGroups = 0
+  public var consumersPerGroup = 2
+  public var fetchMaxWait = SimTime.milliseconds(500)
+  public var maxPartitionFetchBytes = 1_048_576.0
+  public var autoCommitInterval = SimTime.seconds(5)
+  public var consumerSessionTimeout = SimTime.seconds(45)
+
   /// Records that fit in one batch (at least one).
   public var recordsPerBatch: Int { max(1, Int(batchSize / recordSize)) }
 
@@ -78,6 +86,18 @@ public struct BrokerParameters: Sendable, Equatable {
     p.retryBackoff = try reader.duration("retry_backoff", default: .milliseconds(100), help: "retry.backoff.ms")
     p.deliveryTimeout = try reader.duration("delivery_timeout", default: .seconds(120), help: "delivery.timeout.ms")
     p.requestTimeout = try reader.duration("request_timeout", default: .seconds(30), help: "request.timeout.ms")
+    p.consumerGroups = try reader.int(
+      "consumer_groups", default: 0, range: 0...1000, help: "consumer groups (0: none); each reads every record")
+    p.consumersPerGroup = try reader.int(
+      "consumers_per_group", default: 2, range: 1...100_000, help: "members of a group, sharing its partitions")
+    p.fetchMaxWait = try reader.duration("fetch_max_wait", default: .milliseconds(500), help: "fetch.max.wait.ms")
+    p.maxPartitionFetchBytes = try reader.quantity(
+      "max_partition_fetch_bytes", .size, default: 1_048_576, help: "max.partition.fetch.bytes")
+    p.autoCommitInterval = try reader.duration(
+      "auto_commit_interval", default: .seconds(5), help: "auto.commit.interval.ms")
+    guard p.autoCommitInterval > .zero else { throw reader.error("auto_commit_interval", "must be positive") }
+    p.consumerSessionTimeout = try reader.duration(
+      "consumer_session_timeout", default: .seconds(45), help: "session.timeout.ms of the consumers")
     guard p.deliveryTimeout >= p.linger + p.requestTimeout else {
       throw reader.error(
         "delivery_timeout", "delivery_timeout must be at least linger + request_timeout, as Kafka requires")
