@@ -5,8 +5,8 @@ import SimKernel
 /// `runs.csv`, `summary.csv`, `timeseries.csv` and `manifest.json`.
 ///
 /// The CSVs depend only on the records, never on wall time, thread count or shard split, so they
-/// are byte-identical for the same config. Time series are streamed from record to file: memory
-/// does not grow with the number of runs.
+/// are byte-identical for the same config. Each record is read once; time series are streamed
+/// from record to file, so memory grows only with the runs' metrics, not their time series.
 public struct Aggregator {
   public let plan: ExperimentPlan
   public let directory: String
@@ -38,13 +38,41 @@ public struct Aggregator {
   @discardableResult
   public func write(commandLine: [String]) throws -> Summary {
     let sweptPaths = plan.config.sweep.paths
-    // Pass 1: the metric columns, in order of first appearance.
+    // One pass over the records: time series stream to their file; the (few) metrics of each run
+    // are kept until every metric column is known, in order of first appearance.
     var metrics: [String] = []
+    var kept: [[(name: String, value: Double)]] = []
+    kept.reserveCapacity(plan.runs.count)
+    var walls = [Double](repeating: .nan, count: plan.runs.count)
+    var series = CSVFile(header: ["run", "time_s", "metric", "value"])
+    let seriesPath = directory + "/timeseries.csv"
+    // A name of its own: shards sharing a directory may aggregate at the same moment.
+    let seriesTemporary = temporaryPath(for: seriesPath)
+    _ = FileManager.default.createFile(atPath: seriesTemporary, contents: nil)
+    guard let seriesHandle = FileHandle(forWritingAtPath: seriesTemporary) else {
+      throw ExperimentError("cannot write \(seriesTemporary)")
+    }
+    var finished = false
+    defer {
+      // A failure part-way leaves no temporary file behind.
+      if !finished {
+        try? seriesHandle.close()
+        unlink(seriesTemporary)
+      }
+    }
+    seriesHandle.write(Data(series.takeText().utf8))
     for run in plan.runs {
       guard let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash else {
         throw ExperimentError("run \(run.index) has no result in \(directory)/runs; run again with --resume")
       }
-      for name in record.output.metrics.names where keeps(name) && !metrics.contains(name) { metrics.append(name) }
+      walls[run.index] = record.wallSeconds
+      let entries = record.output.metrics.entries.filter { keeps($0.name) }
+      for entry in entries where !metrics.contains(entry.name) { metrics.append(entry.name) }
+      kept.append(entries)
+      for sample in record.output.timeseries.samples where keeps(sample.metric) {
+        series.append([String(run.index), formatNumber(sample.time.seconds), sample.metric, formatNumber(sample.value)])
+      }
+      seriesHandle.write(Data(series.takeText().utf8))
     }
     // Metrics named in outputs.metrics come in the order the patterns are listed.
     let patterns = plan.config.outputs.metrics
@@ -54,28 +82,13 @@ public struct Aggregator {
         \.element)
     }
     let columnOf = Dictionary(uniqueKeysWithValues: metrics.enumerated().map { ($1, $0) })
-
     var runs = CSVFile(header: ["run", "point", "replication", "seed"] + sweptPaths + metrics)
-    var series = CSVFile(header: ["run", "time_s", "metric", "value"])
     var statistics = [[RunningStatistics]](
       repeating: [RunningStatistics](repeating: RunningStatistics(), count: metrics.count), count: plan.points.count)
-    var walls = [Double](repeating: .nan, count: plan.runs.count)
-    let seriesPath = directory + "/timeseries.csv"
-    // A name of its own: shards sharing a directory may aggregate at the same moment.
-    let seriesTemporary = temporaryPath(for: seriesPath)
-    _ = FileManager.default.createFile(atPath: seriesTemporary, contents: nil)
-    guard let seriesHandle = FileHandle(forWritingAtPath: seriesTemporary) else {
-      throw ExperimentError("cannot write \(seriesTemporary)")
-    }
-    seriesHandle.write(Data(series.takeText().utf8))
-    for run in plan.runs {
-      guard let record = RunRecord.read(run: run.index, from: directory) else {
-        throw ExperimentError("run \(run.index) disappeared from \(directory)/runs while results were written")
-      }
-      walls[run.index] = record.wallSeconds
+    for (run, entries) in zip(plan.runs, kept) {
       var values = [String](repeating: "", count: metrics.count)
-      for (name, value) in record.output.metrics.entries {
-        guard let column = columnOf[name] else { continue }
+      for (name, value) in entries {
+        let column = columnOf[name]!
         values[column] = formatNumber(value)
         if value.isFinite { statistics[run.point][column].add(value) }
       }
@@ -83,12 +96,7 @@ public struct Aggregator {
       runs.append(
         [String(run.index), String(run.point), String(run.replication), String(run.seed)]
           + point.assignments.map(\.value.compactText) + values)
-      for sample in record.output.timeseries.samples where keeps(sample.metric) {
-        series.append([String(run.index), formatNumber(sample.time.seconds), sample.metric, formatNumber(sample.value)])
-      }
-      seriesHandle.write(Data(series.takeText().utf8))
     }
-    try seriesHandle.close()
 
     var summary = CSVFile(header: ["point"] + sweptPaths + ["metric", "n", "mean", "stddev", "ci95_low", "ci95_high"])
     var intervals: [[ConfidenceInterval]] = []
@@ -107,9 +115,14 @@ public struct Aggregator {
       }
       intervals.append(row)
     }
+    try seriesHandle.close()
+    finished = true
     try writeAtomically(runs.takeText(), to: directory + "/runs.csv")
     try writeAtomically(summary.takeText(), to: directory + "/summary.csv")
-    if rename(seriesTemporary, seriesPath) != 0 { throw ExperimentError("cannot write \(seriesPath)") }
+    if rename(seriesTemporary, seriesPath) != 0 {
+      unlink(seriesTemporary)
+      throw ExperimentError("cannot write \(seriesPath)")
+    }
     try writeAtomically(manifest(commandLine: commandLine, walls: walls), to: directory + "/manifest.json")
     return Summary(metrics: metrics, intervals: intervals)
   }
@@ -142,16 +155,16 @@ public struct Aggregator {
 }
 
 /// Rows of comma-separated values, RFC 4180 quoting, accumulated and handed out as text.
-struct CSVFile {
+public struct CSVFile {
   private var text = ""
 
-  init(header: [String]) { append(header) }
+  public init(header: [String]) { append(header) }
 
-  mutating func append(_ fields: [String]) {
+  public mutating func append(_ fields: [String]) {
     text += fields.map(Self.quote).joined(separator: ",") + "\n"
   }
 
-  mutating func takeText() -> String {
+  public mutating func takeText() -> String {
     defer { text = "" }
     return text
   }

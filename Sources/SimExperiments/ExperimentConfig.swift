@@ -153,12 +153,10 @@ public struct ExperimentConfig: Sendable {
           hint: "set its values instead: --set 'sweep.\(key)=[...]', or remove it from the sweep")
       }
     }
-    var config = ExperimentConfig(
+    return ExperimentConfig(
       file: file, name: name, description: description, model: model, duration: duration, warmup: warmup,
       seed: UInt64(seedValue), seedMode: seedMode, replications: replications, sweep: sweep,
       outputs: Outputs(directory: directory, timeseriesInterval: interval, metrics: metrics), root: root,
       overrides: overrides)
-    config.root = root
-    return config
   }
 }

@@ -78,7 +78,7 @@ public struct Runner: Sendable {
         do {
           let output = try plan.execute(run)
           let elapsed = start.duration(to: clock.now)
-          let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+          let wall = elapsed.inSeconds
           try RunRecord(run: run, output: output, wallSeconds: wall).write(to: directory)
           let done = completed.wrappingAdd(1, ordering: .relaxed).newValue
           progress?.update(done: done)
@@ -134,7 +134,7 @@ public final class Progress: Sendable {
       let now = ContinuousClock.now
       guard done == state.total || state.lastDrawn.duration(to: now) > .milliseconds(100) else { return nil }
       state.lastDrawn = now
-      let elapsed = seconds(state.started.duration(to: now))
+      let elapsed = state.started.duration(to: now).inSeconds
       let eta = done > 0 ? elapsed / Double(done) * Double(state.total - done) : 0
       let percent = state.total > 0 ? 100 * done / state.total : 100
       return "\r  \(done)/\(state.total) runs  \(percent)%  elapsed \(clock(elapsed))  eta \(clock(eta))   "
@@ -143,10 +143,6 @@ public final class Progress: Sendable {
   }
 
   func finish() { writeStandardError("\n") }
-
-  private func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-  }
 
   private func clock(_ s: Double) -> String {
     let total = Int(s.rounded())
@@ -160,4 +156,9 @@ public final class Progress: Sendable {
 public func writeStandardError(_ text: String) {
   let bytes = Array(text.utf8)
   _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+extension Duration {
+  /// The duration in seconds (wall-clock measurements; never used inside a run).
+  public var inSeconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

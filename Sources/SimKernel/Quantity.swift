@@ -96,8 +96,8 @@ public enum Quantity {
     let hint = "write e.g. \(QuantityKind.rate.example)"
     let parts = text.split(separator: "/", maxSplits: 1)
     guard parts.count == 2 else { throw ValueError("rate '\(original)' needs a time unit", hint: hint) }
-    var (number, multiplier) = splitNumber(String(parts[0]).trimmingSpaces())
-    var scale = 1.0
+    let (number, multiplier) = splitNumber(String(parts[0]).trimmingSpaces())
+    let scale: Double
     switch multiplier {
     case "": scale = 1
     case "k", "K": scale = 1e3
@@ -105,12 +105,10 @@ public enum Quantity {
     case "G": scale = 1e9
     default: throw ValueError("unknown multiplier '\(multiplier)' in rate '\(original)'", hint: hint)
     }
-    multiplier = ""
     guard let value = Double(number), value.isFinite else {
       throw ValueError("'\(original)' is not a rate", hint: hint)
     }
     guard value >= 0 else { throw ValueError("rate '\(original)' is negative") }
-    number = ""
     let per = String(parts[1]).trimmingSpaces()
     guard let unit = SimTime.units.first(where: { $0.symbol == per }) else {
       throw ValueError("unknown time unit '\(per)' in rate '\(original)'", hint: hint)

@@ -130,9 +130,6 @@ public enum FaultSpec: Sendable, Equatable {
     return faults
   }
 
-  /// Every host name of a platform, in host order.
-  public static func hostNames(_ spec: PlatformSpec) -> [String] { spec.hostNames }
-
   static func rackIndex(_ text: String, spec: PlatformSpec) -> Int? { spec.rackNames.firstIndex(of: text) }
 
   /// Reads a host name under `key`; an unknown one is an error with the nearest name.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SimExperiments
 import SimKernel
 import SimModels
 
@@ -28,7 +29,7 @@ struct PHOLDCommand: ParsableCommand {
     // Only the event loop is timed, not building the initial population.
     let clock = ContinuousClock()
     let elapsed = clock.measure { run.execute() }
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    let seconds = elapsed.inSeconds
     let events = run.simulator.eventsProcessed
     print(
       "lps=\(lps) events_per_lp=\(eventsPerLP) remote=\(remote) lookahead=\(lookahead) mean=\(mean) end_time=\(endTime) seed=\(seed)"

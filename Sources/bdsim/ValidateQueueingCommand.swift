@@ -44,12 +44,18 @@ struct ValidateQueueingCommand: ParsableCommand {
         + "with \(rows.count) rows, a NO is expected in about \(Int((1 - pow(0.95, Double(rows.count))) * 100))% of seeds.)"
     )
     if let csv {
-      var text = "system,quantity,theory,mean,stddev,n,ci95_low,ci95_high,inside\n"
+      var file = CSVFile(header: [
+        "system", "quantity", "theory", "mean", "stddev", "n", "ci95_low", "ci95_high", "inside",
+      ])
       for row in rows {
         let i = row.interval
-        text +=
-          "\(row.system),\(row.quantity),\(row.theory),\(i.mean),\(i.standardDeviation),\(i.count),\(i.lower),\(i.upper),\(row.inside)\n"
+        file.append(
+          [
+            "\(row.system)", "\(row.quantity)", "\(row.theory)", "\(i.mean)", "\(i.standardDeviation)", "\(i.count)",
+            "\(i.lower)", "\(i.upper)", "\(row.inside)",
+          ])
       }
+      let text = file.takeText()
       try writeAtomically(text, to: csv)
       print("wrote \(csv)")
     }

@@ -309,13 +309,13 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     switch purpose {
     case .produce(let batch, let broker, let epoch):
       let partition = batches[Int(batch)].partition
-      guard isLeader(broker, of: partition, epoch: epoch) else { return retryAfterResponse(batch) }
+      guard isLeader(broker, of: partition, epoch: epoch) else { return retry(batch) }
       let leader = partitions[partition].leader!
       if partitions[partition].replicas[leader].contains(batch) {
         return awaitDurability(batch, partition: partition, broker: broker)  // a resent batch: already appended
       }
       if p.acks == .all, partitions[partition].isr.count < p.minInsyncReplicas {
-        return retryAfterResponse(batch)  // NOT_ENOUGH_REPLICAS: refused, not lost
+        return retry(batch)  // NOT_ENOUGH_REPLICAS: refused, not lost
       }
       platform.diskIO(
         bytes: batches[Int(batch)].bytes, write: true, host: host(of: broker), observer: self,
@@ -323,7 +323,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     case .leaderWrite(let batch, let partition, let epoch):
       let leader = partitions[partition].leader
       guard let leader, isLeader(partitions[partition].replicas[leader].broker, of: partition, epoch: epoch) else {
-        return retryAfterResponse(batch)
+        return retry(batch)
       }
       if !partitions[partition].replicas[leader].contains(batch) {
         partitions[partition].replicas[leader].append(batch)
@@ -377,10 +377,6 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     }
     return partitions[partition].replicas[leader].broker == broker
   }
-
-  /// An error answer (not the leader, not enough replicas): the producer hears it a round trip
-  /// later and retries after its back-off.
-  func retryAfterResponse(_ batch: Int32) { retry(batch) }
 
   func awaitDurability(_ batch: Int32, partition: Int, broker: Int) {
     guard let leader = partitions[partition].leader else { return }
