@@ -90,7 +90,9 @@ public enum FaultSpec: Sendable, Equatable {
         else {
           throw r.error(
             "disk", "no disk '\(text)'",
-            hint: "disks are HOST/disk0 ... HOST/disk\(max(0, spec.disks - 1)), e.g. rack1-host1/disk0")
+            hint:
+              "disks are \(spec.disks <= 1 ? "HOST/disk0" : "HOST/disk0 ... HOST/disk\(spec.disks - 1)"), e.g. rack1-host1/disk0"
+          )
         }
         faults.append(.diskFailure(at: at, host: Int32(h), disk: d))
       case "link":
