@@ -101,6 +101,21 @@ plots: $(PLOTS_STAMP)
 	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-durability --metric broker.records_acked_lost \
 	    --x acks --title "Leader down 20 s: acknowledged records lost" --out plots/broker-durability-lost.png >/dev/null; \
 	fi
+	@if [ -f results/broker-scaling/summary.csv ]; then \
+	  echo "plots/broker-scaling-records.png plots/broker-scaling-mb.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-scaling --metric broker.produce_throughput_records \
+	    --x record_size --logy --title "Produce capacity: records/s by record size" \
+	    --out plots/broker-scaling-records.png >/dev/null; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-scaling --metric broker.produce_throughput_mb \
+	    --x record_size --logy --title "Produce capacity: MB/s by record size (10 Gbps links)" \
+	    --out plots/broker-scaling-mb.png >/dev/null; \
+	fi
+	@if [ -f results/broker-partition/summary.csv ]; then \
+	  echo "plots/broker-partition.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-partition --metric broker.records_acked_lost \
+	    --x acks --title "One broker and one producer cut off for 20 s: acknowledged records lost" \
+	    --out plots/broker-partition.png >/dev/null; \
+	fi
 
 $(PLOTS_STAMP): plots/requirements.txt
 	@if [ ! -x $(PLOTS_VENV)/bin/python ]; then \

@@ -125,6 +125,23 @@ public enum FaultSpec: Sendable, Equatable {
         for (g, group) in groups.enumerated() {
           decoded.append(try Self.group(group, names: names, spec: spec, keyPath: r.keyPath("partition.\(g)")))
         }
+        // `*` is every host no other group names; a host named in two groups is a mistake.
+        let star = groups.map { group in (group.items ?? [group]).contains { $0.scalarText == "*" } }
+        let named = Set(decoded.indices.filter { !star[$0] }.flatMap { decoded[$0] })
+        for g in decoded.indices where star[g] {
+          decoded[g] = decoded[g].filter { !named.contains($0) }
+        }
+        var seen: [Int32: Int] = [:]
+        for (g, group) in decoded.enumerated() {
+          for host in group {
+            if let first = seen[host], first != g {
+              throw r.error(
+                "partition", "\(names[Int(host)]) is in groups \(first) and \(g) of the partition",
+                hint: "a host belongs to one group; * stands for every host no other group names")
+            }
+            seen[host] = g
+          }
+        }
         faults.append(.partition(at: at, groups: decoded, duration: duration))
       }
       try r.finish()

@@ -8,8 +8,11 @@ extension FluidModel {
     stamp += 1
     let now = simulator.now
     // The affected component: resources reachable from the marked ones through shared activities.
-    var component: [Int32] = []
-    var members: [Int32] = []
+    // (The arrays are scratch buffers kept between solves: taken out here, put back at the end.)
+    var component = scratchComponent
+    var members = scratchMembers
+    scratchComponent = []
+    scratchMembers = []
     for r in dirty where resourceStamp[Int(r)] != stamp {
       resourceStamp[Int(r)] = stamp
       component.append(r)
@@ -65,12 +68,21 @@ extension FluidModel {
       for slot in resources[Int(r)].activities { total += activities[Int(slot)].rate }
       setAllocated(Int(r), total)
     }
+    component.removeAll(keepingCapacity: true)
+    members.removeAll(keepingCapacity: true)
+    scratchComponent = component
+    scratchMembers = members
   }
 
   /// Progressive filling: repeatedly the resource with the least capacity per unfixed activity
   /// (or an activity's own cap, if lower) fixes rates, which are taken off the other resources.
   func fill(component: [Int32], members: [Int32]) {
-    var heap = ShareHeap()
+    var heap = scratchHeap
+    scratchHeap = ShareHeap()
+    defer {
+      heap.removeAll()
+      scratchHeap = heap
+    }
     for r32 in component {
       let r = Int(r32)
       residual[r] = resources[r].up ? resources[r].capacity : 0
@@ -81,8 +93,9 @@ extension FluidModel {
       }
     }
     // Capped activities, lowest cap first.
-    var capped = members.filter { activities[Int($0)].maxRate.isFinite }
-    capped.sort { (activities[Int($0)].maxRate, $0) < (activities[Int($1)].maxRate, $1) }
+    var capped: [Int32] = []
+    for slot in members where activities[Int(slot)].maxRate.isFinite { capped.append(slot) }
+    if capped.count > 1 { capped.sort { (activities[Int($0)].maxRate, $0) < (activities[Int($1)].maxRate, $1) } }
     var nextCapped = 0
     var left = members.count
     func fix(_ slot: Int32, at rate: Double) {
@@ -139,6 +152,8 @@ struct ShareHeap {
   private var storage: [Entry] = []
 
   var first: Entry? { storage.first }
+
+  mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
 
   mutating func push(_ entry: Entry) {
     storage.append(entry)

@@ -84,7 +84,8 @@ public final class FluidModel: EventHandler {
     /// When the activity will finish at its current rate (its completion event may be earlier).
     var expected = SimTime.max
     var latency = SimTime.zero
-    weak var observer: (any ActivityObserver)?
+    /// Index into ``FluidModel/observers`` (-1: none).
+    var observer: Int32 = -1
     var tag: Int64 = 0
     var endpoints: (Int32, Int32)?
   }
@@ -102,6 +103,14 @@ public final class FluidModel: EventHandler {
   var activities: [Activity] = []
   var freeSlots: [Int32] = []
   var dirty: [Int32] = []
+  /// Whom activities report to: held here (observers hold the platform unowned, so there is no
+  /// cycle), each once; an activity keeps an index, which is cheaper to copy than a reference.
+  var observers: [any ActivityObserver] = []
+  var lastObserver: Int32 = -1
+  /// The solver's scratch buffers, kept between solves to save allocations.
+  var scratchComponent: [Int32] = []
+  var scratchMembers: [Int32] = []
+  var scratchHeap = ShareHeap()
   var solveScheduled = false
   var failedLater: [Int32: FailureReason] = [:]
 
@@ -170,23 +179,25 @@ public final class FluidModel: EventHandler {
       fixedStamp.append(0)
       slot = Int32(activities.count - 1)
     }
-    var a = activities[Int(slot)]
-    a.generation &+= 1
-    a.active = true
-    a.amount = amount
-    a.remaining = amount
-    a.rate = 0
-    a.maxRate = maxRate
-    a.lastUpdate = simulator.now
-    a.resources = resources.map(\.index)
-    a.positions = []
-    a.completion = nil
-    a.latency = latency
-    a.observer = observer
-    a.tag = tag
-    a.endpoints = endpoints
-    activities[Int(slot)] = a
-    let id = ActivityID(slot: slot, generation: a.generation)
+    let observerIndex = index(of: observer)
+    // Set in place: the slot's resource and position arrays keep their storage.
+    let generation = activities[Int(slot)].generation &+ 1
+    activities[Int(slot)].generation = generation
+    activities[Int(slot)].active = true
+    activities[Int(slot)].amount = amount
+    activities[Int(slot)].remaining = amount
+    activities[Int(slot)].rate = 0
+    activities[Int(slot)].maxRate = maxRate
+    activities[Int(slot)].lastUpdate = simulator.now
+    activities[Int(slot)].resources.removeAll(keepingCapacity: true)
+    for r in resources { activities[Int(slot)].resources.append(r.index) }
+    activities[Int(slot)].positions.removeAll(keepingCapacity: true)
+    activities[Int(slot)].completion = nil
+    activities[Int(slot)].latency = latency
+    activities[Int(slot)].observer = observerIndex
+    activities[Int(slot)].tag = tag
+    activities[Int(slot)].endpoints = endpoints
+    let id = ActivityID(slot: slot, generation: generation)
     if deferred { return id }
     if let down = resources.first(where: { !self.resources[Int($0.index)].up }) {
       // It cannot start: it fails at once (announced by an event, not from inside this call).
@@ -290,18 +301,14 @@ public final class FluidModel: EventHandler {
       finish(slot)
     case .deliver:
       guard activities[Int(slot)].active else { return }
-      let a = activities[Int(slot)]
-      let id = ActivityID(slot: slot, generation: a.generation)
+      let id = ActivityID(slot: slot, generation: activities[Int(slot)].generation)
+      let (observer, tag) = (activities[Int(slot)].observer, activities[Int(slot)].tag)
       release(slot)
       finishedCount += 1
-      a.observer?.activityFinished(id, tag: a.tag, in: simulator)
+      if observer >= 0 { observers[Int(observer)].activityFinished(id, tag: tag, in: simulator) }
     case .failLater:
       guard let reason = failedLater.removeValue(forKey: slot), activities[Int(slot)].active else { return }
-      let a = activities[Int(slot)]
-      release(slot)
-      failedCount += 1
-      a.observer?.activityFailed(
-        ActivityID(slot: slot, generation: a.generation), tag: a.tag, reason: reason, in: simulator)
+      notifyFailure(slot, reason: reason)
     case nil:
       preconditionFailure("unknown fluid event kind \(event.kind)")
     }
@@ -322,11 +329,28 @@ public final class FluidModel: EventHandler {
     removeFromResources(slot)
     if let handle = activities[Int(slot)].completion { simulator.cancel(handle) }
     activities[Int(slot)].completion = nil
-    let a = activities[Int(slot)]
+    notifyFailure(slot, reason: reason)
+  }
+
+  /// Frees the slot and tells the observer the activity failed.
+  func notifyFailure(_ slot: Int32, reason: FailureReason) {
+    let id = ActivityID(slot: slot, generation: activities[Int(slot)].generation)
+    let (observer, tag) = (activities[Int(slot)].observer, activities[Int(slot)].tag)
     release(slot)
     failedCount += 1
-    a.observer?.activityFailed(
-      ActivityID(slot: slot, generation: a.generation), tag: a.tag, reason: reason, in: simulator)
+    if observer >= 0 { observers[Int(observer)].activityFailed(id, tag: tag, reason: reason, in: simulator) }
+  }
+
+  /// The index of an observer in ``observers`` (registered on first use; there are few).
+  func index(of observer: any ActivityObserver) -> Int32 {
+    if lastObserver >= 0, observers[Int(lastObserver)] === observer { return lastObserver }
+    if let k = observers.firstIndex(where: { $0 === observer }) {
+      lastObserver = Int32(k)
+    } else {
+      observers.append(observer)
+      lastObserver = Int32(observers.count - 1)
+    }
+    return lastObserver
   }
 
   func end(_ slot: Int32) {
@@ -339,7 +363,7 @@ public final class FluidModel: EventHandler {
 
   func release(_ slot: Int32) {
     activities[Int(slot)].active = false
-    activities[Int(slot)].observer = nil
+    activities[Int(slot)].observer = -1
     freeSlots.append(slot)
   }
 
@@ -362,8 +386,8 @@ public final class FluidModel: EventHandler {
       for r in list { setAllocated(Int(r), resources[Int(r)].allocatedNow - activities[Int(slot)].rate) }
     }
     activities[Int(slot)].rate = 0
-    activities[Int(slot)].resources = []
-    activities[Int(slot)].positions = []
+    activities[Int(slot)].resources.removeAll(keepingCapacity: true)
+    activities[Int(slot)].positions.removeAll(keepingCapacity: true)
   }
 
   func markDirty(_ resource: Int32) {

@@ -36,7 +36,24 @@ extension Platform {
   }
 }
 
+extension Platform {
+  /// The most utilised resource of a class since the last reset (time-average allocated /
+  /// capacity), with its name: where a workload's throughput is limited.
+  public func busiest(_ kind: ResourceClass) -> (name: String, utilisation: Double)? {
+    fluid.busiest(kind, until: simulator.now)
+  }
+}
+
 extension FluidModel {
+  func busiest(_ kind: ResourceClass, until time: SimTime) -> (name: String, utilisation: Double)? {
+    var best: (name: String, utilisation: Double)?
+    for resource in resources where resource.kind == kind {
+      let u = resource.allocated.average(until: time) / resource.capacity
+      if best == nil || u > best!.utilisation { best = (resource.name, u) }
+    }
+    return best
+  }
+
   /// Starts utilisation and counts afresh at `time`.
   func resetStatistics(at time: SimTime) {
     for r in resources.indices {

@@ -238,6 +238,24 @@ public final class Platform {
       endpoints: (source.index, destination.index))
   }
 
+  /// A control message (a request header, an acknowledgement): it takes the route's latency and
+  /// no bandwidth, so it costs one event rather than a share of the links. It fails if the hosts
+  /// cannot reach each other when it is sent; one already on its way arrives.
+  @discardableResult
+  public func message(from source: HostID, to destination: HostID, observer: any ActivityObserver, tag: Int64 = 0)
+    -> ActivityID
+  {
+    if !hosts[Int(source.index)].up || !hosts[Int(destination.index)].up {
+      return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown)
+    }
+    if separated(source.index, destination.index) {
+      return fluid.startFailed(observer: observer, tag: tag, reason: .partitioned)
+    }
+    return fluid.start(
+      amount: 0, on: [], latency: route(from: source, to: destination).latency, observer: observer, tag: tag,
+      endpoints: (source.index, destination.index))
+  }
+
   /// Reads or writes `bytes` on a disk of a host. The platform's per-operation latency is added
   /// unless `latency` is given (a write into the page cache, flushed later, has next to none).
   @discardableResult

@@ -3,68 +3,68 @@ import SimPlatform
 
 /// The cluster, its controller and its producers, on the platform.
 ///
-/// The unit of work is the producer batch. A batch goes to its partition's leader (a platform
-/// transfer), is written to the leader's disk (at the disk's bandwidth, with no per-operation
-/// latency: Kafka writes to the page cache and flushes later) and appended to its log; followers fetch from the
-/// leader (transfers of up to `replica.fetch.max.bytes`, then disk writes) and the high watermark
-/// is the shortest log among the in-sync replicas. acks=0 counts a batch delivered when it is
-/// sent, acks=1 when the leader has appended it, acks=all when the high watermark passes it.
-/// The producer is idempotent (the default since Kafka 3.0): a resent batch already in the
-/// leader's log is not appended twice.
+/// The unit of work is the producer batch, and batches travel in requests as Kafka's do: a
+/// producer's sender sends, to each broker, one produce request holding at most one ready batch
+/// per partition that broker leads (up to `max.request.size`), with at most
+/// `max.in.flight.requests.per.connection` requests outstanding per broker. The leader appends
+/// a request's batches to its logs in the page cache (the disk gets them when the kernel writes
+/// dirty pages back); followers fetch from each leader broker in one request per broker pair
+/// (Kafka's replica fetcher threads); the high watermark is the shortest log among the in-sync
+/// replicas. acks=0 counts a batch delivered when it is sent, acks=1 when the leader has
+/// appended it, acks=all when the high watermark passes it. The producer is idempotent (the
+/// default since Kafka 3.0): a resent batch already in the leader's log is not appended twice.
+///
+/// The code is split by role: this file holds the state, the events and the controller;
+/// Producers.swift the accumulator and sender; Replication.swift fetchers, ISR and high
+/// watermark; Storage.swift the page cache, write-back and retention.
 final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   enum Kind: Int32 {
-    case batchReady = 0  // payload: producer
-    case resend = 1  // payload: batch
-    case fetch = 2  // payload: partition << 8 | replica
-    case isrCheck = 3
-    case brokerExpired = 4  // payload: broker
-    case controllerFailover = 5
-    case requestTimeout = 6  // payload: batch << 16 | attempt
+    case batchReady = 0  // payload: producer stream
+    case drain = 1  // payload: producer (a retry back-off ended)
+    case requestTimeout = 2  // payload: connection (producer x brokers + broker)
+    case replicaFetch = 3  // payload: fetcher (follower broker x brokers + leader broker)
+    case isrCheck = 4
+    case brokerExpired = 5  // payload: broker
+    case controllerFailover = 6
     case endOfWarmup = 7
     case sample = 8
+    case writeBack = 9  // payload: broker
+    case retention = 10
+    case expireBatches = 11
+    case blockTimeout = 12  // payload: producer
+    case fetchWait = 13  // payload: fetcher
   }
 
-  enum BatchState { case inFlight, acked, failed }
+  /// What a platform activity is for: the top byte of its tag (the rest is an id).
+  enum Purpose: Int64 {
+    case produce = 1  // id: request
+    case response = 2  // id: request
+    case replicaFetch = 3  // id: fetch round
+    case writeBack = 4  // id: broker
+    case fetchRequest = 5  // id: fetcher generation << 24 | fetcher
+  }
 
+  enum BatchState: UInt8 { case inFlight, acked, failed }
+
+  /// 24 bytes: a million records a second in 16 KiB batches is 60,000 batches a second.
   struct Batch {
-    var producer: Int
-    var partition: Int
-    var records: Int
-    var bytes: Double
     var created: SimTime
-    var counted: Bool
+    var partition: Int32
+    var records: Int32
+    /// Its position in the log of the leader that last appended it (kept true for the current
+    /// leader's log: a new leader's log is indexed afresh).
+    var offset: Int32 = -1
     var state = BatchState.inFlight
-    var attempt = 0
+    var counted: Bool
   }
 
   struct Replica {
     var broker: Int
-    /// The batches of the replica's log, in offset order, and each batch's offset (a batch
-    /// appears at most once: the producer is idempotent).
-    private(set) var log: [Int32] = []
-    private(set) var offset: [Int32: Int] = [:]
+    /// The batches of the replica's log, in offset order (a batch appears at most once).
+    var log: [Int32] = []
+    /// Entries the kernel has written to disk (the rest is in the page cache).
+    var flushed = 0
     var lastCaughtUp = SimTime.zero
-    var fetching = false
-    var longPoll: EventHandle?
-
-    init(broker: Int) { self.broker = broker }
-
-    func contains(_ batch: Int32) -> Bool { offset[batch] != nil }
-
-    mutating func append(_ batch: Int32) {
-      offset[batch] = log.count
-      log.append(batch)
-    }
-
-    mutating func append(contentsOf batches: [Int32]) {
-      for batch in batches { append(batch) }
-    }
-
-    mutating func truncate(to length: Int) {
-      guard length < log.count else { return }
-      for batch in log[length...] { offset.removeValue(forKey: batch) }
-      log.removeLast(log.count - length)
-    }
   }
 
   struct Partition {
@@ -73,18 +73,11 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     var epoch = 0
     var isr: [Int]  // indices into replicas
     var highWatermark = 0
-    /// acks=all batches waiting for the high watermark: (log length needed, batch).
-    var waiting: [(needed: Int, batch: Int32)] = []
-  }
-
-  /// What a platform activity was for.
-  enum Purpose {
-    case produce(batch: Int32, broker: Int, epoch: Int)
-    case leaderWrite(batch: Int32, partition: Int, epoch: Int)
-    case ack(batch: Int32, attempt: Int)
-    case fetch(partition: Int, replica: Int, epoch: Int, from: Int, batches: [Int32], caughtUpTo: Int, started: SimTime)
-    case followerWrite(
-      partition: Int, replica: Int, epoch: Int, from: Int, batches: [Int32], caughtUpTo: Int, started: SimTime)
+    /// The first entry retention has not deleted.
+    var logStart = 0
+    /// acks=all requests waiting for the high watermark: (log length needed, request), in order.
+    var waiting: [(needed: Int, request: Int64)] = []
+    var waitingHead = 0
   }
 
   let p: BrokerParameters
@@ -92,28 +85,46 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   unowned let simulator: Simulator
   var me = EntityID(0)
   var partitions: [Partition] = []
+  /// The partitions each broker leads, and each partition's replica index on each broker (-1: none).
+  var ledBy: [[Int]]
+  var replicaOn: [[Int]] = []
   var alive: [Bool]
+  /// In touch with the coordination service (see `updateConnectivity`).
+  var connected: [Bool]
+  /// Declared dead by the controller (after its session timeout) and not back since.
+  var expired: [Bool]
   var controller = 0
   var controllerAlive = true
   var pendingExpiry: [Int] = []
   var batches: [Batch] = []
-  var purposes: [Int64: Purpose] = [:]
-  /// Batches with a produce request or leader write under way (an acks=0 batch "acknowledged"
-  /// but still travelling is in flight, not lost, when the run ends).
-  var underWay: [Int32: Int] = [:]
-  var nextTag: Int64 = 0
   let warmup: SimTime
-  // Producers.
-  var producerHosts: [HostID] = []
-  var nextRecord: [SimTime] = []
-  /// The batch each producer is filling.
-  var openBatch: [Int32] = []
   let arrivals: RandomStream
   let partitioner: RandomStream
+  // Producers (Producers.swift).
+  var producerHosts: [HostID] = []
+  var streams: [ProducerStream] = []
+  var pending: [[Int32]] = []
+  var pendingHead: [Int] = []
+  var retryAfter: [SimTime] = []
+  var inFlight: [Int] = []
+  var outstanding: [[Int64]] = []
+  var timerSet: [Bool] = []
+  var bufferUsed: [Double] = []
+  var blockedSince: [SimTime?] = []
+  var requests: [Int64: ProduceRequest] = [:]
+  var nextRequest: Int64 = 0
+  // Replication (Replication.swift).
+  var fetchers: [ReplicaFetcher] = []
+  var fetchRounds: [Int64: FetchRound] = [:]
+  var nextFetchRound: Int64 = 0
+  // Storage (Storage.swift).
+  var storage: [BrokerStorage] = []
   // Statistics.
   var latency = LatencyHistogram()
   var offline = TimeWeightedAverage()
   var underReplicated = TimeWeightedAverage()
+  var blocked = TimeWeightedAverage()
+  var blockedCount = 0
   var series = TimeSeries()
   let sampleInterval: SimTime?
   /// The consumers, made after the cluster (they read its partitions).
@@ -126,22 +137,25 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     warmup = context.warmup
     sampleInterval = context.timeseriesInterval
     alive = Array(repeating: true, count: parameters.brokers)
+    connected = Array(repeating: true, count: parameters.brokers)
+    expired = Array(repeating: false, count: parameters.brokers)
+    ledBy = Array(repeating: [], count: parameters.brokers)
     arrivals = context.streams.stream("broker.producers.arrivals")
     partitioner = context.streams.stream("broker.producers.partitioner")
     // Replicas spread round robin: partition i's replicas are brokers i, i+1, ... (mod brokers).
     for i in 0..<parameters.partitions {
       let replicas = (0..<parameters.replicationFactor).map { Replica(broker: (i + $0) % parameters.brokers) }
       partitions.append(Partition(replicas: replicas, leader: 0, isr: Array(0..<parameters.replicationFactor)))
+      var on = Array(repeating: -1, count: parameters.brokers)
+      for (r, replica) in replicas.enumerated() { on[replica.broker] = r }
+      replicaOn.append(on)
     }
     me = simulator.register(self)
     platform.addObserver(self)
-    for producer in 0..<parameters.producers {
-      producerHosts.append(HostID(Int32(parameters.brokers + producer % (platform.hostCount - parameters.brokers))))
-      nextRecord.append(SimTime(seconds: arrivals.exponential(mean: 1 / parameters.recordRate)))
-      openBatch.append(-1)
-      scheduleBatch(producer)
-    }
-    for i in partitions.indices { startFollowers(i) }
+    indexLeadership()
+    startStorage()
+    startProducers()
+    startReplication()
     simulator.schedule(after: isrCheckInterval, to: me, kind: Kind.isrCheck.rawValue)
     if warmup > .zero { simulator.schedule(at: warmup, to: me, kind: Kind.endOfWarmup.rawValue) }
     if let interval = sampleInterval { simulator.schedule(after: interval, to: me, kind: Kind.sample.rawValue) }
@@ -151,153 +165,80 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
 
   func host(of broker: Int) -> HostID { HostID(Int32(broker)) }
 
-  func tag(_ purpose: Purpose) -> Int64 {
-    nextTag += 1
-    purposes[nextTag] = purpose
-    switch purpose {
-    case .produce(let batch, _, _), .leaderWrite(let batch, _, _): underWay[batch, default: 0] += 1
-    default: break
+  /// A batch's bytes on the wire and on disk (values plus framing).
+  func bytes(_ batch: Int32) -> Double { p.wireBytes(records: Int(batches[Int(batch)].records)) }
+
+  func tag(_ purpose: Purpose, _ id: Int64) -> Int64 { purpose.rawValue << 56 | id }
+
+  /// The broker leading partition `i`, if any.
+  func leaderBroker(_ i: Int) -> Int? { partitions[i].leader.map { partitions[i].replicas[$0].broker } }
+
+  /// Whether the current leader's log holds `batch`.
+  func leaderHas(_ batch: Int32, partition i: Int) -> Bool {
+    guard let leader = partitions[i].leader else { return false }
+    let offset = Int(batches[Int(batch)].offset)
+    let log = partitions[i].replicas[leader].log
+    return offset >= 0 && offset < log.count && log[offset] == batch
+  }
+
+  /// The partitions each broker leads (after any change of leadership).
+  func indexLeadership() {
+    for b in ledBy.indices { ledBy[b].removeAll() }
+    for i in partitions.indices {
+      if let broker = leaderBroker(i) { ledBy[broker].append(i) }
     }
-    return nextTag
-  }
-
-  /// Takes an activity's purpose off the books.
-  func settle(_ tag: Int64) -> Purpose? {
-    guard let purpose = purposes.removeValue(forKey: tag) else { return nil }
-    switch purpose {
-    case .produce(let batch, _, _), .leaderWrite(let batch, _, _):
-      underWay[batch]! -= 1
-      if underWay[batch]! == 0 { underWay.removeValue(forKey: batch) }
-    default: break
-    }
-    return purpose
-  }
-
-  // MARK: Producers
-
-  /// The next batch of a producer (sticky partitioner): it opens with the next record and closes
-  /// when full or `linger` after it opened. Arrivals are Poisson, so the number of records in a
-  /// linger window is Poisson, and the time a full batch fills is an order statistic of them.
-  func scheduleBatch(_ producer: Int) {
-    let opened = nextRecord[producer]
-    let n = p.recordsPerBatch
-    let window = p.linger.seconds
-    var records = 1
-    var closed = opened
-    if n > 1 {
-      let more = arrivals.poisson(mean: p.recordRate * window)
-      if more >= n - 1 {
-        // Full before linger: the (n-1)th of `more` uniform arrivals in the window.
-        let x = arrivals.gamma(shape: Double(n - 1), scale: 1)
-        let y = arrivals.gamma(shape: Double(more - n + 2), scale: 1)
-        closed = opened + SimTime(seconds: window * x / (x + y))
-        records = n
-      } else {
-        closed = opened + p.linger
-        records = 1 + more
-      }
-    }
-    nextRecord[producer] = closed + SimTime(seconds: arrivals.exponential(mean: 1 / p.recordRate))
-    let partition = partitioner.uniformInt(p.partitions)
-    batches.append(
-      Batch(
-        producer: producer, partition: partition, records: records, bytes: Double(records) * p.recordSize,
-        created: opened,
-        counted: opened >= warmup))
-    openBatch[producer] = Int32(batches.count - 1)
-    simulator.schedule(at: max(closed, simulator.now), to: me, kind: Kind.batchReady.rawValue, payload: Int64(producer))
-  }
-
-  func send(_ batch: Int32) {
-    let b = batches[Int(batch)]
-    guard b.state == .inFlight else { return }
-    batches[Int(batch)].attempt += 1
-    let attempt = batches[Int(batch)].attempt
-    simulator.schedule(
-      after: p.requestTimeout, to: me, kind: Kind.requestTimeout.rawValue,
-      payload: Int64(batch) << 16 | Int64(attempt & 0xFFFF))
-    guard let leader = partitions[b.partition].leader else { return retry(batch) }
-    let broker = partitions[b.partition].replicas[leader].broker
-    if p.acks == .none, b.state == .inFlight {
-      batches[Int(batch)].state = .acked
-      if b.counted { latency.record(simulator.now - b.created) }
-    }
-    platform.transfer(
-      bytes: b.bytes, from: producerHosts[b.producer], to: host(of: broker), observer: self,
-      tag: tag(.produce(batch: batch, broker: broker, epoch: partitions[b.partition].epoch)))
-  }
-
-  /// Tries again after the back-off, unless the delivery timeout has passed: then it failed.
-  func retry(_ batch: Int32) {
-    guard batches[Int(batch)].state == .inFlight else { return }
-    if simulator.now + p.retryBackoff - batches[Int(batch)].created > p.deliveryTimeout {
-      batches[Int(batch)].state = .failed
-      return
-    }
-    simulator.schedule(after: p.retryBackoff, to: me, kind: Kind.resend.rawValue, payload: Int64(batch))
-  }
-
-  func acknowledge(_ batch: Int32) {
-    guard batches[Int(batch)].state == .inFlight else { return }
-    batches[Int(batch)].state = .acked
-    if batches[Int(batch)].counted { latency.record(simulator.now - batches[Int(batch)].created) }
-  }
-
-  /// The leader answers a producer (a small response over the network).
-  func respond(_ batch: Int32, from broker: Int) {
-    let b = batches[Int(batch)]
-    guard p.acks != .none else { return }
-    platform.transfer(
-      bytes: 100, from: host(of: broker), to: producerHosts[b.producer], observer: self,
-      tag: tag(.ack(batch: batch, attempt: b.attempt)))
   }
 
   // MARK: Events
 
   func handle(_ event: Event, in simulator: Simulator) {
     switch Kind(rawValue: event.kind) {
-    case .batchReady:
-      let producer = Int(event.payload)
-      send(openBatch[producer])
-      scheduleBatch(producer)
-    case .resend:
-      send(Int32(event.payload))
-    case .requestTimeout:
-      let batch = Int32(event.payload >> 16)
-      if batches[Int(batch)].state == .inFlight, batches[Int(batch)].attempt & 0xFFFF == Int(event.payload & 0xFFFF) {
-        retry(batch)
-      }
-    case .fetch:
-      fetch(partition: Int(event.payload >> 8), replica: Int(event.payload & 0xFF))
+    case .batchReady: batchReady(stream: Int(event.payload))
+    case .drain: drainAll(producer: Int(event.payload))
+    case .requestTimeout: connectionTimer(Int(event.payload))
+    case .replicaFetch: replicaFetch(Int(event.payload))
     case .isrCheck:
       checkISR()
       simulator.schedule(after: isrCheckInterval, to: me, kind: Kind.isrCheck.rawValue)
     case .brokerExpired:
       let broker = Int(event.payload)
-      if !alive[broker] {
+      if !connected[broker], !expired[broker] {
         if controllerAlive { expire(broker) } else if !pendingExpiry.contains(broker) { pendingExpiry.append(broker) }
       }
     case .controllerFailover:
-      guard !controllerAlive, let next = alive.firstIndex(of: true) else { return }
+      guard !controllerAlive, let next = connected.firstIndex(of: true) else { return }
       controller = next
       controllerAlive = true
       let pending = pendingExpiry
       pendingExpiry.removeAll()
-      for broker in pending where !alive[broker] { expire(broker) }
+      for broker in pending where !connected[broker] && !expired[broker] { expire(broker) }
       for i in partitions.indices where partitions[i].leader == nil { electAfterRecovery(i) }
+      leadershipChanged()
     case .endOfWarmup:
       latency.reset()
-      consumerGroups?.endToEnd.reset()
-      consumerGroups?.lag.reset(at: simulator.now)
+      consumerGroups?.resetStatistics()
       offline.reset(at: simulator.now)
       underReplicated.reset(at: simulator.now)
+      blocked.reset(at: simulator.now)
     case .sample:
       series.append(time: simulator.now, metric: "broker.under_replicated_partitions", value: underReplicated.value)
       series.append(time: simulator.now, metric: "broker.offline_partitions", value: offline.value)
       if let consumers = consumerGroups {
-        series.append(time: simulator.now, metric: "consumer.lag", value: consumers.lag.value)
+        series.append(time: simulator.now, metric: "consumer.lag", value: Double(consumers.currentLag()))
       }
       if let interval = sampleInterval { simulator.schedule(after: interval, to: me, kind: Kind.sample.rawValue) }
+    case .writeBack:
+      let broker = Int(event.payload)
+      writeBack(broker)
+      simulator.schedule(after: p.flushInterval, to: me, kind: Kind.writeBack.rawValue, payload: event.payload)
+    case .retention:
+      applyRetention()
+      simulator.schedule(after: p.retentionCheckInterval, to: me, kind: Kind.retention.rawValue)
+    case .expireBatches:
+      expireBatches()
+      simulator.schedule(after: expiryCheckInterval, to: me, kind: Kind.expireBatches.rawValue)
+    case .blockTimeout: blockTimedOut(producer: Int(event.payload))
+    case .fetchWait: fetchWaitEnded(Int(event.payload))
     case nil: preconditionFailure("unknown broker event")
     }
   }
@@ -305,201 +246,37 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   // MARK: Activities
 
   func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
-    guard let purpose = settle(tag) else { return }
-    switch purpose {
-    case .produce(let batch, let broker, let epoch):
-      let partition = batches[Int(batch)].partition
-      guard isLeader(broker, of: partition, epoch: epoch) else { return retry(batch) }
-      let leader = partitions[partition].leader!
-      if partitions[partition].replicas[leader].contains(batch) {
-        return awaitDurability(batch, partition: partition, broker: broker)  // a resent batch: already appended
-      }
-      if p.acks == .all, partitions[partition].isr.count < p.minInsyncReplicas {
-        return retry(batch)  // NOT_ENOUGH_REPLICAS: refused, not lost
-      }
-      platform.diskIO(
-        bytes: batches[Int(batch)].bytes, write: true, host: host(of: broker), observer: self,
-        tag: self.tag(.leaderWrite(batch: batch, partition: partition, epoch: epoch)), latency: .zero)
-    case .leaderWrite(let batch, let partition, let epoch):
-      let leader = partitions[partition].leader
-      guard let leader, isLeader(partitions[partition].replicas[leader].broker, of: partition, epoch: epoch) else {
-        return retry(batch)
-      }
-      if !partitions[partition].replicas[leader].contains(batch) {
-        partitions[partition].replicas[leader].append(batch)
-        wakeFollowers(partition)
-      }
-      updateHighWatermark(partition)
-      awaitDurability(batch, partition: partition, broker: partitions[partition].replicas[leader].broker)
-    case .ack(let batch, _):
-      acknowledge(batch)
-    case .fetch(let partition, let replica, let epoch, let from, let fetched, let caughtUpTo, let started):
-      let broker = partitions[partition].replicas[replica].broker
-      guard partitions[partition].epoch == epoch, alive[broker],
-        partitions[partition].replicas[replica].log.count == from
-      else {
-        return fetchDone(partition, replica)
-      }
-      let bytes = fetched.reduce(0.0) { $0 + batches[Int($1)].bytes }
-      platform.diskIO(
-        bytes: bytes, write: true, host: host(of: broker), observer: self,
-        tag: self.tag(
-          .followerWrite(
-            partition: partition, replica: replica, epoch: epoch, from: from, batches: fetched, caughtUpTo: caughtUpTo,
-            started: started)), latency: .zero)
-    case .followerWrite(let partition, let replica, let epoch, let from, let fetched, let caughtUpTo, let started):
-      if partitions[partition].epoch == epoch, partitions[partition].replicas[replica].log.count == from {
-        partitions[partition].replicas[replica].append(contentsOf: fetched)
-        if from + fetched.count >= caughtUpTo { partitions[partition].replicas[replica].lastCaughtUp = started }
-        expandISR(partition, replica)
-        updateHighWatermark(partition)
-      }
-      fetchDone(partition, replica)
+    let id = tag & 0x00FF_FFFF_FFFF_FFFF
+    switch Purpose(rawValue: tag >> 56) {
+    case .produce: produceArrived(id)
+    case .response: responseArrived(id)
+    case .replicaFetch: fetchArrived(id)
+    case .fetchRequest: fetchRequestArrived(id)
+    case .writeBack: writeBackDone(broker: Int(id))
+    case nil: preconditionFailure("unknown broker activity")
     }
   }
 
   func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
-    guard let purpose = settle(tag) else { return }
-    switch purpose {
-    case .produce(let batch, _, _), .leaderWrite(let batch, _, _):
-      retry(batch)
-    case .ack:
-      break  // the request timeout resends; the idempotent leader will not append it twice
-    case .fetch(let partition, let replica, _, _, _, _, _), .followerWrite(let partition, let replica, _, _, _, _, _):
-      partitions[partition].replicas[replica].fetching = false
-      scheduleFetch(partition, replica, after: p.retryBackoff)
-    }
-  }
-
-  func isLeader(_ broker: Int, of partition: Int, epoch: Int) -> Bool {
-    guard alive[broker], partitions[partition].epoch == epoch, let leader = partitions[partition].leader else {
-      return false
-    }
-    return partitions[partition].replicas[leader].broker == broker
-  }
-
-  func awaitDurability(_ batch: Int32, partition: Int, broker: Int) {
-    guard let leader = partitions[partition].leader else { return }
-    let offset = partitions[partition].replicas[leader].offset[batch]!
-    switch p.acks {
-    case .none: break
-    case .leader: respond(batch, from: broker)
-    case .all:
-      if partitions[partition].highWatermark > offset {
-        respond(batch, from: broker)
-      } else {
-        partitions[partition].waiting.append((offset + 1, batch))
-      }
-    }
-  }
-
-  /// The high watermark: the shortest log among the in-sync replicas. Batches it passes are
-  /// acknowledged (acks=all).
-  func updateHighWatermark(_ i: Int) {
-    guard let leader = partitions[i].leader else { return }
-    let hw = partitions[i].isr.map { partitions[i].replicas[$0].log.count }.min() ?? 0
-    partitions[i].highWatermark = max(partitions[i].highWatermark, min(hw, partitions[i].replicas[leader].log.count))
-    let hwNow = partitions[i].highWatermark
-    consumerGroups?.highWatermarkMoved(i)
-    guard !partitions[i].waiting.isEmpty else { return }
-    let ready = partitions[i].waiting.filter { $0.needed <= hwNow }
-    partitions[i].waiting.removeAll { $0.needed <= hwNow }
-    let broker = partitions[i].replicas[leader].broker
-    for (_, batch) in ready { respond(batch, from: broker) }
-  }
-
-  // MARK: Replication
-
-  func startFollowers(_ i: Int) {
-    for r in partitions[i].replicas.indices where r != partitions[i].leader { scheduleFetch(i, r, after: .zero) }
-  }
-
-  func scheduleFetch(_ i: Int, _ r: Int, after delay: SimTime) {
-    simulator.schedule(after: delay, to: me, kind: Kind.fetch.rawValue, payload: Int64(i) << 8 | Int64(r))
-  }
-
-  func fetch(partition i: Int, replica r: Int) {
-    guard let leader = partitions[i].leader, leader != r else { return }
-    let follower = partitions[i].replicas[r]
-    guard alive[follower.broker], !follower.fetching else { return }
-    if let poll = follower.longPoll {
-      simulator.cancel(poll)
-      partitions[i].replicas[r].longPoll = nil
-    }
-    let leaderLog = partitions[i].replicas[leader].log
-    let from = follower.log.count
-    guard from < leaderLog.count else {
-      // Caught up: wait for new data (woken by the leader's next append) or the poll timeout.
-      partitions[i].replicas[r].lastCaughtUp = simulator.now
-      expandISR(i, r)
-      partitions[i].replicas[r].longPoll = simulator.schedule(
-        after: p.replicaFetchWaitMax, to: me, kind: Kind.fetch.rawValue, payload: Int64(i) << 8 | Int64(r))
-      return
-    }
-    var take: [Int32] = []
-    var bytes = 0.0
-    for batch in leaderLog[from...] {
-      if !take.isEmpty && bytes + batches[Int(batch)].bytes > p.replicaFetchMaxBytes { break }
-      take.append(batch)
-      bytes += batches[Int(batch)].bytes
-    }
-    partitions[i].replicas[r].fetching = true
-    platform.transfer(
-      bytes: bytes, from: host(of: partitions[i].replicas[leader].broker), to: host(of: follower.broker),
-      observer: self,
-      tag: tag(
-        .fetch(
-          partition: i, replica: r, epoch: partitions[i].epoch, from: from, batches: take, caughtUpTo: leaderLog.count,
-          started: simulator.now)))
-  }
-
-  func fetchDone(_ i: Int, _ r: Int) {
-    partitions[i].replicas[r].fetching = false
-    scheduleFetch(i, r, after: .zero)
-  }
-
-  func wakeFollowers(_ i: Int) {
-    for r in partitions[i].replicas.indices where partitions[i].replicas[r].longPoll != nil {
-      simulator.cancel(partitions[i].replicas[r].longPoll!)
-      partitions[i].replicas[r].longPoll = nil
-      scheduleFetch(i, r, after: .zero)
-    }
-  }
-
-  func expandISR(_ i: Int, _ r: Int) {
-    guard let leader = partitions[i].leader, !partitions[i].isr.contains(r), alive[partitions[i].replicas[r].broker]
-    else { return }
-    if partitions[i].replicas[r].log.count >= partitions[i].replicas[leader].log.count
-      || partitions[i].replicas[r].log.count >= partitions[i].highWatermark
-        && partitions[i].replicas[r].lastCaughtUp == simulator.now
-    {
-      partitions[i].isr.append(r)
-      partitions[i].isr.sort()
-      trackReplication()
-    }
-  }
-
-  /// Followers that have not caught up within replica.lag.time.max leave the ISR.
-  func checkISR() {
-    for i in partitions.indices {
-      guard let leader = partitions[i].leader else { continue }
-      let before = partitions[i].isr.count
-      // Decide first, then modify: the closure must not read `partitions` while it is changed.
-      let replicas = partitions[i].replicas
-      let now = simulator.now
-      let lagMax = p.replicaLagTimeMax
-      partitions[i].isr.removeAll { r in r != leader && now - replicas[r].lastCaughtUp > lagMax }
-      if partitions[i].isr.count != before {
-        updateHighWatermark(i)
-        trackReplication()
-      }
+    let id = tag & 0x00FF_FFFF_FFFF_FFFF
+    switch Purpose(rawValue: tag >> 56) {
+    case .produce: produceFailed(id)
+    case .response: break  // the request timeout resends; the idempotent leader will not append twice
+    case .replicaFetch: fetchRoundFailed(id)
+    case .fetchRequest:
+      let f = Int(id & 0xFF_FFFF)
+      if id >> 24 == fetchers[f].generation { fetchFailed(f) }
+    case .writeBack: storage[Int(id)].writingBack = nil
+    case nil: preconditionFailure("unknown broker activity")
     }
   }
 
   func trackReplication() {
     let now = simulator.now
     underReplicated.update(Double(partitions.filter { $0.isr.count < p.replicationFactor }.count), at: now)
-    offline.update(Double(partitions.filter { $0.leader == nil }.count), at: now)
+    // Without a working leader: none, or one that is down or cut off from the controller.
+    let offlineCount = partitions.indices.filter { i in leaderBroker(i).map { !eligible($0) } ?? true }.count
+    offline.update(Double(offlineCount), at: now)
   }
 
   // MARK: Failures and the controller
@@ -508,27 +285,66 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     let broker = Int(host.index)
     guard broker < p.brokers else { return }
     alive[broker] = up
-    if !up {
-      for i in partitions.indices {
-        for r in partitions[i].replicas.indices where partitions[i].replicas[r].broker == broker {
-          partitions[i].replicas[r].fetching = false
-          partitions[i].replicas[r].longPoll = nil
-        }
+    if !up { crashed(broker) }
+    updateConnectivity()
+  }
+
+  func reachabilityChanged(in simulator: Simulator) { updateConnectivity() }
+
+  /// Which brokers reach the coordination service (ZooKeeper or the KRaft controller quorum),
+  /// modelled as sitting with the largest group of live brokers that reach each other (ties: the
+  /// group with the lowest broker), or on `coordination_host`. A broker cut off from it is, to the controller, as good as
+  /// dead: after the session timeout it is declared dead and loses its leaderships (KRaft fences
+  /// it); a controller cut off is replaced. A broker that gets back rejoins and truncates.
+  func updateConnectivity() {
+    var group = Array(repeating: -1, count: p.brokers)
+    var best = -1
+    var bestSize = 0
+    for b in 0..<p.brokers where alive[b] && group[b] < 0 {
+      var size = 0
+      for c in b..<p.brokers where alive[c] && group[c] < 0 && platform.reachable(host(of: b), host(of: c)) {
+        group[c] = b
+        size += 1
       }
-      if broker == controller {
-        controllerAlive = false
-        simulator.schedule(after: p.sessionTimeout, to: me, kind: Kind.controllerFailover.rawValue)
+      if size > bestSize {
+        best = b
+        bestSize = size
       }
-      simulator.schedule(after: p.sessionTimeout, to: me, kind: Kind.brokerExpired.rawValue, payload: Int64(broker))
-    } else {
-      recover(broker)
     }
+    for b in 0..<p.brokers {
+      var now = alive[b] && group[b] == best
+      if let zookeeper = p.coordinationHost { now = alive[b] && platform.reachable(host(of: b), HostID(zookeeper)) }
+      guard now != connected[b] else { continue }
+      connected[b] = now
+      if !now {
+        if b == controller, controllerAlive {
+          controllerAlive = false
+          simulator.schedule(after: p.sessionTimeout, to: me, kind: Kind.controllerFailover.rawValue)
+        }
+        simulator.schedule(after: p.sessionTimeout, to: me, kind: Kind.brokerExpired.rawValue, payload: Int64(b))
+      } else {
+        recover(b)
+      }
+    }
+    trackReplication()
+  }
+
+  /// Whether a broker can lead or join an ISR: up and in touch with the controller.
+  func eligible(_ broker: Int) -> Bool { alive[broker] && connected[broker] }
+
+  /// A broker's host went down: its fetchers stop, its page cache goes (with its unwritten log
+  /// tail, if `unflushedLostOnCrash`), its queued requests are dropped.
+  func crashed(_ broker: Int) {
+    resetFetchers(of: broker)
+    storageCrashed(broker)
   }
 
   /// The controller declares a broker dead: it leaves every ISR, and its partitions get new leaders.
   func expire(_ broker: Int) {
+    expired[broker] = true
     for i in partitions.indices {
-      guard let r = partitions[i].replicas.firstIndex(where: { $0.broker == broker }) else { continue }
+      let r = replicaOn[i][broker]
+      guard r >= 0 else { continue }
       if partitions[i].leader == r {
         elect(i, excluding: r)
       } else if partitions[i].isr.contains(r) {
@@ -536,13 +352,14 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
         updateHighWatermark(i)
       }
     }
-    trackReplication()
+    leadershipChanged()
+    consumerGroups?.brokerExpired(broker)
   }
 
   /// A new leader: the first live in-sync replica; else, if allowed, the first live replica (an
   /// unclean election: what it lacks is lost); else the partition is offline.
   func elect(_ i: Int, excluding old: Int) {
-    let live = { (r: Int) in r != old && self.alive[self.partitions[i].replicas[r].broker] }
+    let live = { (r: Int) in r != old && self.eligible(self.partitions[i].replicas[r].broker) }
     if let clean = partitions[i].isr.first(where: live) {
       become(i, leader: clean, isr: partitions[i].isr.filter { $0 != old })
     } else if p.uncleanLeaderElection, let unclean = partitions[i].replicas.indices.first(where: live) {
@@ -552,6 +369,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
       partitions[i].leader = nil
       partitions[i].epoch += 1
       partitions[i].waiting.removeAll()
+      partitions[i].waitingHead = 0
     }
   }
 
@@ -560,49 +378,64 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     partitions[i].epoch += 1
     partitions[i].isr = isr.contains(leader) ? isr : (isr + [leader]).sorted()
     partitions[i].waiting.removeAll()
+    partitions[i].waitingHead = 0
     let leaderLog = partitions[i].replicas[leader].log
+    for (offset, batch) in leaderLog.enumerated() { batches[Int(batch)].offset = Int32(offset) }
     partitions[i].highWatermark = min(partitions[i].highWatermark, leaderLog.count)
     // Every other live replica truncates to what it shares with the new leader.
-    for r in partitions[i].replicas.indices where r != leader && alive[partitions[i].replicas[r].broker] {
+    for r in partitions[i].replicas.indices where r != leader && eligible(partitions[i].replicas[r].broker) {
       truncate(i, r, to: leaderLog)
     }
     updateHighWatermark(i)
-    startFollowers(i)
   }
 
   func truncate(_ i: Int, _ r: Int, to leaderLog: [Int32]) {
     let log = partitions[i].replicas[r].log
     var common = 0
     while common < log.count, common < leaderLog.count, log[common] == leaderLog[common] { common += 1 }
-    partitions[i].replicas[r].truncate(to: common)
+    if common < log.count {
+      partitions[i].replicas[r].log.removeLast(log.count - common)
+      partitions[i].replicas[r].flushed = min(partitions[i].replicas[r].flushed, common)
+    }
   }
 
   func recover(_ broker: Int) {
+    expired[broker] = false
     for i in partitions.indices {
-      guard let r = partitions[i].replicas.firstIndex(where: { $0.broker == broker }) else { continue }
-      if let leader = partitions[i].leader {
+      let r = replicaOn[i][broker]
+      guard r >= 0 else { continue }
+      if partitions[i].leader == r, p.crashLosesPageCache {
+        // It leads still (it came back before the controller noticed) with a shorter log.
+        become(i, leader: r, isr: partitions[i].isr)
+      } else if let leader = partitions[i].leader {
         truncate(i, r, to: partitions[i].replicas[leader].log)
-        scheduleFetch(i, r, after: .zero)
       } else if controllerAlive {
         electAfterRecovery(i)
       }
     }
-    if !controllerAlive, alive.filter({ $0 }).count == 1 {
-      // The only live broker: it becomes controller once its session is established.
+    if !controllerAlive {
+      // A controller is elected once this broker's session is established (if none is by then).
       simulator.schedule(after: p.sessionTimeout, to: me, kind: Kind.controllerFailover.rawValue)
     }
-    trackReplication()
+    leadershipChanged()
   }
 
   /// An offline partition gets a leader when a replica of its last ISR returns (or any replica,
-  /// with unclean election).
+  /// with unclean election). The caller announces the change (`leadershipChanged`).
   func electAfterRecovery(_ i: Int) {
-    let live = { (r: Int) in self.alive[self.partitions[i].replicas[r].broker] }
+    let live = { (r: Int) in self.eligible(self.partitions[i].replicas[r].broker) }
     if let clean = partitions[i].isr.first(where: live) {
       become(i, leader: clean, isr: partitions[i].isr.filter(live))
     } else if p.uncleanLeaderElection, let unclean = partitions[i].replicas.indices.first(where: live) {
       become(i, leader: unclean, isr: [unclean])
     }
+  }
+
+  /// After elections: who leads what, the fetchers follow the new leaders, producers send to them.
+  func leadershipChanged() {
+    indexLeadership()
     trackReplication()
+    restartFetchers()
+    for producer in producerHosts.indices { drainAll(producer: producer) }
   }
 }

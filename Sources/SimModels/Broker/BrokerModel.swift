@@ -22,14 +22,28 @@ public enum BrokerModel: SimulationModel {
     ("broker.produce_throughput_records, _mb", "acknowledged records (and MB) per second"),
     ("broker.produce_latency_mean, _p50, _p99, _p999", "first record of a batch to its acknowledgement, seconds"),
     ("broker.availability", "acknowledged / (acknowledged + failed) records"),
-    ("broker.unavailable_partition_seconds", "partition-seconds without a leader"),
+    (
+      "broker.unavailable_partition_seconds",
+      "partition-seconds without a working leader (none, or one down or cut off from the controller)"
+    ),
     ("broker.under_replicated_partitions_mean", "time-average partitions whose ISR is short of the replication factor"),
+    ("broker.producers_blocked_mean", "time-average producers blocked on buffer.memory"),
+    ("broker.producer_cpu_utilisation", "share of a producer thread's time spent on records (producer_record_cpu)"),
+    ("broker.partition_skew", "records in the busiest partition / the mean (1: even; keyed records skew it)"),
+    (
+      "broker.bottleneck, _utilisation",
+      "what limits throughput: 0 nothing, 1 network, 2 disk, 4 the producers' CPU (the busiest resource is"
+        + " >= 80% used), 3 the producers (blocked on buffer.memory: in-flight requests and round trips);"
+        + " and the busiest resource's utilisation"
+    ),
     (
       "consumer.records_consumed, _duplicated",
       "records read by the consumer groups (each group counts), and read again"
     ),
     ("consumer.end_to_end_latency_mean, _p50, _p99", "first record of a batch to its consumption, seconds"),
-    ("consumer.lag_mean, _max", "batches between the high watermark and the consumers' positions"),
+    ("consumer.records_skipped", "records deleted by retention before a group read them (auto.offset.reset)"),
+    ("consumer.disk_read_bytes", "bytes consumers read from the leaders' disks (older than the page cache)"),
+    ("consumer.lag_mean, _max", "records between the high watermark and the groups' positions (sampled)"),
     ("platform.*", "utilisation, bytes moved and fault costs (docs/models/platform.md)"),
   ]
 
@@ -62,32 +76,36 @@ extension BrokerCluster: PlatformWorkload {
     var lost = 0
     var unavailable = 0
     var ackedBytes = 0.0
-    // Where each batch stands in its partition's logs.
-    var inLeaderLog = Set<Int32>()
-    var onSomeReplica = Set<Int32>()
+    // Where each batch stands: in its partition's leader's log, on some replica, or still on its
+    // way to a leader (acks=0 counts it delivered when sent: it is in flight, not lost, yet).
+    var inLeaderLog = BitSet(count: batches.count)
+    var onSomeReplica = BitSet(count: batches.count)
+    var underWay = BitSet(count: batches.count)
     for partition in partitions {
-      if let leader = partition.leader { inLeaderLog.formUnion(partition.replicas[leader].log) }
-      for replica in partition.replicas { onSomeReplica.formUnion(replica.log) }
+      if let leader = partition.leader { for batch in partition.replicas[leader].log { inLeaderLog.insert(batch) } }
+      for replica in partition.replicas { for batch in replica.log { onSomeReplica.insert(batch) } }
     }
-    for (i, batch) in batches.enumerated() where batch.counted {
-      produced += batch.records
+    for request in requests.values { for batch in request.batches { underWay.insert(batch) } }
+    for (i, batch) in batches.enumerated() where batch.counted && batch.created <= now {
+      let records = Int(batch.records)
+      produced += records
       switch batch.state {
-      case .inFlight: inFlight += batch.records
-      case .failed: failed += batch.records
+      case .inFlight: inFlight += records
+      case .failed: failed += records
       case .acked:
         let id = Int32(i)
-        if !onSomeReplica.contains(id), underWay[id] != nil {
-          inFlight += batch.records  // acks=0: sent, not yet appended anywhere
+        if !onSomeReplica.contains(id), underWay.contains(id) {
+          inFlight += records
           continue
         }
-        acked += batch.records
-        ackedBytes += batch.bytes
-        if partitions[batch.partition].leader != nil {
-          if !inLeaderLog.contains(id) { lost += batch.records }
+        acked += records
+        ackedBytes += Double(records) * p.recordSize
+        if partitions[Int(batch.partition)].leader != nil {
+          if !inLeaderLog.contains(id) { lost += records }
         } else if onSomeReplica.contains(id) {
-          unavailable += batch.records
+          unavailable += records
         } else {
-          lost += batch.records
+          lost += records
         }
       }
     }
@@ -107,9 +125,23 @@ extension BrokerCluster: PlatformWorkload {
     m.set("broker.availability", acked + failed > 0 ? Double(acked) / Double(acked + failed) : .nan)
     m.set("broker.unavailable_partition_seconds", offline.average(until: now) * seconds)
     m.set("broker.under_replicated_partitions_mean", underReplicated.average(until: now))
+    m.set("broker.producers_blocked_mean", blocked.average(until: now))
+    let cpu = Double(produced) / seconds / Double(p.producers) * p.producerRecordCPU.seconds
+    m.set("broker.producer_cpu_utilisation", cpu)
+    // Skew: the busiest partition's records against the mean (1 = even).
+    let perPartition = partitions.map { partition in
+      partition.leader.map { partition.replicas[$0].log.reduce(0) { $0 + Int(batches[Int($1)].records) } } ?? 0
+    }
+    let mean = Double(perPartition.reduce(0, +)) / Double(max(1, perPartition.count))
+    m.set("broker.partition_skew", mean > 0 ? Double(perPartition.max()!) / mean : .nan)
+    let (code, utilisation) = bottleneck(producerCPU: cpu)
+    m.set("broker.bottleneck", Double(code.rawValue))
+    m.set("broker.bottleneck_utilisation", utilisation)
     if let consumers = consumerGroups {
       m.set("consumer.records_consumed", Double(consumers.consumedRecords))
       m.set("consumer.records_duplicated", Double(consumers.duplicateRecords))
+      m.set("consumer.records_skipped", Double(consumers.skippedRecords))
+      m.set("consumer.disk_read_bytes", consumers.diskReadBytes)
       m.set("consumer.end_to_end_latency_mean", consumers.endToEnd.count > 0 ? consumers.endToEnd.mean : .nan)
       m.set("consumer.end_to_end_latency_p50", consumers.endToEnd.percentile(50))
       m.set("consumer.end_to_end_latency_p99", consumers.endToEnd.percentile(99))
@@ -118,4 +150,36 @@ extension BrokerCluster: PlatformWorkload {
     }
     return m
   }
+
+  /// What limits the producers: the class of the busiest resource if it is at least 80% used (a
+  /// link shared max-min fairly by produce and replication traffic seldom gets further),
+  /// else the producers themselves (blocked on buffer.memory: requests in flight and round
+  /// trips limit them), else nothing (the offered load gets through).
+  enum Bottleneck: Int {
+    case none = 0
+    case network = 1
+    case disk = 2
+    case producers = 3
+    case producerCPU = 4
+  }
+
+  func bottleneck(producerCPU cpu: Double) -> (Bottleneck, Double) {
+    let link = [ResourceClass.hostLink, .uplink].compactMap { platform.busiest($0)?.utilisation }.max() ?? 0
+    let disk = platform.busiest(.disk)?.utilisation ?? 0
+    let busiest = max(link, disk, cpu)
+    if busiest >= 0.8 {
+      if link == busiest { return (.network, link) }
+      return disk == busiest ? (.disk, disk) : (.producerCPU, cpu)
+    }
+    if blocked.average(until: simulator.now) > 0.01 { return (.producers, busiest) }
+    return (.none, busiest)
+  }
+}
+
+/// A set of batch ids (one bit each).
+struct BitSet {
+  var words: [UInt64]
+  init(count: Int) { words = Array(repeating: 0, count: (count + 63) / 64) }
+  mutating func insert(_ i: Int32) { words[Int(i) >> 6] |= 1 << UInt64(i & 63) }
+  func contains(_ i: Int32) -> Bool { words[Int(i) >> 6] & (1 << UInt64(i & 63)) != 0 }
 }

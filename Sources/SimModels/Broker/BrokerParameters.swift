@@ -21,19 +21,59 @@ public struct BrokerParameters: Sendable, Equatable {
   public var replicaLagTimeMax = SimTime.seconds(30)
   public var replicaFetchWaitMax = SimTime.milliseconds(500)
   public var replicaFetchMaxBytes = 1_048_576.0
+  /// Where the coordination service (ZooKeeper, or the KRaft controller quorum) is reached: nil,
+  /// with the largest group of brokers that reach each other (KRaft on the brokers), or on one
+  /// host (a ZooKeeper ensemble off the brokers): a broker that cannot reach it is declared dead.
+  public var coordinationHost: Int32?
   /// How long the controller takes to notice a dead broker (its session timeout).
   public var sessionTimeout = SimTime.seconds(18)
+
+  /// Broker storage: the page cache takes appends at once and the disk gets them when the kernel
+  /// writes dirty pages back (every `flushInterval`, or sooner above `dirtyBackground`; appends
+  /// stall above `dirtyMax`, as Linux's dirty_writeback_centisecs, dirty_background_ratio and
+  /// dirty_ratio do). Reads of data older than the last `pageCache` bytes a broker appended go to disk.
+  public var flushInterval = SimTime.seconds(5)
+  public var dirtyBackground = 0.1 * 64 * 1_073_741_824
+  public var dirtyMax = 0.2 * 64 * 1_073_741_824
+  public var pageCache = 58.0 * 1_073_741_824
+  /// retention.ms and retention.bytes (per partition; nil: none), checked every
+  /// log.retention.check.interval.ms.
+  public var retention: SimTime? = .seconds(7 * 24 * 3600)
+  public var retentionBytes: Double?
+  public var retentionCheckInterval = SimTime.seconds(300)
+  /// Whether a host crash takes the log tail still in the page cache with it (a power loss); by
+  /// default a crash keeps the log (a broker process dying on a live machine).
+  public var crashLosesPageCache = false
 
   public var producers = 2
   /// Records per second of each producer (Poisson).
   public var recordRate = 10_000.0
   public var recordSize = 1024.0
+  /// Bytes each record adds on the wire and on disk besides its value: Kafka's v2 record
+  /// framing (length, attributes, timestamp and offset deltas, header count: about 10 bytes of
+  /// varints) plus the key. A batch adds a 61-byte header.
+  public var recordOverhead = 10.0
+  public static let batchHeader = 61.0
+  /// CPU time the producer's application thread spends per record (serialising, partitioning,
+  /// appending to the accumulator): a producer sends at most 1 / this records a second.
+  public var producerRecordCPU = SimTime.nanoseconds(500)
   public var acks = Acks.all
   public var batchSize = 16_384.0
   public var linger = SimTime.milliseconds(5)
   public var retryBackoff = SimTime.milliseconds(100)
   public var deliveryTimeout = SimTime.seconds(120)
   public var requestTimeout = SimTime.seconds(30)
+  public var maxInFlight = 5
+  public var maxRequestSize = 1_048_576.0
+  public var bufferMemory = 33_554_432.0
+  public var maxBlock = SimTime.seconds(60)
+  /// Record keys: none (the sticky partitioner), uniform over `keyCount` keys, or Zipf with
+  /// exponent `keySkew`; a key's partition is a hash of it, as the default partitioner's murmur2.
+  public enum Keys: String, Sendable, Equatable { case none, uniform, zipf }
+  public var keys = Keys.none
+  public var keyCount = 1000
+  public var keySkew = 1.0
+  public var replicaFetchResponseMaxBytes = 10_485_760.0
 
   /// Consumer groups (each reads every record) and members per group (they share partitions).
   public var consumerGroups = 0
@@ -42,9 +82,24 @@ public struct BrokerParameters: Sendable, Equatable {
   public var maxPartitionFetchBytes = 1_048_576.0
   public var autoCommitInterval = SimTime.seconds(5)
   public var consumerSessionTimeout = SimTime.seconds(45)
+  /// Where a consumer whose position retention deleted starts again: the end (Kafka's default,
+  /// skipping what it had not read) or the oldest record kept.
+  public var autoOffsetResetEarliest = false
 
   /// Records that fit in one batch (at least one).
-  public var recordsPerBatch: Int { max(1, Int(batchSize / recordSize)) }
+  public var recordsPerBatch: Int {
+    max(1, Int((batchSize - Self.batchHeader) / (recordSize + recordOverhead)))
+  }
+
+  /// A batch's size on the wire and on disk.
+  public func wireBytes(records: Int) -> Double {
+    Self.batchHeader + Double(records) * (recordSize + recordOverhead)
+  }
+
+  /// The records a second a producer offers: its rate, unless its thread cannot keep up.
+  public var producerRate: Double {
+    producerRecordCPU > .zero ? min(recordRate, 1 / producerRecordCPU.seconds) : recordRate
+  }
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> BrokerParameters {
     let platform = try PlatformSpec.decode(input.platform)
@@ -72,20 +127,80 @@ public struct BrokerParameters: Sendable, Equatable {
       help: "replica.fetch.wait.max.ms: a caught-up follower's long poll")
     p.replicaFetchMaxBytes = try reader.quantity(
       "replica_fetch_max_bytes", .size, default: 1_048_576, help: "replica.fetch.max.bytes per partition fetch")
+    let coordination = try reader.choice(
+      "coordination", ["majority"] + platform.hostNames, default: "majority",
+      help: "where brokers reach ZooKeeper/KRaft: majority (the largest connected group of brokers) or a host")
+    p.coordinationHost = platform.hostNames.firstIndex(of: coordination).map { Int32($0) }
     p.sessionTimeout = try reader.duration(
       "session_timeout", default: .seconds(18), help: "how long the controller takes to declare a broker dead")
+    let memory = platform.memory
+    p.flushInterval = try reader.duration(
+      "flush_interval", default: .seconds(5), help: "how often dirty pages go to disk (dirty_writeback_centisecs)")
+    guard p.flushInterval > .zero else { throw reader.error("flush_interval", "flush_interval must be positive") }
+    p.dirtyBackground = try reader.quantity(
+      "dirty_background", .size, default: 0.1 * memory,
+      help: "dirty bytes that start a write-back at once (dirty_background_ratio 10% of memory)")
+    p.dirtyMax = try reader.quantity(
+      "dirty_max", .size, default: 0.2 * memory, help: "dirty bytes at which appends stall (dirty_ratio 20%)")
+    guard p.dirtyMax >= p.dirtyBackground else {
+      throw reader.error("dirty_max", "dirty_max must be at least dirty_background")
+    }
+    p.pageCache = try reader.quantity(
+      "page_cache", .size, default: max(0, memory - 6 * 1_073_741_824),
+      help: "bytes of recent log a broker serves from memory (host memory minus a 6 GiB heap)")
+    let retention = try reader.duration(
+      "retention", default: .seconds(7 * 24 * 3600), help: "retention.ms (0: keep everything)")
+    p.retention = retention > .zero ? retention : nil
+    let retentionBytes = try reader.quantity(
+      "retention_bytes", .size, default: 0, help: "retention.bytes per partition (0: no limit)")
+    p.retentionBytes = retentionBytes > 0 ? retentionBytes : nil
+    p.retentionCheckInterval = try reader.duration(
+      "retention_check_interval", default: .seconds(300), help: "log.retention.check.interval.ms")
+    guard p.retentionCheckInterval > .zero else {
+      throw reader.error("retention_check_interval", "retention_check_interval must be positive")
+    }
+    p.crashLosesPageCache = try reader.bool(
+      "crash_loses_page_cache", default: false,
+      help: "a host crash loses what was not yet written back (a power loss)")
     p.producers = try reader.int("producers", default: 2, range: 1...100_000, help: "producer clients")
+    guard p.producers * p.partitions <= 10_000_000 else {
+      throw reader.error("producers", "producers x partitions must be at most 10,000,000 (each pair has a queue)")
+    }
     p.recordRate = try reader.quantity(
       "record_rate", .rate, default: 10_000, help: "records per second per producer (Poisson)")
     guard p.recordRate > 0 else { throw reader.error("record_rate", "record_rate must be > 0") }
     p.recordSize = try reader.quantity("record_size", .size, default: 1024, help: "bytes per record")
     guard p.recordSize >= 1 else { throw reader.error("record_size", "record_size must be at least 1B") }
+    p.recordOverhead = try reader.quantity(
+      "record_overhead", .size, default: 10,
+      help: "framing bytes per record besides the value (v2 varints ~10B, plus the key's bytes)")
+    p.producerRecordCPU = try reader.duration(
+      "producer_record_cpu", default: .nanoseconds(500),
+      help: "CPU time per record in the producer's thread (0: unlimited)")
     p.acks = Acks(rawValue: try reader.choice("acks", ["0", "1", "all"], default: "all", help: "acks"))!
     p.batchSize = try reader.quantity("batch_size", .size, default: 16_384, help: "batch.size")
     p.linger = try reader.duration("linger", default: .milliseconds(5), help: "linger.ms")
     p.retryBackoff = try reader.duration("retry_backoff", default: .milliseconds(100), help: "retry.backoff.ms")
     p.deliveryTimeout = try reader.duration("delivery_timeout", default: .seconds(120), help: "delivery.timeout.ms")
     p.requestTimeout = try reader.duration("request_timeout", default: .seconds(30), help: "request.timeout.ms")
+    p.maxInFlight = try reader.int(
+      "max_in_flight_requests_per_connection", default: 5, range: 1...1000,
+      help: "max.in.flight.requests.per.connection")
+    p.maxRequestSize = try reader.quantity("max_request_size", .size, default: 1_048_576, help: "max.request.size")
+    p.bufferMemory = try reader.quantity("buffer_memory", .size, default: 33_554_432, help: "buffer.memory")
+    guard p.bufferMemory >= p.batchSize, p.maxRequestSize >= p.batchSize else {
+      throw reader.error("buffer_memory", "buffer_memory and max_request_size must hold at least one batch_size")
+    }
+    p.maxBlock = try reader.duration("max_block", default: .seconds(60), help: "max.block.ms")
+    p.keys = Keys(
+      rawValue: try reader.choice(
+        "keys", ["none", "uniform", "zipf"], default: "none",
+        help: "record keys: none (sticky partitioner), uniform or zipf"))!
+    p.keyCount = try reader.int("key_count", default: 1000, range: 1...10_000_000, help: "distinct keys")
+    p.keySkew = try reader.quantity("key_skew", .number, default: 1.0, help: "Zipf exponent of the key popularity")
+    guard p.keySkew >= 0 else { throw reader.error("key_skew", "key_skew must be >= 0") }
+    p.replicaFetchResponseMaxBytes = try reader.quantity(
+      "replica_fetch_response_max_bytes", .size, default: 10_485_760, help: "replica.fetch.response.max.bytes")
     p.consumerGroups = try reader.int(
       "consumer_groups", default: 0, range: 0...1000, help: "consumer groups (0: none); each reads every record")
     p.consumersPerGroup = try reader.int(
@@ -98,6 +213,10 @@ public struct BrokerParameters: Sendable, Equatable {
     guard p.autoCommitInterval > .zero else { throw reader.error("auto_commit_interval", "must be positive") }
     p.consumerSessionTimeout = try reader.duration(
       "consumer_session_timeout", default: .seconds(45), help: "session.timeout.ms of the consumers")
+    p.autoOffsetResetEarliest =
+      try reader.choice(
+        "auto_offset_reset", ["latest", "earliest"], default: "latest",
+        help: "auto.offset.reset: where a consumer past the log start begins") == "earliest"
     guard p.deliveryTimeout >= p.linger + p.requestTimeout else {
       throw reader.error(
         "delivery_timeout", "delivery_timeout must be at least linger + request_timeout, as Kafka requires")
