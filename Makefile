@@ -111,6 +111,23 @@ plots: $(PLOTS_STAMP)
 	    --x record_size --logy --title "Produce capacity: MB/s by record size (10 Gbps links)" \
 	    --out plots/broker-scaling-mb.png >/dev/null; \
 	fi
+	@if [ -f results/cap-quorum-latency/summary.csv ]; then \
+	  echo "plots/cap-quorum-latency.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_frontier.py results/cap-quorum-latency \
+	    --x quorum.write_latency_p999 --y quorum.t_visibility_999 --label read_consistency --label write_consistency \
+	    --group legs.write --logx --logy \
+	    --name "mixture(0.9122 * pareto(shape: 10, scale: 0.235ms), 0.0878 * exp(rate: 1.66/ms))=ssd (all legs)" \
+	    --name "mixture(0.38 * pareto(shape: 1.51, scale: 1.05ms), 0.62 * exp(rate: 0.183/ms))=disk (slow writes)" \
+	    --title "N=3: p99.9 write latency against the time to 99.9% visibility" \
+	    --out plots/cap-quorum-latency.png >/dev/null; \
+	fi
+	@if [ -f results/cap-partition/summary.csv ]; then \
+	  echo "plots/cap-partition.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_timeseries.py results/cap-partition --metric quorum.availability.minority \
+	    --metric quorum.availability.majority --metric quorum.stale_read_fraction --metric quorum.hint_backlog \
+	    --band 20:40 --title "AP vs CP: a 5-node store cut 2 | 3 from 20 s to 40 s" \
+	    --out plots/cap-partition.png >/dev/null; \
+	fi
 	@if [ -f results/broker-partition/summary.csv ]; then \
 	  echo "plots/broker-partition.png"; \
 	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-partition --metric broker.records_acked_lost \

@@ -121,6 +121,7 @@ public enum ModelRegistry {
     AnyModel(PHOLDModel.self),
     AnyModel(TransferModel.self),
     AnyModel(BrokerModel.self),
+    AnyModel(QuorumModel.self),
   ]
 
   public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }

@@ -231,14 +231,14 @@ public struct ConfigReader {
 
   /// A nested mapping, read by its own reader (empty if absent).
   public mutating func mapping(_ key: String, help: String = "") throws(ConfigError) -> ConfigReader {
-    record(key, kind: "mapping", defaultValue: nil, help: help)
+    record(key, kind: "mapping", defaultValue: "{}", help: help)
     let value = node(key) ?? ConfigNode(.null, at: node.location)
     return try ConfigReader(value, path: keyPath(key), schema: schema)
   }
 
   /// A list (empty if absent). A single value where a list belongs is an error.
   public mutating func list(_ key: String, help: String = "") throws(ConfigError) -> [ConfigNode] {
-    record(key, kind: "list", defaultValue: nil, help: help)
+    record(key, kind: "list", defaultValue: "[]", help: help)
     guard let value = node(key) else { return [] }
     guard let items = value.items else { throw error(key, "expected a list, found \(value.kindDescription)") }
     return items

@@ -74,11 +74,7 @@ extension BrokerCluster {
   }
 
   static func partition(ofKey key: Int, partitions: Int) -> Int {
-    var x = UInt64(key) &+ 0x9E37_79B9_7F4A_7C15
-    x = (x ^ (x >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    x = (x ^ (x >> 27)) &* 0x94D0_49BB_1331_11EB
-    x ^= x >> 31
-    return Int(x % UInt64(partitions))
+    Int(StableHash.splitMix64(UInt64(key)) % UInt64(partitions))
   }
 
   /// Buffer memory a batch holds from its creation to its end (Kafka allocates `batch.size`).
