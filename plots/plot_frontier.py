@@ -15,10 +15,9 @@ Example:
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
-from plot_sweep import PlotError, experiment_title, fail, load_summary, resolve_param, short
+from plot_sweep import PlotError, experiment_title, load_summary, output_metadata, resolve_param, run, short
 
 import matplotlib
 
@@ -54,14 +53,7 @@ def plot(args: argparse.Namespace) -> str:
         if not sep:
             raise PlotError(f"--name '{entry}': expected VALUE=NAME")
         names[value] = name
-    ext = os.path.splitext(args.out)[1].lower()
-    metadata = {
-        ".png": {"Software": None},
-        ".svg": {"Date": None, "Creator": None},
-        ".pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
-    }.get(ext)
-    if metadata is None:
-        raise PlotError(f"unsupported output type '{ext or args.out}': use .png, .svg or .pdf")
+    metadata = output_metadata(args.out)
 
     wide = df.pivot_table(index=["point", *swept], columns="metric", values="mean", aggfunc="first").reset_index()
     wide["_point"] = wide["point"].astype(int)
@@ -101,13 +93,7 @@ def plot(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        out = plot(args)
-    except PlotError as exc:
-        fail(str(exc))
-    print(out)
-    return 0
+    return run(parse_args, plot, argv)
 
 
 if __name__ == "__main__":

@@ -161,15 +161,7 @@ def plot(args: argparse.Namespace) -> str:
         raise PlotError("this result has no swept parameter (the config has no sweep), so there is no x axis")
     x_col = resolve_param(args.x, swept) if args.x else swept[-1]
     out = args.out or os.path.join(args.result_dir, f"{args.metric}-vs-{short(x_col)}.png")
-    ext = os.path.splitext(out)[1].lower()
-    # No creation dates or version strings: the same inputs give the same bytes.
-    metadata = {
-        ".png": {"Software": None},
-        ".svg": {"Date": None, "Creator": None},
-        ".pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
-    }.get(ext)
-    if metadata is None:
-        raise PlotError(f"unsupported output type '{ext or out}': use .png, .svg or .pdf")
+    metadata = output_metadata(out)
     out_dir = os.path.dirname(out)
     if out_dir and not os.path.isdir(out_dir):
         raise PlotError(f"no such directory for --out: {out_dir}")
@@ -288,14 +280,32 @@ def plot(args: argparse.Namespace) -> str:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+def output_metadata(out: str) -> dict:
+    """Metadata for savefig without dates or version strings (the same inputs give the same bytes)."""
+    ext = os.path.splitext(out)[1].lower()
+    metadata = {
+        ".png": {"Software": None},
+        ".svg": {"Date": None, "Creator": None},
+        ".pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
+    }.get(ext)
+    if metadata is None:
+        raise PlotError(f"unsupported output type '{ext or out}': use .png, .svg or .pdf")
+    return metadata
+
+
+def run(parse, draw, argv: list[str] | None = None) -> int:
+    """Parses the arguments, draws, prints the file written; a PlotError is one line and exit 2."""
+    args = parse(sys.argv[1:] if argv is None else argv)
     try:
-        out = plot(args)
+        out = draw(args)
     except PlotError as exc:
         fail(str(exc))
     print(out)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(parse_args, plot, argv)
 
 
 if __name__ == "__main__":

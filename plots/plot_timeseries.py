@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from plot_sweep import PlotError, experiment_title, fail, load_summary, short
+from plot_sweep import PlotError, experiment_title, load_summary, output_metadata, run, short
 
 import matplotlib
 
@@ -57,14 +57,7 @@ def plot(args: argparse.Namespace) -> str:
         except ValueError:
             raise PlotError(f"--band '{band}': expected START:END in seconds, e.g. 20:40") from None
         bands.append((start, end))
-    ext = os.path.splitext(args.out)[1].lower()
-    metadata = {
-        ".png": {"Software": None},
-        ".svg": {"Date": None, "Creator": None},
-        ".pdf": {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None},
-    }.get(ext)
-    if metadata is None:
-        raise PlotError(f"unsupported output type '{ext or args.out}': use .png, .svg or .pdf")
+    metadata = output_metadata(args.out)
 
     runs["run"] = runs["run"].astype(int)
     label_of_point = {}
@@ -101,13 +94,7 @@ def plot(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        out = plot(args)
-    except PlotError as exc:
-        fail(str(exc))
-    print(out)
-    return 0
+    return run(parse_args, plot, argv)
 
 
 if __name__ == "__main__":
