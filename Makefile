@@ -128,6 +128,26 @@ plots: $(PLOTS_STAMP)
 	    --band 20:40 --title "AP vs CP: a 5-node store cut 2 | 3 from 20 s to 40 s" \
 	    --out plots/cap-partition.png >/dev/null; \
 	fi
+	@if [ -f results/hdfs-throughput/summary.csv ]; then \
+	  echo "plots/hdfs-throughput.png plots/hdfs-recovery.png plots/hdfs-recovery-series.png plots/hdfs-small-files.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/hdfs-throughput --metric hdfs.write_throughput_mb \
+	    --also hdfs.read_throughput_mb --x replication --title "TestDFSIO: write (solid) and read (dashed) MB/s" \
+	    --out plots/hdfs-throughput.png >/dev/null; \
+	fi
+	@if [ -f results/hdfs-recovery/summary.csv ]; then \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/hdfs-recovery --metric hdfs.rereplication_seconds \
+	    --x replication --title "Dead-node declaration to full re-replication" \
+	    --out plots/hdfs-recovery.png >/dev/null; \
+	  $(PLOTS_VENV)/bin/python plots/plot_timeseries.py results/hdfs-recovery --metric hdfs.under_replicated_blocks \
+	    --metric hdfs.missing_blocks --where platform.racks=3 --where replication=2 --xlim 600:1000 \
+	    --title "3 racks, replication 2: failure at 60 s" \
+	    --out plots/hdfs-recovery-series.png >/dev/null; \
+	fi
+	@if [ -f results/hdfs-small-files/summary.csv ]; then \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/hdfs-small-files --metric hdfs.namenode_heap_bytes \
+	    --also hdfs.rpcs --x file_size --logy --title "15 GiB in files of 32 KiB to 1 GiB: NameNode heap (B), RPCs (dashed)" \
+	    --out plots/hdfs-small-files.png >/dev/null; \
+	fi
 	@if [ -f results/broker-partition/summary.csv ]; then \
 	  echo "plots/broker-partition.png"; \
 	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-partition --metric broker.records_acked_lost \

@@ -18,7 +18,7 @@ import argparse
 import os
 import sys
 
-from plot_sweep import PlotError, experiment_title, load_summary, output_metadata, run, short
+from plot_sweep import PlotError, experiment_title, load_summary, output_metadata, resolve_param, run, short
 
 import matplotlib
 
@@ -32,6 +32,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("result_dir", metavar="RESULT_DIR", help="a result directory (holds timeseries.csv and runs.csv)")
     p.add_argument("--metric", "-m", action="append", required=True, metavar="M", help="a series (repeat for panels)")
     p.add_argument("--band", action="append", default=[], metavar="START:END", help="shade [START, END] seconds")
+    p.add_argument(
+        "--where", action="append", default=[], metavar="PARAM=VALUE", help="only the points with this swept value"
+    )
+    p.add_argument("--xlim", metavar="START:END", help="the time axis's range, seconds")
     p.add_argument("--out", "-o", required=True, metavar="FILE", help="output file, .png, .svg or .pdf")
     p.add_argument("--title", metavar="T", help="plot title (default: the experiment's name and description)")
     return p.parse_args(argv)
@@ -59,10 +63,19 @@ def plot(args: argparse.Namespace) -> str:
         bands.append((start, end))
     metadata = output_metadata(args.out)
 
+    for condition in args.where:
+        name, sep, value = condition.partition("=")
+        if not sep:
+            raise PlotError(f"--where '{condition}': expected PARAM=VALUE")
+        column = resolve_param(name, swept)
+        if value not in set(runs[column]):
+            raise PlotError(f"--where '{condition}': no point has {short(column)}={value}")
+        runs = runs[runs[column] == value]
+    shown = [c for c in swept if runs[c].nunique() > 1] or swept
     runs["run"] = runs["run"].astype(int)
     label_of_point = {}
     for _, row in runs.drop_duplicates("point").iterrows():
-        label_of_point[row["point"]] = ", ".join(f"{short(c)}={row[c]}" for c in swept) or "all runs"
+        label_of_point[row["point"]] = ", ".join(f"{short(c)}={row[c]}" for c in shown) or "all runs"
     merged = series.merge(runs[["run", "point"]], on="run")
 
     matplotlib.rcdefaults()
@@ -85,6 +98,12 @@ def plot(args: argparse.Namespace) -> str:
             ax.axvspan(start, end, color="0.85", zorder=0)
         ax.set_ylabel(metric, fontsize=8)
         ax.grid(True, alpha=0.3)
+    if args.xlim:
+        try:
+            start, end = (float(x) for x in args.xlim.split(":"))
+        except ValueError:
+            raise PlotError(f"--xlim '{args.xlim}': expected START:END in seconds") from None
+        axes[-1].set_xlim(start, end)
     axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8)
     axes[-1].set_xlabel("simulated time (s)")
     axes[0].set_title(args.title if args.title is not None else experiment_title(args.result_dir), fontsize=11)

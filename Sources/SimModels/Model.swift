@@ -122,6 +122,7 @@ public enum ModelRegistry {
     AnyModel(TransferModel.self),
     AnyModel(BrokerModel.self),
     AnyModel(QuorumModel.self),
+    AnyModel(HDFSModel.self),
   ]
 
   public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }

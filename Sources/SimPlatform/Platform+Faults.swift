@@ -31,6 +31,7 @@ extension Platform {
     fluid.setUp(hosts[i].diskWrite[disk], false, reason: .diskFailed)
     failedDisks += 1
     faultLog.append(time: simulator.now, metric: "faults.disks_failed", value: Double(failedDisks))
+    for observer in observers { observer.diskFailed(host, disk: disk, in: simulator) }
   }
 
   /// Whether a disk has failed.

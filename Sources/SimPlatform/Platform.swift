@@ -7,14 +7,16 @@ public struct HostID: Hashable, Comparable, Sendable {
   public static func < (a: HostID, b: HostID) -> Bool { a.index < b.index }
 }
 
-/// Hears of hosts going down and up and of partitions forming and healing.
+/// Hears of hosts going down and up, of disks failing and of partitions forming and healing.
 public protocol PlatformObserver: AnyObject {
   func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator)
+  func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator)
   func reachabilityChanged(in simulator: Simulator)
 }
 
 extension PlatformObserver {
   public func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {}
+  public func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator) {}
   public func reachabilityChanged(in simulator: Simulator) {}
 }
 
@@ -236,6 +238,46 @@ public final class Platform {
     return fluid.start(
       amount: bytes, on: resources, latency: latency, observer: observer, tag: tag,
       endpoints: (source.index, destination.index))
+  }
+
+  /// A pipelined stream (an HDFS write pipeline, a replica copy): `bytes` read from a disk of
+  /// `source` (if `readDisk`), sent along `hosts` in turn (each hop's route), and written to a
+  /// disk of every host after the first (if `writeDisks`), all at one rate: one activity over
+  /// every resource on the way, limited by the most contended. `disks` picks each host's disk
+  /// (default disk0). A resource on the way twice counts once. Partitions fail it by its two
+  /// ends only.
+  @discardableResult
+  public func pipeline(
+    bytes: Double, hosts path: [HostID], readDisk: Bool, writeDisks: Bool, disks: [Int]? = nil,
+    observer: any ActivityObserver, tag: Int64 = 0
+  ) -> ActivityID {
+    precondition(!path.isEmpty, "a pipeline needs a host")
+    for host in path where !hosts[Int(host.index)].up {
+      return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown)
+    }
+    var resources: [ResourceID] = []
+    var seen = Set<Int32>()
+    func use(_ r: ResourceID) { if seen.insert(r.index).inserted { resources.append(r) } }
+    var latency = SimTime.zero
+    for (k, host) in path.enumerated() {
+      let h = hosts[Int(host.index)]
+      let disk = disks?[k] ?? 0
+      if (k == 0 && readDisk) || (k > 0 && writeDisks) {
+        guard !h.diskFailed[disk] else { return fluid.startFailed(observer: observer, tag: tag, reason: .diskFailed) }
+        use(k == 0 ? h.diskRead[disk] : h.diskWrite[disk])
+      }
+      guard k + 1 < path.count else { continue }
+      if separated(host.index, path[k + 1].index) {
+        return fluid.startFailed(observer: observer, tag: tag, reason: .partitioned)
+      }
+      let hop = route(from: host, to: path[k + 1])
+      for r in hop.resources { use(r) }
+      latency = latency + hop.latency
+    }
+    if readDisk || writeDisks { latency = latency + spec.diskLatency }
+    return fluid.start(
+      amount: bytes, on: resources, latency: latency, observer: observer, tag: tag,
+      endpoints: (path.first!.index, path.last!.index))
   }
 
   /// A control message (a request header, an acknowledgement): it takes the route's latency and

@@ -1,0 +1,133 @@
+import SimKernel
+import SimPlatform
+import Testing
+
+@testable import SimModels
+
+/// 3 racks of 4 hosts, 10 Gbps: the NameNode on rack1-host1, 11 DataNodes.
+func hdfsParameters(racks: Int = 3, perRack: Int = 4, faults: [FaultSpec] = []) -> HDFSParameters {
+  var spec = PlatformSpec()
+  spec.racks = racks
+  spec.hostsPerRack = perRack
+  var p = HDFSParameters(platform: spec, faults: faults)
+  p.datanodes = racks * perRack - 1
+  p.clientHosts = (1...p.datanodes).map { Int32($0) }
+  p.workload = .none
+  p.recheckInterval = .seconds(15)  // dead after 60 s, to keep the tests short
+  return p
+}
+
+func runHDFS(_ p: HDFSParameters, seconds: Int64) throws -> Metrics {
+  try HDFSModel.run(p, context: RunContext(duration: .seconds(seconds), streams: RandomStreams(experimentSeed: 1)))
+    .metrics
+}
+
+@Suite struct HDFSTests {
+  /// A cluster at time zero, with the seed runHDFS uses (so the same placement), and the
+  /// simulator and platform it holds unowned.
+  func withCluster<T>(_ p: HDFSParameters, _ body: (HDFSCluster) throws -> T) rethrows -> T {
+    let simulator = Simulator()
+    let platform = Platform(spec: p.platform, simulator: simulator)
+    let cluster = HDFSCluster(
+      parameters: p, platform: platform, simulator: simulator,
+      context: RunContext(duration: .seconds(1), streams: RandomStreams(experimentSeed: 1)))
+    return try withExtendedLifetime((simulator, platform)) { try body(cluster) }
+  }
+
+  @Test func theDefaultPolicySpansExactlyTwoRacksAndTheRackFaultTolerantOneThree() {
+    for policy in [HDFSParameters.Placement.default, .rackFaultTolerant, .oneRack] {
+      var p = hdfsParameters()
+      p.placement = policy
+      withCluster(p) { c in
+        for trial in 0..<300 {
+          let writer = Int32(1 + trial % p.datanodes)
+          let targets = c.place(replicas: 3, existing: [], writer: writer)
+          #expect(targets.count == 3 && Set(targets).count == 3, "never two replicas on one DataNode")
+          let racks = Set(targets.map { c.rack($0) })
+          switch policy {
+          case .default:
+            #expect(racks.count == 2)
+            #expect(targets[0] == writer - 1, "the first replica on the writer's DataNode")
+            #expect(c.rack(targets[1]) == c.rack(targets[2]) && c.rack(targets[1]) != c.rack(targets[0]))
+          case .rackFaultTolerant: #expect(racks.count == 3)
+          case .oneRack: #expect(racks.count == 1)
+          }
+        }
+      }
+    }
+  }
+
+  /// Written bytes: every block's size x its replicas, on the disks too.
+  @Test func writesConserveBytesThroughThePipeline() throws {
+    var p = hdfsParameters()
+    p.workload = .write
+    p.filesPerClient = 1
+    p.fileSize = .constant(300 * 1_048_576)  // 3 blocks: 128 + 128 + 44 MiB
+    let m = try runHDFS(p, seconds: 60)
+    #expect(m["hdfs.files"] == 11)
+    #expect(m["hdfs.blocks_written"] == 33)
+    let expected = 11.0 * 300 * 1_048_576 * 3
+    #expect(m["hdfs.replica_bytes_written"] == expected)
+    #expect(m["platform.disk_bytes"] == expected)
+  }
+
+  /// One DataNode dies for good: after the dead interval its blocks are re-replicated until
+  /// every block has 3 replicas again; nothing is lost (two replicas survived each block).
+  @Test func reReplicationRestoresEveryBlockAndLosesNothing() throws {
+    var p = hdfsParameters(faults: [.hostCrash(at: .seconds(5), host: 3, duration: nil)])
+    p.preloadFiles = 22
+    let m = try runHDFS(p, seconds: 400)
+    #expect(m["hdfs.under_replicated_blocks_max"]! > 0)
+    #expect(m["hdfs.under_replicated_blocks_end"] == 0)
+    #expect(m["hdfs.blocks_lost"] == 0)
+    let detection = m["hdfs.detection_seconds"]!
+    #expect(detection > 57 && detection <= 60, "dead after 2 x 15 s + 10 x 3 s, less the time since the heartbeat")
+  }
+
+  /// Re-replicating one DataNode's data takes at least (its data) / (what the other DataNodes'
+  /// disks can write), and with the data per node fixed, twice the DataNodes take about half as long.
+  @Test func recoveryIsBoundedByBandwidthAndFallsAsOneOverN() throws {
+    func recover(racks: Int) throws -> (seconds: Double, bound: Double) {
+      var p = hdfsParameters(racks: racks, faults: [.hostCrash(at: .seconds(5), host: 2, duration: nil)])
+      p.preloadFiles = 4 * p.datanodes  // 4 GiB written per DataNode, 12 GiB stored on each
+      let m = try runHDFS(p, seconds: 900)
+      let perNode = Double(p.preloadFiles) * 1_073_741_824 * 3 / Double(p.datanodes)
+      let bound = perNode / (Double(p.datanodes - 1) * p.platform.diskWrite)
+      return (m["hdfs.rereplication_seconds"]!, bound)
+    }
+    let small = try recover(racks: 2)  // 7 DataNodes
+    let large = try recover(racks: 4)  // 15 DataNodes
+    #expect(small.seconds >= small.bound && large.seconds >= large.bound)
+    let ratio = large.seconds / small.seconds
+    #expect(ratio > 0.3 && ratio < 0.65, "15 DataNodes: \(large.seconds) s, 7: \(small.seconds) s")
+  }
+
+  /// Rack 3 loses power for good: the default policy keeps every block on two racks, so
+  /// nothing is lost; with every replica in one rack, the blocks of that rack are.
+  @Test func aRackFailureLosesNothingUnderTheDefaultPolicyButDoesInOneRack() throws {
+    func lost(_ placement: HDFSParameters.Placement) throws -> Double {
+      var p = hdfsParameters(faults: [.rackPowerLoss(at: .seconds(5), rack: 2, duration: nil)])
+      p.preloadFiles = 30
+      p.placement = placement
+      return try runHDFS(p, seconds: 300)["hdfs.blocks_lost"]!
+    }
+    #expect(try lost(.default) == 0)
+    #expect(try lost(.oneRack) > 0)
+  }
+
+  /// The three DataNodes holding a block's replicas die: it is lost; any other three, not.
+  @Test func killingEveryReplicaOfABlockLosesIt() throws {
+    var p = hdfsParameters()
+    p.preloadFiles = 1
+    p.preloadFileSize = .constant(1_048_576)  // one block
+    let holders = withCluster(p) { $0.blocks[0].replicas }
+    func run(killing dataNodes: [Int32]) throws -> Double {
+      var q = p
+      q.faults = dataNodes.map { .hostCrash(at: .seconds(5), host: $0 + 1, duration: nil) }
+      return try runHDFS(q, seconds: 200)["hdfs.blocks_lost"]!
+    }
+    #expect(try run(killing: holders) == 1)
+    let others = (0..<Int32(p.datanodes)).filter { !holders.contains($0) }.prefix(3)
+    #expect(try run(killing: Array(others)) == 0)
+  }
+}
