@@ -163,7 +163,7 @@ public enum FaultSpec: Sendable, Equatable {
   }
 
   /// A group of hosts: a list of host names, rack names and `*`, or one such name.
-  static func group(_ node: ConfigNode, names: [String], spec: PlatformSpec, keyPath: String) throws(ConfigError)
+  public static func group(_ node: ConfigNode, names: [String], spec: PlatformSpec, keyPath: String) throws(ConfigError)
     -> [Int32]
   {
     let items = node.items ?? [node]

@@ -118,18 +118,10 @@ public struct HDFSParameters: Sendable, Equatable {
     if p.workload == .read, p.preloadFiles == 0 {
       throw reader.error("workload", "a read workload needs preload_files > 0")
     }
-    let names = try reader.list("clients", help: "client hosts (default: every DataNode's host)")
-    for (i, node) in names.enumerated() {
-      guard let text = node.scalarText, let index = hosts.firstIndex(of: text) else {
-        var hint = "hosts are named \(hosts.first ?? "")...\(hosts.last ?? "")"
-        if let text = node.scalarText, let near = closestMatch(to: text, among: hosts) {
-          hint = "did you mean '\(near)'? " + hint
-        }
-        throw ConfigError(
-          location: node.location, keyPath: reader.keyPath("clients.\(i)"), message: "expected a host name",
-          hint: hint)
-      }
-      p.clientHosts.append(Int32(index))
+    if let clients = reader.node("clients") {
+      p.clientHosts = try FaultSpec.group(clients, names: hosts, spec: platform, keyPath: reader.keyPath("clients"))
+    } else {
+      reader.describe("clients", kind: "list", help: "client hosts or racks (default: every DataNode's host)")
     }
     if p.clientHosts.isEmpty { p.clientHosts = (1...p.datanodes).map { Int32($0) } }
     let perHost = try reader.int(

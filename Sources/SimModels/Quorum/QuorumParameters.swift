@@ -180,31 +180,10 @@ public struct QuorumParameters: Sendable, Equatable {
       guard !groups.contains(where: { $0.name == name }) else {
         throw item.error("name", "two client groups are named '\(name)'")
       }
-      var hosts: [Int32] = []
       guard let hostsNode = item.node("hosts") else {
         throw item.error(nil, "a client group needs 'hosts'", hint: "e.g. hosts: [rack2-host1] or hosts: [rack2]")
       }
-      for (h, entry) in (hostsNode.items ?? [hostsNode]).enumerated() {
-        guard let text = entry.scalarText else {
-          throw ConfigError(
-            location: entry.location, keyPath: item.keyPath("hosts.\(h)"), message: "expected a host or rack name")
-        }
-        let matched: [Int32]
-        if let rack = platform.rackNames.firstIndex(of: text) {
-          matched = platform.rackOfHost.indices.filter { platform.rackOfHost[$0] == rack }.map { Int32($0) }
-        } else if let host = names.firstIndex(of: text) {
-          matched = [Int32(host)]
-        } else {
-          var hint = "hosts are named \(names.first ?? "")...\(names.last ?? "")"
-          if let near = closestMatch(to: text, among: names + platform.rackNames) {
-            hint = "did you mean '\(near)'? " + hint
-          }
-          throw ConfigError(
-            location: entry.location, keyPath: item.keyPath("hosts.\(h)"), message: "no host or rack '\(text)'",
-            hint: hint)
-        }
-        for host in matched where !hosts.contains(host) { hosts.append(host) }
-      }
+      let hosts = try FaultSpec.group(hostsNode, names: names, spec: platform, keyPath: item.keyPath("hosts"))
       let rate = try item.quantity("rate", .rate, default: 1000, help: "requests per second of the group")
       guard rate > 0 else { throw item.error("rate", "rate must be > 0") }
       let readFraction = try item.quantity("read_fraction", .number, default: 0.9, help: "share of reads")
