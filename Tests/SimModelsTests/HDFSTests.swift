@@ -115,6 +115,35 @@ func runHDFS(_ p: HDFSParameters, seconds: Int64) throws -> Metrics {
     #expect(try lost(.oneRack) > 0)
   }
 
+  /// A failed disk is reported with the next heartbeat, not after the dead-node interval: its
+  /// replicas are re-replicated at once.
+  @Test func aFailedDiskIsRepairedWithoutWaitingForTheDeadInterval() throws {
+    var p = hdfsParameters(faults: [.diskFailure(at: .seconds(5), host: 4, disk: 0)])
+    p.preloadFiles = 22
+    let m = try runHDFS(p, seconds: 300)
+    #expect(m["hdfs.under_replicated_blocks_max"]! > 0)
+    #expect(m["hdfs.under_replicated_blocks_end"] == 0)
+    #expect(m["hdfs.detection_seconds"] == 0)
+    #expect(m["hdfs.blocks_lost"] == 0)
+  }
+
+  /// The NameNode's host is down from 0.2 s to 2.2 s (the writes take under a second): nothing
+  /// can be created until it is back and has loaded its image, replayed its edits and left safe
+  /// mode (30 s), so some file takes over 30 s, against well under a second without the crash.
+  @Test func aNameNodeCrashStopsTheNamespaceUntilItHasRestarted() throws {
+    var p = hdfsParameters()
+    p.workload = .write
+    p.filesPerClient = 20  // 11 of the 220 files are caught by the crash: more than 1%
+    p.fileSize = .constant(1_048_576)
+    let calm = try runHDFS(p, seconds: 60)
+    p.faults = [.hostCrash(at: .milliseconds(200), host: 0, duration: .seconds(2))]
+    let crashed = try runHDFS(p, seconds: 60)
+    #expect(calm["hdfs.file_write_latency_p99"]! < 1)
+    let worst = crashed["hdfs.file_write_latency_p99"]!
+    #expect(worst > 30, "p99 file write \(worst) s")
+    #expect(crashed["hdfs.write_throughput_mb"]! < calm["hdfs.write_throughput_mb"]! / 5)
+  }
+
   /// The three DataNodes holding a block's replicas die: it is lost; any other three, not.
   @Test func killingEveryReplicaOfABlockLosesIt() throws {
     var p = hdfsParameters()
