@@ -58,6 +58,7 @@ bench: release
 	bash Benchmarks/sweep/run.sh
 	bash Benchmarks/platform/run.sh
 	bash Benchmarks/broker/run.sh
+	bash Benchmarks/mapreduce/run.sh
 	bash Benchmarks/run.sh
 
 bench-baseline: release
@@ -147,6 +148,12 @@ plots: $(PLOTS_STAMP)
 	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/hdfs-small-files --metric hdfs.namenode_heap_bytes \
 	    --also hdfs.rpcs --x file_size --logy --title "15 GiB in files of 32 KiB to 1 GiB: NameNode heap (B), RPCs (dashed)" \
 	    --out plots/hdfs-small-files.png >/dev/null; \
+	fi
+	@if [ -f results/mapreduce-stragglers/summary.csv ]; then \
+	  echo "plots/mapreduce-stragglers.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/mapreduce-stragglers --metric mapreduce.job_seconds \
+	    --x slow_hosts --title "Word count of 128 GiB: stragglers, a lost host, backup tasks" \
+	    --out plots/mapreduce-stragglers.png >/dev/null; \
 	fi
 	@if [ -f results/broker-partition/summary.csv ]; then \
 	  echo "plots/broker-partition.png"; \

@@ -123,6 +123,7 @@ public enum ModelRegistry {
     AnyModel(BrokerModel.self),
     AnyModel(QuorumModel.self),
     AnyModel(HDFSModel.self),
+    AnyModel(MapReduceModel.self),
   ]
 
   public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }

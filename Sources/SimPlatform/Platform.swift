@@ -317,6 +317,34 @@ public final class Platform {
       endpoints: (host.index, host.index))
   }
 
+  /// Many-to-one data arriving at `destination` from all over the cluster (a reducer's shuffle
+  /// fetches, aggregated): it shares the destination's host link and its rack's downlink, which
+  /// is where an all-to-all shuffle meets its limit; the senders' links are left out. With an
+  /// explicit topology, the route from the first host stands in for "all over".
+  @discardableResult
+  public func gather(bytes: Double, to destination: HostID, observer: any ActivityObserver, tag: Int64 = 0)
+    -> ActivityID
+  {
+    let d = hosts[Int(destination.index)]
+    guard d.up else { return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown) }
+    if spec.explicit != nil {
+      let source = HostID(destination.index == 0 ? 1 : 0)
+      return transfer(bytes: bytes, from: source, to: destination, observer: observer, tag: tag)
+    }
+    let resources = spec.racks > 1 ? [rackDown[d.rack], d.linkDown] : [d.linkDown]
+    let latency =
+      spec.racks > 1
+      ? spec.hostLinkLatency + spec.uplinkLatency + spec.uplinkLatency + spec.hostLinkLatency
+      : spec.hostLinkLatency + spec.hostLinkLatency
+    return fluid.start(
+      amount: bytes, on: resources, latency: latency, observer: observer, tag: tag,
+      endpoints: (destination.index, destination.index))
+  }
+
+  /// Stops an activity before it ends (a killed task, the losing copy of a speculative one); its
+  /// observer hears nothing more.
+  public func cancel(_ activity: ActivityID) { fluid.cancel(activity) }
+
   /// Runs `work` units on one core of a host (processor sharing when cores are oversubscribed).
   @discardableResult
   public func compute(work: Double, host: HostID, observer: any ActivityObserver, tag: Int64 = 0) -> ActivityID {

@@ -1,0 +1,78 @@
+import SimKernel
+import SimPlatform
+
+/// MapReduce over HDFS as a model configs can name: `model: mapreduce`.
+public enum MapReduceModel: SimulationModel {
+  public static let name = "mapreduce"
+  public static let summary =
+    "MapReduce over HDFS: locality-aware maps, spills, slowstart shuffle, reduces to HDFS, retries, lost outputs, speculation"
+  public static let usesPlatform = true
+  public static let headlineMetrics = [
+    "mapreduce.job_seconds", "mapreduce.map_phase_seconds", "mapreduce.maps_node_local", "mapreduce.tasks_rerun",
+  ]
+  public static let metricDescriptions: [(name: String, meaning: String)] = [
+    ("mapreduce.job_seconds", "submission to the last reduce's output in HDFS (NaN if the job failed)"),
+    ("mapreduce.job_failed", "1 if a task failed max_attempts times"),
+    ("mapreduce.map_phase_seconds", "job start (after job_startup) to the last map's end"),
+    ("mapreduce.maps, _reduces", "tasks"),
+    ("mapreduce.maps_node_local, _rack_local, _remote", "map launches by locality (shares)"),
+    (
+      "mapreduce.bytes_read_hdfs, _spilled, _shuffle_written, _shuffle_read, _written_hdfs",
+      "bytes read by maps, written to local disks by spills and merges, map output, fetched by reduces, job output"
+    ),
+    (
+      "mapreduce.tasks_rerun_failed, _lost_output",
+      "attempts run again: after a failure, for a map output lost with its host"
+    ),
+    ("mapreduce.backup_tasks, _backups_won", "speculative attempts launched, and those that finished first"),
+    (
+      "mapreduce.map_seconds_mean, mapreduce.reduce_seconds_mean",
+      "task durations: a map's, a reduce's after its shuffle"
+    ),
+    ("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)"),
+  ]
+
+  public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError)
+    -> MapReduceParameters
+  {
+    try MapReduceParameters.decode(&reader, input: input)
+  }
+
+  public static func run(_ parameters: MapReduceParameters, context: RunContext) throws(ValueError) -> RunOutput {
+    try runOnPlatform(parameters.hdfs.platform, faults: parameters.hdfs.faults, context: context) {
+      simulator, platform in
+      let hdfs = HDFSCluster(parameters: parameters.hdfs, platform: platform, simulator: simulator, context: context)
+      return MapReduceJob(
+        parameters: parameters, hdfs: hdfs, platform: platform, simulator: simulator, context: context)
+    }
+  }
+}
+
+extension MapReduceJob: PlatformWorkload {
+  var timeseries: TimeSeries { TimeSeries() }
+
+  func metrics() -> Metrics {
+    var m = Metrics()
+    m.set("mapreduce.job_seconds", finished.map { $0.seconds } ?? .nan)
+    m.set("mapreduce.job_failed", failedJob ? 1 : 0)
+    m.set("mapreduce.map_phase_seconds", mapPhaseEnd.map { ($0 - started).seconds } ?? .nan)
+    m.set("mapreduce.maps", Double(maps))
+    m.set("mapreduce.reduces", Double(p.reduces))
+    let launches = Double(locality.reduce(0, +))
+    for (k, name) in ["node_local", "rack_local", "remote"].enumerated() {
+      m.set("mapreduce.maps_\(name)", launches > 0 ? Double(locality[k]) / launches : .nan)
+    }
+    m.set("mapreduce.bytes_read_hdfs", bytesRead)
+    m.set("mapreduce.bytes_spilled", bytesSpilled)
+    m.set("mapreduce.bytes_shuffle_written", shuffleWritten)
+    m.set("mapreduce.bytes_shuffle_read", shuffleRead)
+    m.set("mapreduce.bytes_written_hdfs", bytesWritten)
+    m.set("mapreduce.tasks_rerun_failed", Double(rerunFailed))
+    m.set("mapreduce.tasks_rerun_lost_output", Double(rerunLostOutput))
+    m.set("mapreduce.backup_tasks", Double(backups))
+    m.set("mapreduce.backups_won", Double(backupsWon))
+    m.set("mapreduce.map_seconds_mean", mapDurations.count > 0 ? mapDurations.mean : .nan)
+    m.set("mapreduce.reduce_seconds_mean", reduceDurations.count > 0 ? reduceDurations.mean : .nan)
+    return m
+  }
+}

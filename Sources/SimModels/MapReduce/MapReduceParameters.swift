@@ -1,0 +1,127 @@
+import SimKernel
+import SimPlatform
+
+/// A MapReduce job over the HDFS model: its input (files in HDFS), its costs per byte, the
+/// cluster's task slots, and Hadoop's parameter names and defaults where they exist.
+public struct MapReduceParameters: Sendable, Equatable {
+  /// What a job does to its bytes: CPU time per input byte in map and reduce (one core), and how
+  /// much each stage emits per byte it takes in.
+  public struct Costs: Sendable, Equatable {
+    public var mapCost: Double  // seconds of one core per input byte
+    public var mapOutputRatio: Double
+    public var combinerRatio: Double
+    public var reduceCost: Double
+    public var reduceOutputRatio: Double
+
+    /// Named jobs: sort (TeraSort: everything moves), grep (almost nothing leaves the maps) and
+    /// word count (a combiner folds (word, 1) pairs).
+    public static let presets: [String: Costs] = [
+      "sort": Costs(mapCost: 5e-9, mapOutputRatio: 1, combinerRatio: 1, reduceCost: 5e-9, reduceOutputRatio: 1),
+      "grep": Costs(mapCost: 2e-9, mapOutputRatio: 0.001, combinerRatio: 1, reduceCost: 1e-9, reduceOutputRatio: 1),
+      "wordcount": Costs(
+        mapCost: 20e-9, mapOutputRatio: 1.5, combinerRatio: 0.05, reduceCost: 10e-9, reduceOutputRatio: 1),
+    ]
+  }
+
+  /// The HDFS the job reads from and writes to (its input preloaded as files).
+  public var hdfs: HDFSParameters
+  public var job = "sort"
+  public var costs = Costs.presets["sort"]!
+  public var inputSize = 10.0 * 1_073_741_824
+  public var inputFileSize = 1_073_741_824.0
+  public var outputReplication = 3
+  public var reduces = 16
+  public var mapSlots = 8
+  public var reduceSlots = 4
+  public var jobStartup = SimTime.seconds(5)
+  public var taskLaunch = SimTime.seconds(1)
+  public var localityWait = SimTime.seconds(3)
+  public var slowstart = 0.05
+  public var sortBuffer = 104_857_600.0
+  public var reduceMemory = 1_073_741_824.0
+  /// A reduce fetches the map outputs that are new at most this often (one aggregated fetch).
+  public var shufflePoll = SimTime.seconds(1)
+  public var maxAttempts = 4
+  public var speculative = true
+  /// Stragglers: this fraction of the worker hosts (the first ones) computes and writes
+  /// `slowFactor` times slower.
+  public var slowHosts = 0.0
+  public var slowFactor = 5.0
+
+  static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> MapReduceParameters {
+    let platform = try PlatformSpec.decode(input.platform)
+    var hdfs = HDFSParameters(
+      platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
+    )
+    hdfs.datanodes = max(1, platform.hostNames.count - 1)
+    hdfs.workload = .none
+    hdfs.blockSize = try reader.quantity(
+      "blocksize", .size, default: 134_217_728, help: "dfs.blocksize: one map per block")
+    guard hdfs.blockSize >= 1_048_576 else { throw reader.error("blocksize", "blocksize must be at least 1MiB") }
+    hdfs.replication = try reader.int(
+      "replication", default: min(3, hdfs.datanodes), range: 1...hdfs.datanodes, help: "dfs.replication of the input")
+    var p = MapReduceParameters(hdfs: hdfs)
+    p.outputReplication = try reader.int(
+      "output_replication", default: hdfs.replication, range: 1...hdfs.datanodes, help: "replication of the output")
+    p.job = try reader.choice(
+      "job", ["sort", "grep", "wordcount", "custom"], default: "sort", help: "a named job, or custom (the costs below)")
+    let preset = Costs.presets[p.job] ?? Costs.presets["sort"]!
+    p.costs.mapCost = try reader.duration(
+      "map_cost", default: SimTime(seconds: preset.mapCost), help: "CPU time per input byte in a map (one core)"
+    ).seconds
+    p.costs.mapOutputRatio = try reader.quantity(
+      "map_output_ratio", .number, default: preset.mapOutputRatio, help: "map output bytes per input byte")
+    p.costs.combinerRatio = try reader.quantity(
+      "combiner_ratio", .number, default: preset.combinerRatio,
+      help: "what a combiner keeps of the map output (1: none)")
+    p.costs.reduceCost = try reader.duration(
+      "reduce_cost", default: SimTime(seconds: preset.reduceCost), help: "CPU time per shuffled byte in a reduce"
+    ).seconds
+    p.costs.reduceOutputRatio = try reader.quantity(
+      "reduce_output_ratio", .number, default: preset.reduceOutputRatio, help: "output bytes per shuffled byte")
+    if p.job != "custom", p.costs != preset {
+      throw reader.error("job", "job '\(p.job)' fixes its costs", hint: "use job: custom to set them")
+    }
+    for (key, value) in [
+      ("map_output_ratio", p.costs.mapOutputRatio), ("combiner_ratio", p.costs.combinerRatio),
+      ("reduce_output_ratio", p.costs.reduceOutputRatio),
+    ] where value < 0 {
+      throw reader.error(key, "\(key) must be >= 0")
+    }
+    p.inputSize = try reader.quantity("input_size", .size, default: 10 * 1_073_741_824, help: "the job's input")
+    p.inputFileSize = try reader.quantity("input_file_size", .size, default: 1_073_741_824, help: "its files' size")
+    guard p.inputSize > 0, p.inputFileSize > 0 else { throw reader.error("input_size", "input_size must be > 0") }
+    p.hdfs.preloadFiles = Int((p.inputSize / p.inputFileSize).rounded(.up))
+    p.hdfs.preloadFileSize = .constant(p.inputFileSize)
+    p.reduces = try reader.int("reduces", default: 16, range: 1...1_000_000, help: "mapreduce.job.reduces")
+    p.mapSlots = try reader.int(
+      "map_slots", default: platform.cores, range: 1...10_000, help: "map containers per host")
+    p.reduceSlots = try reader.int(
+      "reduce_slots", default: max(1, platform.cores / 2), range: 1...10_000, help: "reduce containers per host")
+    p.jobStartup = try reader.duration(
+      "job_startup", default: .seconds(5), help: "submitting the job and starting its ApplicationMaster")
+    p.taskLaunch = try reader.duration("task_launch", default: .seconds(1), help: "starting a task's container (JVM)")
+    p.localityWait = try reader.duration(
+      "locality_wait", default: .seconds(3), help: "how long a slot waits for a node-local map (then rack, then any)")
+    p.slowstart = try reader.quantity(
+      "slowstart", .number, default: 0.05, help: "mapreduce.job.reduce.slowstart.completedmaps")
+    guard (0...1).contains(p.slowstart) else { throw reader.error("slowstart", "slowstart must be in 0...1") }
+    p.sortBuffer = try reader.quantity(
+      "io_sort_mb", .size, default: 104_857_600,
+      help: "mapreduce.task.io.sort.mb: map output beyond it spills and merges")
+    p.reduceMemory = try reader.quantity(
+      "reduce_memory", .size, default: 1_073_741_824, help: "a reduce's shuffle memory: beyond it, merge on disk")
+    p.shufflePoll = try reader.duration(
+      "shuffle_poll_interval", default: .seconds(1), help: "how often a reduce fetches the map outputs that are new")
+    p.maxAttempts = try reader.int(
+      "max_attempts", default: 4, range: 1...100, help: "mapreduce.map.maxattempts / reduce.maxattempts")
+    p.speculative = try reader.bool(
+      "speculative", default: true, help: "mapreduce.map.speculative / reduce.speculative: backup tasks")
+    p.slowHosts = try reader.quantity(
+      "slow_hosts", .number, default: 0, help: "fraction of worker hosts that are stragglers")
+    guard (0...1).contains(p.slowHosts) else { throw reader.error("slow_hosts", "slow_hosts must be in 0...1") }
+    p.slowFactor = try reader.quantity("slow_factor", .number, default: 5, help: "how much slower a straggler is")
+    guard p.slowFactor >= 1 else { throw reader.error("slow_factor", "slow_factor must be >= 1") }
+    return p
+  }
+}

@@ -1,0 +1,93 @@
+import SimKernel
+import SimPlatform
+import Testing
+
+@testable import SimModels
+
+/// 2 racks of 8 hosts (the NameNode on the first, 15 workers), 10 Gbps, a sort of 16 GiB.
+func mapReduceParameters(faults: [FaultSpec] = []) -> MapReduceParameters {
+  var spec = PlatformSpec()
+  spec.racks = 2
+  spec.hostsPerRack = 8
+  spec.hostLink = 1.25e9
+  var hdfs = HDFSParameters(platform: spec, faults: faults)
+  hdfs.datanodes = 15
+  hdfs.workload = .none
+  var p = MapReduceParameters(hdfs: hdfs)
+  p.inputSize = 16 * 1_073_741_824
+  p.hdfs.preloadFiles = 16
+  p.hdfs.preloadFileSize = .constant(1_073_741_824)
+  p.reduces = 15
+  return p
+}
+
+func runMapReduce(_ p: MapReduceParameters, seed: UInt64 = 1) throws -> Metrics {
+  try MapReduceModel.run(p, context: RunContext(duration: .seconds(7200), streams: RandomStreams(experimentSeed: seed)))
+    .metrics
+}
+
+@Suite struct MapReduceTests {
+  /// No faster than reading the input with every worker's disk, nor than its CPU work on every
+  /// core; and every byte a map wrote for the shuffle is fetched once.
+  @Test func theJobRespectsItsBoundsAndConservesShuffleBytes() throws {
+    var p = mapReduceParameters()
+    p.job = "custom"
+    p.costs.mapCost = 100e-9  // CPU-heavy maps: 10 MB/s per core
+    let m = try runMapReduce(p)
+    let job = m["mapreduce.job_seconds"]!
+    let readBound = p.inputSize / (15 * p.hdfs.platform.diskRead)
+    let cpuBound = p.inputSize * (p.costs.mapCost + p.costs.reduceCost) / Double(15 * p.hdfs.platform.cores)
+    #expect(job >= readBound && job >= cpuBound, "job \(job) s; bounds: read \(readBound) s, CPU \(cpuBound) s")
+    // Equal up to rounding (a reduce's share of a map output is a fraction of it).
+    func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * b }
+    #expect(same(m["mapreduce.bytes_shuffle_written"]!, m["mapreduce.bytes_shuffle_read"]!))
+    #expect(m["mapreduce.bytes_read_hdfs"] == p.inputSize)
+    #expect(same(m["mapreduce.bytes_written_hdfs"]!, p.inputSize))
+  }
+
+  /// A replica of every block on every worker and slots to spare: every map runs node-local.
+  @Test func withReplicasEverywhereEveryMapIsNodeLocal() throws {
+    var p = mapReduceParameters()
+    p.hdfs.replication = 15
+    let m = try runMapReduce(p)
+    #expect(m["mapreduce.maps_node_local"] == 1)
+  }
+
+  /// Three slow hosts (5x) hold the job back; backup maps win some of it back (reduces on slow
+  /// hosts have no backups).
+  @Test func stragglersLengthenAJobAndBackupTasksShortenItAgain() throws {
+    var p = mapReduceParameters()
+    p.speculative = false
+    let calm = try runMapReduce(p)["mapreduce.job_seconds"]!
+    p.slowHosts = 0.2
+    let slow = try runMapReduce(p)["mapreduce.job_seconds"]!
+    p.speculative = true
+    let m = try runMapReduce(p)
+    let backed = m["mapreduce.job_seconds"]!
+    #expect(slow > 1.3 * calm, "stragglers: \(slow) s against \(calm) s")
+    #expect(backed < 0.95 * slow, "with backup tasks: \(backed) s against \(slow) s")
+    #expect(m["mapreduce.backups_won"]! > 0)
+  }
+
+  /// A worker dies mid-job for good: its running tasks and its unfetched map outputs are run
+  /// again elsewhere and the job still finishes, later.
+  @Test func aHostLostMidJobIsRecoveredFrom() throws {
+    // Without backup tasks, whose own timing would blur the comparison.
+    var p = mapReduceParameters()
+    p.speculative = false
+    let calm = try runMapReduce(p)
+    p.hdfs.faults = [.hostCrash(at: .seconds(40), host: 4, duration: nil)]
+    let m = try runMapReduce(p)
+    #expect(m["mapreduce.job_failed"] == 0)
+    #expect(m["mapreduce.tasks_rerun_failed"]! + m["mapreduce.tasks_rerun_lost_output"]! > 0)
+    #expect(m["mapreduce.job_seconds"]! > calm["mapreduce.job_seconds"]!)
+    let written = m["mapreduce.bytes_written_hdfs"]!
+    #expect(abs(written - calm["mapreduce.bytes_written_hdfs"]!) <= 1e-9 * written, "every byte output once")
+  }
+
+  @Test func theSameSeedGivesTheSameRun() throws {
+    var p = mapReduceParameters(faults: [.hostCrash(at: .seconds(40), host: 4, duration: .seconds(30))])
+    p.slowHosts = 0.2
+    #expect(try runMapReduce(p, seed: 3) == runMapReduce(p, seed: 3))
+  }
+}
