@@ -155,6 +155,17 @@ plots: $(PLOTS_STAMP)
 	    --x slow_hosts --title "Word count of 128 GiB: stragglers, a lost host, backup tasks" \
 	    --out plots/mapreduce-stragglers.png >/dev/null; \
 	fi
+	@if [ -f results/iterative-batch-vs-inmemory/summary.csv ]; then \
+	  echo "plots/iterative-batch-vs-inmemory.png plots/spark-failure.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/iterative-batch-vs-inmemory --metric spark.job_seconds \
+	    --x iterations --logy --title "Logistic regression over 64 GiB: MapReduce vs Spark" \
+	    --out plots/iterative-batch-vs-inmemory.png >/dev/null; \
+	fi
+	@if [ -f results/spark-failure/summary.csv ]; then \
+	  $(PLOTS_VENV)/bin/python plots/plot_timeseries.py results/spark-failure --metric spark.iteration_seconds \
+	    --band 100:101 --xlim 0:240 --replication 0 --title "Iteration times (replication 0); an executor lost at 100 s" \
+	    --out plots/spark-failure.png >/dev/null; \
+	fi
 	@if [ -f results/broker-partition/summary.csv ]; then \
 	  echo "plots/broker-partition.png"; \
 	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/broker-partition --metric broker.records_acked_lost \

@@ -36,6 +36,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--where", action="append", default=[], metavar="PARAM=VALUE", help="only the points with this swept value"
     )
     p.add_argument("--xlim", metavar="START:END", help="the time axis's range, seconds")
+    p.add_argument(
+        "--replication", type=int, metavar="K",
+        help="only replication K (when replications sample at different times, their mean zigzags)",
+    )
     p.add_argument("--out", "-o", required=True, metavar="FILE", help="output file, .png, .svg or .pdf")
     p.add_argument("--title", metavar="T", help="plot title (default: the experiment's name and description)")
     return p.parse_args(argv)
@@ -71,6 +75,10 @@ def plot(args: argparse.Namespace) -> str:
         if value not in set(runs[column]):
             raise PlotError(f"--where '{condition}': no point has {short(column)}={value}")
         runs = runs[runs[column] == value]
+    if args.replication is not None:
+        runs = runs[runs["replication"] == str(args.replication)]
+        if runs.empty:
+            raise PlotError(f"--replication {args.replication}: no such replication")
     shown = [c for c in swept if runs[c].nunique() > 1] or swept
     runs["run"] = runs["run"].astype(int)
     label_of_point = {}

@@ -124,6 +124,7 @@ public enum ModelRegistry {
     AnyModel(QuorumModel.self),
     AnyModel(HDFSModel.self),
     AnyModel(MapReduceModel.self),
+    AnyModel(SparkModel.self),
   ]
 
   public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }

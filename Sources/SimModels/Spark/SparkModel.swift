@@ -1,0 +1,69 @@
+import SimKernel
+import SimPlatform
+
+/// An iterative job over HDFS, the Spark way or the MapReduce way: `model: spark`.
+public enum SparkModel: SimulationModel {
+  public static let name = "spark"
+  public static let summary =
+    "iterative jobs over HDFS: Spark executors with cached partitions and lineage recomputation, or a MapReduce job per iteration"
+  public static let usesPlatform = true
+  public static let headlineMetrics = [
+    "spark.job_seconds", "spark.first_iteration_seconds", "spark.later_iteration_seconds_mean", "spark.cache_hit_ratio",
+  ]
+  public static let metricDescriptions: [(name: String, meaning: String)] = [
+    ("spark.job_seconds", "start to the last iteration's end (NaN if the job failed)"),
+    ("spark.job_failed", "1 if a task failed max_failures times"),
+    (
+      "spark.first_iteration_seconds, spark.later_iteration_seconds_mean, _max",
+      "the first iteration (which reads and caches), and the others (series: spark.iteration_seconds)"
+    ),
+    ("spark.tasks_process_local, _node_local, _rack_local, _any", "task launches by locality (shares)"),
+    ("spark.cache_hit_ratio", "tasks after the first iteration whose partition was cached where they ran"),
+    ("spark.cached_fraction", "partitions cached (in memory or on disk) at the end"),
+    ("spark.bytes_read_hdfs, spark.shuffle_bytes", "input read from HDFS (every recomputation too), bytes shuffled"),
+    (
+      "spark.recomputed_lost, _uncached; spark.rerun_shuffle",
+      "later tasks recomputed from lineage: their cached partition was lost with its executor, or never fit; tasks run again for lost shuffle output"
+    ),
+    ("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)"),
+  ]
+
+  public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> SparkParameters {
+    try SparkParameters.decode(&reader, input: input)
+  }
+
+  public static func run(_ parameters: SparkParameters, context: RunContext) throws(ValueError) -> RunOutput {
+    try runOnPlatform(parameters.hdfs.platform, faults: parameters.hdfs.faults, context: context) {
+      simulator, platform in
+      let hdfs = HDFSCluster(parameters: parameters.hdfs, platform: platform, simulator: simulator, context: context)
+      return SparkJob(parameters: parameters, hdfs: hdfs, platform: platform, simulator: simulator)
+    }
+  }
+}
+
+extension SparkJob: PlatformWorkload {
+  var timeseries: TimeSeries { series }
+
+  func metrics() -> Metrics {
+    var m = Metrics()
+    m.set("spark.job_seconds", finished.map { $0.seconds } ?? .nan)
+    m.set("spark.job_failed", failedJob ? 1 : 0)
+    m.set("spark.iterations_done", Double(iterationTimes.count))
+    m.set("spark.first_iteration_seconds", iterationTimes.first ?? .nan)
+    let later = iterationTimes.dropFirst()
+    m.set("spark.later_iteration_seconds_mean", later.isEmpty ? .nan : later.reduce(0, +) / Double(later.count))
+    m.set("spark.later_iteration_seconds_max", later.max() ?? .nan)
+    let launches = Double(locality.reduce(0, +))
+    for (k, name) in ["process_local", "node_local", "rack_local", "any"].enumerated() {
+      m.set("spark.tasks_\(name)", launches > 0 ? Double(locality[k]) / launches : .nan)
+    }
+    m.set("spark.cache_hit_ratio", lookups > 0 ? Double(hits) / Double(lookups) : .nan)
+    m.set("spark.cached_fraction", Double(cachedOn.filter { $0 != nil }.count) / Double(max(1, partitions)))
+    m.set("spark.bytes_read_hdfs", bytesRead)
+    m.set("spark.shuffle_bytes", shuffleBytes)
+    m.set("spark.recomputed_lost", Double(recomputedLost))
+    m.set("spark.recomputed_uncached", Double(recomputedUncached))
+    m.set("spark.rerun_shuffle", Double(rerunShuffle))
+    return m
+  }
+}

@@ -1,0 +1,106 @@
+import SimKernel
+import SimPlatform
+
+/// An iterative job over a dataset in HDFS, run the Spark way (executors that stay up, the
+/// dataset cached in their storage memory) or the MapReduce way (a job per iteration, reading
+/// and parsing the input from HDFS every time): Spark's parameter names where they exist.
+public struct SparkParameters: Sendable, Equatable {
+  public enum Engine: String, Sendable, Equatable { case spark, mapreduce }
+  public enum Cache: String, Sendable, Equatable {
+    case none
+    case memoryOnly = "memory_only"
+    case memoryAndDisk = "memory_and_disk"
+  }
+
+  /// Per-byte costs of one iteration of a named algorithm (one core): reading and parsing the
+  /// input, the work per iteration on the parsed data, and the bytes each partition sends to
+  /// the stage's aggregation (gradients, centroids, ranks).
+  public struct Costs: Sendable, Equatable {
+    public var parseCost: Double
+    public var iterationCost: Double
+    public var shuffleRatio: Double
+    public static let presets: [String: Costs] = [
+      "logistic_regression": Costs(parseCost: 20e-9, iterationCost: 2e-9, shuffleRatio: 1e-5),
+      "kmeans": Costs(parseCost: 20e-9, iterationCost: 8e-9, shuffleRatio: 1e-5),
+      "pagerank": Costs(parseCost: 15e-9, iterationCost: 10e-9, shuffleRatio: 0.3),
+    ]
+  }
+
+  public var hdfs: HDFSParameters
+  public var engine = Engine.spark
+  public var job = "logistic_regression"
+  public var costs = Costs.presets["logistic_regression"]!
+  public var iterations = 10
+  public var inputSize = 10.0 * 1_073_741_824
+  public var inputFileSize = 1_073_741_824.0
+  /// Bytes in memory per byte of input once parsed (Java objects are bigger than text).
+  public var memoryExpansion = 2.0
+  public var cache = Cache.memoryOnly
+  public var executorCores = 8
+  /// Storage memory per executor (one executor per worker host).
+  public var storageMemory = 8.0 * 1_073_741_824
+  public var jobStartup = SimTime.seconds(5)
+  public var taskLaunch = SimTime.milliseconds(10)
+  public var localityWait = SimTime.seconds(3)
+  public var maxFailures = 4
+
+  static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> SparkParameters {
+    let platform = try PlatformSpec.decode(input.platform)
+    var hdfs = HDFSParameters(
+      platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
+    )
+    hdfs.datanodes = max(1, platform.hostNames.count - 1)
+    hdfs.workload = .none
+    hdfs.blockSize = try reader.quantity(
+      "blocksize", .size, default: 134_217_728, help: "dfs.blocksize: a partition each")
+    guard hdfs.blockSize >= 1_048_576 else { throw reader.error("blocksize", "blocksize must be at least 1MiB") }
+    hdfs.replication = try reader.int(
+      "replication", default: min(3, hdfs.datanodes), range: 1...hdfs.datanodes, help: "dfs.replication of the input")
+    var p = SparkParameters(hdfs: hdfs)
+    p.engine = Engine(
+      rawValue: try reader.choice(
+        "engine", ["spark", "mapreduce"], default: "spark",
+        help: "spark: executors stay up and cache; mapreduce: a job per iteration from HDFS"))!
+    p.job = try reader.choice(
+      "job", ["logistic_regression", "kmeans", "pagerank", "custom"], default: "logistic_regression",
+      help: "a named iterative algorithm, or custom (the costs below)")
+    let preset = Costs.presets[p.job] ?? Costs.presets["logistic_regression"]!
+    p.costs.parseCost = try reader.duration(
+      "parse_cost", default: SimTime(seconds: preset.parseCost), help: "CPU per input byte to read and parse"
+    ).seconds
+    p.costs.iterationCost = try reader.duration(
+      "iteration_cost", default: SimTime(seconds: preset.iterationCost), help: "CPU per input byte per iteration"
+    ).seconds
+    p.costs.shuffleRatio = try reader.quantity(
+      "shuffle_ratio", .number, default: preset.shuffleRatio, help: "shuffle bytes per input byte per iteration")
+    if p.job != "custom", p.costs != preset {
+      throw reader.error("job", "job '\(p.job)' fixes its costs", hint: "use job: custom to set them")
+    }
+    p.iterations = try reader.int("iterations", default: 10, range: 1...100_000, help: "iterations over the dataset")
+    p.inputSize = try reader.quantity("input_size", .size, default: 10 * 1_073_741_824, help: "the dataset in HDFS")
+    p.inputFileSize = try reader.quantity("input_file_size", .size, default: 1_073_741_824, help: "its files' size")
+    guard p.inputSize > 0, p.inputFileSize > 0 else { throw reader.error("input_size", "input_size must be > 0") }
+    p.hdfs.preloadFiles = Int((p.inputSize / p.inputFileSize).rounded(.up))
+    p.hdfs.preloadFileSize = .constant(p.inputFileSize)
+    p.memoryExpansion = try reader.quantity(
+      "memory_expansion", .number, default: 2, help: "bytes in memory per input byte once parsed")
+    guard p.memoryExpansion > 0 else { throw reader.error("memory_expansion", "memory_expansion must be > 0") }
+    p.cache = Cache(
+      rawValue: try reader.choice(
+        "cache", ["none", "memory_only", "memory_and_disk"], default: "memory_only",
+        help: "persist the parsed dataset: none, MEMORY_ONLY or MEMORY_AND_DISK"))!
+    p.executorCores = try reader.int(
+      "executor_cores", default: platform.cores, range: 1...10_000,
+      help: "spark.executor.cores (one executor per worker)")
+    p.storageMemory = try reader.quantity(
+      "storage_memory", .size, default: 8 * 1_073_741_824, help: "an executor's storage memory for cached partitions")
+    p.jobStartup = try reader.duration(
+      "job_startup", default: .seconds(5), help: "starting the application (and, with engine mapreduce, each job)")
+    p.taskLaunch = try reader.duration(
+      "task_launch", default: .milliseconds(10), help: "launching a task (1s with engine mapreduce: a JVM each)")
+    p.localityWait = try reader.duration(
+      "locality_wait", default: .seconds(3), help: "spark.locality.wait: a task waits this long for its best place")
+    p.maxFailures = try reader.int("max_failures", default: 4, range: 1...100, help: "spark.task.maxFailures")
+    return p
+  }
+}

@@ -1,0 +1,99 @@
+import SimKernel
+import SimPlatform
+import Testing
+
+@testable import SimModels
+
+/// 2 racks of 8 hosts (15 executors of 8 cores), 10 Gbps; logistic regression over 32 GiB
+/// (256 partitions), 5 iterations, room to cache everything.
+func sparkParameters(faults: [FaultSpec] = []) -> SparkParameters {
+  var spec = PlatformSpec()
+  spec.racks = 2
+  spec.hostsPerRack = 8
+  spec.hostLink = 1.25e9
+  var hdfs = HDFSParameters(platform: spec, faults: faults)
+  hdfs.datanodes = 15
+  hdfs.workload = .none
+  var p = SparkParameters(hdfs: hdfs)
+  p.inputSize = 32 * 1_073_741_824
+  p.hdfs.preloadFiles = 32
+  p.hdfs.preloadFileSize = .constant(1_073_741_824)
+  p.iterations = 5
+  p.storageMemory = 16 * 1_073_741_824
+  return p
+}
+
+func runSpark(_ p: SparkParameters, seed: UInt64 = 1) throws -> (Metrics, [Double]) {
+  let output = try SparkModel.run(
+    p, context: RunContext(duration: .seconds(7200), streams: RandomStreams(experimentSeed: seed)))
+  let iterations = output.timeseries.samples.filter { $0.metric == "spark.iteration_seconds" }.map(\.value)
+  return (output.metrics, iterations)
+}
+
+@Suite struct SparkTests {
+  /// The first iteration reads and parses everything: it cannot beat the input over the disks
+  /// nor the parsing over the cores; later iterations, from memory, take a fraction of it.
+  @Test func boundsAndTheCachesEffect() throws {
+    let p = sparkParameters()
+    let (m, iterations) = try runSpark(p)
+    #expect(iterations.count == 5)
+    let first = iterations[0]
+    let readBound = p.inputSize / (15 * p.hdfs.platform.diskRead)
+    let cpuBound = p.inputSize * (p.costs.parseCost + p.costs.iterationCost) / Double(15 * p.hdfs.platform.cores)
+    #expect(first >= readBound && first >= cpuBound)
+    #expect(m["spark.cache_hit_ratio"] == 1)
+    #expect(iterations[1] < 0.5 * first, "cached: \(iterations[1]) s against \(first) s")
+    #expect(m["spark.bytes_read_hdfs"] == p.inputSize, "read once")
+  }
+
+  /// Without the cache every iteration reads and parses again, as long as the first.
+  @Test func withoutTheCacheEveryIterationPaysTheReadAndParse() throws {
+    var p = sparkParameters()
+    p.cache = .none
+    let (m, iterations) = try runSpark(p)
+    for t in iterations.dropFirst() { #expect(abs(t / iterations[0] - 1) < 0.05) }
+    #expect(m["spark.bytes_read_hdfs"] == 5 * p.inputSize)
+  }
+
+  /// Storage memory for half the parsed dataset: half the partitions stay cached, the rest is
+  /// recomputed from lineage every iteration.
+  @Test func withHalfTheMemoryHalfTheDatasetIsCached() throws {
+    var p = sparkParameters()
+    p.storageMemory = p.inputSize * p.memoryExpansion / 2 / 15
+    let (m, _) = try runSpark(p)
+    let fraction = m["spark.cached_fraction"]!
+    #expect(fraction > 0.4 && fraction <= 0.5, "cached fraction \(fraction)")
+    #expect(abs(m["spark.cache_hit_ratio"]! - fraction) < 0.1)
+  }
+
+  /// An executor lost in iteration 3: its partitions are recomputed from lineage (and cached
+  /// again) in iteration 3, which takes longer; iteration 4 is back to normal (short of one
+  /// executor's share).
+  @Test func anExecutorLostInOneIterationCostsThatIterationOnly() throws {
+    let (_, calm) = try runSpark(sparkParameters())
+    let start3 = calm[0] + calm[1] + 5  // the job start-up, then two iterations
+    let crash = start3 + calm[2] * 0.5
+    let (m, lost) = try runSpark(
+      sparkParameters(faults: [.hostCrash(at: SimTime(seconds: crash), host: 6, duration: nil)]))
+    #expect(m["spark.recomputed_lost"]! > 0)
+    #expect(lost[2] > 1.3 * calm[2], "iteration 3: \(lost[2]) s against \(calm[2]) s")
+    #expect(lost[3] < 1.15 * calm[3], "iteration 4: \(lost[3]) s against \(calm[3]) s")
+  }
+
+  /// An iterative job the MapReduce way (a job per iteration, from HDFS each time) against
+  /// Spark with its cache.
+  @Test func mapReduceRereadsEveryIterationAndTakesLonger() throws {
+    var p = sparkParameters()
+    let (spark, _) = try runSpark(p)
+    p.engine = .mapreduce
+    p.taskLaunch = .seconds(1)
+    let (mapreduce, _) = try runSpark(p)
+    #expect(mapreduce["spark.job_seconds"]! > 2 * spark["spark.job_seconds"]!)
+    #expect(mapreduce["spark.bytes_read_hdfs"] == 5 * p.inputSize)
+  }
+
+  @Test func theSameSeedGivesTheSameRun() throws {
+    let p = sparkParameters(faults: [.hostCrash(at: .seconds(30), host: 6, duration: .seconds(20))])
+    #expect(try runSpark(p, seed: 2).0 == runSpark(p, seed: 2).0)
+  }
+}
