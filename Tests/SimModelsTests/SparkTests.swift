@@ -92,6 +92,22 @@ func runSpark(_ p: SparkParameters, seed: UInt64 = 1) throws -> (Metrics, [Doubl
     #expect(mapreduce["spark.bytes_read_hdfs"] == 5 * p.inputSize)
   }
 
+  /// Three slow executors (10x CPU) hold every iteration back; speculative copies of their tasks
+  /// elsewhere win some of it back.
+  @Test func stragglersSlowIterationsAndSpeculationHelps() throws {
+    var p = sparkParameters()
+    p.cache = .none  // every iteration computes from HDFS: CPU-heavy, so stragglers show
+    let calm = try runSpark(p).0["spark.job_seconds"]!
+    p.slowHosts = 0.2
+    p.slowFactor = 10
+    let slow = try runSpark(p).0["spark.job_seconds"]!
+    p.speculation = true
+    let (m, _) = try runSpark(p)
+    #expect(slow > 1.2 * calm, "stragglers: \(slow) s against \(calm) s")
+    #expect(m["spark.job_seconds"]! < 0.95 * slow, "speculation: \(m["spark.job_seconds"]!) s against \(slow) s")
+    #expect(m["spark.speculative_won"]! > 0)
+  }
+
   @Test func theSameSeedGivesTheSameRun() throws {
     let p = sparkParameters(faults: [.hostCrash(at: .seconds(30), host: 6, duration: .seconds(20))])
     #expect(try runSpark(p, seed: 2).0 == runSpark(p, seed: 2).0)

@@ -20,6 +20,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     case startIteration = 0
     case launch = 1  // payload: attempt
     case schedule = 2
+    case speculate = 3
   }
 
   enum Source { case memory, disk, lineage }
@@ -32,6 +33,8 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     var phase = Phase.launching
     var activity: ActivityID?
     var live = true
+    var started = SimTime.zero
+    var speculativeCopy = false
   }
 
   let p: SparkParameters
@@ -55,6 +58,12 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   var doneCount = 0
   var freeCores: [Int]
   var attempts: [Attempt] = []
+  /// Live attempts of each partition in this iteration (two when one is a speculative copy).
+  var running: [[Int]]
+  var durations: [Double] = []
+  let slow: Set<Int32>
+  var speculative = 0
+  var speculativeWon = 0
   var failures: [Int]
   var gathers: [Int64: Double] = [:]  // gather id -> bytes
   var nextGather: Int64 = 0
@@ -86,6 +95,8 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     isPending = Array(repeating: false, count: partitions)
     doneOn = Array(repeating: nil, count: partitions)
     failures = Array(repeating: 0, count: partitions)
+    running = Array(repeating: [], count: partitions)
+    slow = Set(workers.prefix(Int((parameters.slowHosts * Double(workers.count)).rounded())))
     freeCores = Array(repeating: parameters.executorCores, count: platform.hostCount)
     me = simulator.register(self)
     platform.addObserver(self)
@@ -102,6 +113,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     case .startIteration: startIteration()
     case .launch: launched(Int(event.payload))
     case .schedule: schedule()
+    case .speculate: speculate()
     case nil: preconditionFailure("unknown spark event")
     }
   }
@@ -110,6 +122,8 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     iteration += 1
     iterationStart = simulator.now
     doneCount = 0
+    durations = []
+    if p.speculation { simulator.schedule(after: .milliseconds(500), to: me, kind: Kind.speculate.rawValue) }
     for part in 0..<partitions {
       isPending[part] = true
       doneOn[part] = nil
@@ -202,7 +216,8 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
 
   func launch(_ part: Int, on host: Int32) {
     freeCores[Int(host)] -= 1
-    attempts.append(Attempt(part: part, host: host))
+    attempts.append(Attempt(part: part, host: host, started: simulator.now))
+    running[part].append(attempts.count - 1)
     simulator.schedule(after: p.taskLaunch, to: me, kind: Kind.launch.rawValue, payload: Int64(attempts.count - 1))
   }
 
@@ -250,8 +265,9 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     let part = attempts[a].part
     attempts[a].phase = .computing
     let parse = attempts[a].source == .lineage ? p.costs.parseCost : 0
+    let factor = slow.contains(attempts[a].host) ? p.slowFactor : 1
     attempts[a].activity = platform.compute(
-      work: size(part) * (parse + p.costs.iterationCost), host: HostID(attempts[a].host), observer: self,
+      work: size(part) * (parse + p.costs.iterationCost) * factor, host: HostID(attempts[a].host), observer: self,
       tag: Int64(a))
   }
 
@@ -294,10 +310,22 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
       attempts[a].activity = platform.diskIO(
         bytes: out, write: true, host: HostID(attempts[a].host), observer: self, tag: tag)
     case .writing:
+      let part = attempts[a].part
       attempts[a].phase = .done
       attempts[a].live = false
       freeCores[Int(attempts[a].host)] += 1
-      doneOn[attempts[a].part] = attempts[a].host
+      running[part].removeAll { $0 == a }
+      // The first copy to finish wins; the other is killed.
+      if attempts[a].speculativeCopy, doneOn[part] == nil { speculativeWon += 1 }
+      for other in running[part] {
+        if let activity = attempts[other].activity { platform.cancel(activity) }
+        attempts[other].live = false
+        freeCores[Int(attempts[other].host)] += 1
+      }
+      running[part] = []
+      guard doneOn[part] == nil else { return schedule() }
+      durations.append((simulator.now - attempts[a].started).seconds)
+      doneOn[part] = attempts[a].host
       doneCount += 1
       if doneCount == partitions { startShuffle() } else { schedule() }
     case .launching, .done: break
@@ -323,11 +351,36 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     attempts[a].live = false
     let part = attempts[a].part
     if platform.isUp(HostID(attempts[a].host)) { freeCores[Int(attempts[a].host)] += 1 }
+    running[part].removeAll { $0 == a }
+    guard running[part].isEmpty, doneOn[part] == nil else { return }  // its copy carries on
     failures[part] += 1
     if failures[part] >= p.maxFailures { return fail() }
     isPending[part] = true
     pendingCount += 1
     simulator.schedule(after: .zero, to: me, kind: Kind.schedule.rawValue)
+  }
+
+  // MARK: Speculation
+
+  /// Once `speculation_quantile` of the stage's tasks are done, a task running longer than
+  /// `speculation_multiplier` x their median gets one copy on another executor with a free core.
+  func speculate() {
+    guard finished == nil, !failedJob, !shuffling, doneCount < partitions else { return }
+    simulator.schedule(after: .milliseconds(500), to: me, kind: Kind.speculate.rawValue)
+    guard Double(doneCount) >= p.speculationQuantile * Double(partitions), !durations.isEmpty else { return }
+    let median = durations.sorted()[durations.count / 2]
+    for part in 0..<partitions where doneOn[part] == nil && running[part].count == 1 {
+      let a = running[part][0]
+      guard (simulator.now - attempts[a].started).seconds > p.speculationMultiplier * median else { continue }
+      guard
+        let host = workers.first(where: {
+          $0 != attempts[a].host && freeCores[Int($0)] > 0 && platform.isUp(HostID($0))
+        })
+      else { continue }
+      speculative += 1
+      launch(part, on: host)
+      attempts[attempts.count - 1].speculativeCopy = true
+    }
   }
 
   // MARK: Executor loss

@@ -25,6 +25,7 @@ public enum SparkModel: SimulationModel {
       "spark.recomputed_lost, _uncached; spark.rerun_shuffle",
       "later tasks recomputed from lineage: their cached partition was lost with its executor, or never fit; tasks run again for lost shuffle output"
     ),
+    ("spark.speculative_tasks, _won", "speculative copies launched, and those that finished first"),
     ("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)"),
   ]
 
@@ -64,6 +65,8 @@ extension SparkJob: PlatformWorkload {
     m.set("spark.recomputed_lost", Double(recomputedLost))
     m.set("spark.recomputed_uncached", Double(recomputedUncached))
     m.set("spark.rerun_shuffle", Double(rerunShuffle))
+    m.set("spark.speculative_tasks", Double(speculative))
+    m.set("spark.speculative_won", Double(speculativeWon))
     return m
   }
 }

@@ -43,6 +43,15 @@ public struct SparkParameters: Sendable, Equatable {
   public var taskLaunch = SimTime.milliseconds(10)
   public var localityWait = SimTime.seconds(3)
   public var maxFailures = 4
+  /// Stragglers: this fraction of the worker hosts (the first ones) computes and writes
+  /// `slowFactor` times slower. Speculation (`spark.speculation`, off by default in Spark): once
+  /// `speculationQuantile` of a stage's tasks are done, a task running `speculationMultiplier`
+  /// times the median gets a copy elsewhere.
+  public var slowHosts = 0.0
+  public var slowFactor = 5.0
+  public var speculation = false
+  public var speculationMultiplier = 1.5
+  public var speculationQuantile = 0.75
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> SparkParameters {
     let platform = try PlatformSpec.decode(input.platform)
@@ -101,6 +110,19 @@ public struct SparkParameters: Sendable, Equatable {
     p.localityWait = try reader.duration(
       "locality_wait", default: .seconds(3), help: "spark.locality.wait: a task waits this long for its best place")
     p.maxFailures = try reader.int("max_failures", default: 4, range: 1...100, help: "spark.task.maxFailures")
+    p.slowHosts = try reader.quantity(
+      "slow_hosts", .number, default: 0, help: "fraction of worker hosts that are stragglers")
+    guard (0...1).contains(p.slowHosts) else { throw reader.error("slow_hosts", "slow_hosts must be in 0...1") }
+    p.slowFactor = try reader.quantity("slow_factor", .number, default: 5, help: "how much slower a straggler is")
+    guard p.slowFactor >= 1 else { throw reader.error("slow_factor", "slow_factor must be >= 1") }
+    p.speculation = try reader.bool("speculation", default: false, help: "spark.speculation: copies of slow tasks")
+    p.speculationMultiplier = try reader.quantity(
+      "speculation_multiplier", .number, default: 1.5, help: "spark.speculation.multiplier")
+    p.speculationQuantile = try reader.quantity(
+      "speculation_quantile", .number, default: 0.75, help: "spark.speculation.quantile")
+    guard (0...1).contains(p.speculationQuantile) else {
+      throw reader.error("speculation_quantile", "speculation_quantile must be in 0...1")
+    }
     return p
   }
 }
