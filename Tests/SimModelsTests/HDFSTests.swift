@@ -17,6 +17,21 @@ func hdfsParameters(racks: Int = 3, perRack: Int = 4, faults: [FaultSpec] = []) 
   return p
 }
 
+/// The HDFS a batch job's tests read: 2 racks of 8 hosts at 10 Gbps (the NameNode on the first,
+/// 15 workers), `gib` files of 1 GiB preloaded.
+func batchInput(gib: Int, faults: [FaultSpec] = []) -> HDFSParameters {
+  var spec = PlatformSpec()
+  spec.racks = 2
+  spec.hostsPerRack = 8
+  spec.hostLink = 1.25e9
+  var hdfs = HDFSParameters(platform: spec, faults: faults)
+  hdfs.datanodes = 15
+  hdfs.workload = .none
+  hdfs.preloadFiles = gib
+  hdfs.preloadFileSize = .constant(1_073_741_824)
+  return hdfs
+}
+
 func runHDFS(_ p: HDFSParameters, seconds: Int64) throws -> Metrics {
   try HDFSModel.run(p, context: RunContext(duration: .seconds(seconds), streams: RandomStreams(experimentSeed: 1)))
     .metrics

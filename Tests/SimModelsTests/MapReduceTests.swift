@@ -6,17 +6,8 @@ import Testing
 
 /// 2 racks of 8 hosts (the NameNode on the first, 15 workers), 10 Gbps, a sort of 16 GiB.
 func mapReduceParameters(faults: [FaultSpec] = []) -> MapReduceParameters {
-  var spec = PlatformSpec()
-  spec.racks = 2
-  spec.hostsPerRack = 8
-  spec.hostLink = 1.25e9
-  var hdfs = HDFSParameters(platform: spec, faults: faults)
-  hdfs.datanodes = 15
-  hdfs.workload = .none
-  var p = MapReduceParameters(hdfs: hdfs)
+  var p = MapReduceParameters(hdfs: batchInput(gib: 16, faults: faults))
   p.inputSize = 16 * 1_073_741_824
-  p.hdfs.preloadFiles = 16
-  p.hdfs.preloadFileSize = .constant(1_073_741_824)
   p.reduces = 15
   return p
 }

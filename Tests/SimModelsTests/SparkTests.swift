@@ -7,17 +7,8 @@ import Testing
 /// 2 racks of 8 hosts (15 executors of 8 cores), 10 Gbps; logistic regression over 32 GiB
 /// (256 partitions), 5 iterations, room to cache everything.
 func sparkParameters(faults: [FaultSpec] = []) -> SparkParameters {
-  var spec = PlatformSpec()
-  spec.racks = 2
-  spec.hostsPerRack = 8
-  spec.hostLink = 1.25e9
-  var hdfs = HDFSParameters(platform: spec, faults: faults)
-  hdfs.datanodes = 15
-  hdfs.workload = .none
-  var p = SparkParameters(hdfs: hdfs)
+  var p = SparkParameters(hdfs: batchInput(gib: 32, faults: faults))
   p.inputSize = 32 * 1_073_741_824
-  p.hdfs.preloadFiles = 32
-  p.hdfs.preloadFileSize = .constant(1_073_741_824)
   p.iterations = 5
   p.storageMemory = 16 * 1_073_741_824
   return p

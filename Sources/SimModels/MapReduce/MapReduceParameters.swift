@@ -49,20 +49,14 @@ public struct MapReduceParameters: Sendable, Equatable {
   public var slowFactor = 5.0
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> MapReduceParameters {
-    let platform = try PlatformSpec.decode(input.platform)
-    var hdfs = HDFSParameters(
-      platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
+    let job = try HDFSJobInput.decode(&reader, input: input, describing: "the job's input")
+    var p = MapReduceParameters(hdfs: job.hdfs)
+    (p.inputSize, p.inputFileSize, p.slowHosts, p.slowFactor) = (
+      job.inputSize, job.inputFileSize, job.slowHosts, job.slowFactor
     )
-    hdfs.datanodes = max(1, platform.hostNames.count - 1)
-    hdfs.workload = .none
-    hdfs.blockSize = try reader.quantity(
-      "blocksize", .size, default: 134_217_728, help: "dfs.blocksize: one map per block")
-    guard hdfs.blockSize >= 1_048_576 else { throw reader.error("blocksize", "blocksize must be at least 1MiB") }
-    hdfs.replication = try reader.int(
-      "replication", default: min(3, hdfs.datanodes), range: 1...hdfs.datanodes, help: "dfs.replication of the input")
-    var p = MapReduceParameters(hdfs: hdfs)
     p.outputReplication = try reader.int(
-      "output_replication", default: hdfs.replication, range: 1...hdfs.datanodes, help: "replication of the output")
+      "output_replication", default: job.hdfs.replication, range: 1...job.hdfs.datanodes,
+      help: "replication of the output")
     p.job = try reader.choice(
       "job", ["sort", "grep", "wordcount", "custom"], default: "sort", help: "a named job, or custom (the costs below)")
     let preset = Costs.presets[p.job] ?? Costs.presets["sort"]!
@@ -88,16 +82,12 @@ public struct MapReduceParameters: Sendable, Equatable {
     ] where value < 0 {
       throw reader.error(key, "\(key) must be >= 0")
     }
-    p.inputSize = try reader.quantity("input_size", .size, default: 10 * 1_073_741_824, help: "the job's input")
-    p.inputFileSize = try reader.quantity("input_file_size", .size, default: 1_073_741_824, help: "its files' size")
-    guard p.inputSize > 0, p.inputFileSize > 0 else { throw reader.error("input_size", "input_size must be > 0") }
-    p.hdfs.preloadFiles = Int((p.inputSize / p.inputFileSize).rounded(.up))
-    p.hdfs.preloadFileSize = .constant(p.inputFileSize)
     p.reduces = try reader.int("reduces", default: 16, range: 1...1_000_000, help: "mapreduce.job.reduces")
     p.mapSlots = try reader.int(
-      "map_slots", default: platform.cores, range: 1...10_000, help: "map containers per host")
+      "map_slots", default: job.hdfs.platform.cores, range: 1...10_000, help: "map containers per host")
     p.reduceSlots = try reader.int(
-      "reduce_slots", default: max(1, platform.cores / 2), range: 1...10_000, help: "reduce containers per host")
+      "reduce_slots", default: max(1, job.hdfs.platform.cores / 2), range: 1...10_000,
+      help: "reduce containers per host")
     p.jobStartup = try reader.duration(
       "job_startup", default: .seconds(5), help: "submitting the job and starting its ApplicationMaster")
     p.taskLaunch = try reader.duration("task_launch", default: .seconds(1), help: "starting a task's container (JVM)")
@@ -117,11 +107,6 @@ public struct MapReduceParameters: Sendable, Equatable {
       "max_attempts", default: 4, range: 1...100, help: "mapreduce.map.maxattempts / reduce.maxattempts")
     p.speculative = try reader.bool(
       "speculative", default: true, help: "mapreduce.map.speculative / reduce.speculative: backup tasks")
-    p.slowHosts = try reader.quantity(
-      "slow_hosts", .number, default: 0, help: "fraction of worker hosts that are stragglers")
-    guard (0...1).contains(p.slowHosts) else { throw reader.error("slow_hosts", "slow_hosts must be in 0...1") }
-    p.slowFactor = try reader.quantity("slow_factor", .number, default: 5, help: "how much slower a straggler is")
-    guard p.slowFactor >= 1 else { throw reader.error("slow_factor", "slow_factor must be >= 1") }
     return p
   }
 }

@@ -54,18 +54,11 @@ public struct SparkParameters: Sendable, Equatable {
   public var speculationQuantile = 0.75
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> SparkParameters {
-    let platform = try PlatformSpec.decode(input.platform)
-    var hdfs = HDFSParameters(
-      platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
+    let job = try HDFSJobInput.decode(&reader, input: input, describing: "the dataset in HDFS")
+    var p = SparkParameters(hdfs: job.hdfs)
+    (p.inputSize, p.inputFileSize, p.slowHosts, p.slowFactor) = (
+      job.inputSize, job.inputFileSize, job.slowHosts, job.slowFactor
     )
-    hdfs.datanodes = max(1, platform.hostNames.count - 1)
-    hdfs.workload = .none
-    hdfs.blockSize = try reader.quantity(
-      "blocksize", .size, default: 134_217_728, help: "dfs.blocksize: a partition each")
-    guard hdfs.blockSize >= 1_048_576 else { throw reader.error("blocksize", "blocksize must be at least 1MiB") }
-    hdfs.replication = try reader.int(
-      "replication", default: min(3, hdfs.datanodes), range: 1...hdfs.datanodes, help: "dfs.replication of the input")
-    var p = SparkParameters(hdfs: hdfs)
     p.engine = Engine(
       rawValue: try reader.choice(
         "engine", ["spark", "mapreduce"], default: "spark",
@@ -86,11 +79,6 @@ public struct SparkParameters: Sendable, Equatable {
       throw reader.error("job", "job '\(p.job)' fixes its costs", hint: "use job: custom to set them")
     }
     p.iterations = try reader.int("iterations", default: 10, range: 1...100_000, help: "iterations over the dataset")
-    p.inputSize = try reader.quantity("input_size", .size, default: 10 * 1_073_741_824, help: "the dataset in HDFS")
-    p.inputFileSize = try reader.quantity("input_file_size", .size, default: 1_073_741_824, help: "its files' size")
-    guard p.inputSize > 0, p.inputFileSize > 0 else { throw reader.error("input_size", "input_size must be > 0") }
-    p.hdfs.preloadFiles = Int((p.inputSize / p.inputFileSize).rounded(.up))
-    p.hdfs.preloadFileSize = .constant(p.inputFileSize)
     p.memoryExpansion = try reader.quantity(
       "memory_expansion", .number, default: 2, help: "bytes in memory per input byte once parsed")
     guard p.memoryExpansion > 0 else { throw reader.error("memory_expansion", "memory_expansion must be > 0") }
@@ -99,7 +87,7 @@ public struct SparkParameters: Sendable, Equatable {
         "cache", ["none", "memory_only", "memory_and_disk"], default: "memory_only",
         help: "persist the parsed dataset: none, MEMORY_ONLY or MEMORY_AND_DISK"))!
     p.executorCores = try reader.int(
-      "executor_cores", default: platform.cores, range: 1...10_000,
+      "executor_cores", default: job.hdfs.platform.cores, range: 1...10_000,
       help: "spark.executor.cores (one executor per worker)")
     p.storageMemory = try reader.quantity(
       "storage_memory", .size, default: 8 * 1_073_741_824, help: "an executor's storage memory for cached partitions")
@@ -110,11 +98,6 @@ public struct SparkParameters: Sendable, Equatable {
     p.localityWait = try reader.duration(
       "locality_wait", default: .seconds(3), help: "spark.locality.wait: a task waits this long for its best place")
     p.maxFailures = try reader.int("max_failures", default: 4, range: 1...100, help: "spark.task.maxFailures")
-    p.slowHosts = try reader.quantity(
-      "slow_hosts", .number, default: 0, help: "fraction of worker hosts that are stragglers")
-    guard (0...1).contains(p.slowHosts) else { throw reader.error("slow_hosts", "slow_hosts must be in 0...1") }
-    p.slowFactor = try reader.quantity("slow_factor", .number, default: 5, help: "how much slower a straggler is")
-    guard p.slowFactor >= 1 else { throw reader.error("slow_factor", "slow_factor must be >= 1") }
     p.speculation = try reader.bool("speculation", default: false, help: "spark.speculation: copies of slow tasks")
     p.speculationMultiplier = try reader.quantity(
       "speculation_multiplier", .number, default: 1.5, help: "spark.speculation.multiplier")

@@ -1,0 +1,41 @@
+import SimKernel
+import SimPlatform
+
+/// What a batch job (MapReduce, Spark) reads from config about its HDFS and its cluster: the
+/// NameNode on the first host and a DataNode (and worker) on every other, the input preloaded as
+/// files of `input_file_size` in `blocksize` blocks (a task each), and its stragglers.
+struct HDFSJobInput {
+  var hdfs: HDFSParameters
+  var inputSize: Double
+  var inputFileSize: Double
+  var slowHosts: Double
+  var slowFactor: Double
+
+  static func decode(_ reader: inout ConfigReader, input: ModelInput, describing what: String) throws(ConfigError)
+    -> HDFSJobInput
+  {
+    let platform = try PlatformSpec.decode(input.platform)
+    var hdfs = HDFSParameters(
+      platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
+    )
+    hdfs.datanodes = max(1, platform.hostNames.count - 1)
+    hdfs.workload = .none
+    hdfs.blockSize = try reader.quantity(
+      "blocksize", .size, default: 134_217_728, help: "dfs.blocksize: a task per block")
+    guard hdfs.blockSize >= 1_048_576 else { throw reader.error("blocksize", "blocksize must be at least 1MiB") }
+    hdfs.replication = try reader.int(
+      "replication", default: min(3, hdfs.datanodes), range: 1...hdfs.datanodes, help: "dfs.replication of the input")
+    let inputSize = try reader.quantity("input_size", .size, default: 10 * 1_073_741_824, help: what)
+    let inputFileSize = try reader.quantity("input_file_size", .size, default: 1_073_741_824, help: "its files' size")
+    guard inputSize > 0, inputFileSize > 0 else { throw reader.error("input_size", "input_size must be > 0") }
+    hdfs.preloadFiles = Int((inputSize / inputFileSize).rounded(.up))
+    hdfs.preloadFileSize = .constant(inputFileSize)
+    let slowHosts = try reader.quantity(
+      "slow_hosts", .number, default: 0, help: "fraction of worker hosts that are stragglers")
+    guard (0...1).contains(slowHosts) else { throw reader.error("slow_hosts", "slow_hosts must be in 0...1") }
+    let slowFactor = try reader.quantity("slow_factor", .number, default: 5, help: "how much slower a straggler is")
+    guard slowFactor >= 1 else { throw reader.error("slow_factor", "slow_factor must be >= 1") }
+    return HDFSJobInput(
+      hdfs: hdfs, inputSize: inputSize, inputFileSize: inputFileSize, slowHosts: slowHosts, slowFactor: slowFactor)
+  }
+}
