@@ -203,11 +203,23 @@ public final class Platform {
     let d = hosts[Int(destination.index)]
     if source == destination { return ([], .zero) }
     if spec.explicit != nil { return explicitRoute(from: Int(source.index), to: Int(destination.index)) }
-    if s.rack == d.rack {
-      return ([s.linkUp, d.linkDown], spec.hostLinkLatency + spec.hostLinkLatency)
-    }
-    let latency = spec.hostLinkLatency + spec.uplinkLatency + spec.uplinkLatency + spec.hostLinkLatency
+    let latency = treeLatency(sameRack: s.rack == d.rack)
+    if s.rack == d.rack { return ([s.linkUp, d.linkDown], latency) }
     return ([s.linkUp, rackUp[s.rack], rackDown[d.rack], d.linkDown], latency)
+  }
+
+  /// The route's latency alone (a control message's delay), without building the route on a tree.
+  public func latency(from source: HostID, to destination: HostID) -> SimTime {
+    if source == destination { return .zero }
+    if spec.explicit != nil { return route(from: source, to: destination).latency }
+    return treeLatency(sameRack: hosts[Int(source.index)].rack == hosts[Int(destination.index)].rack)
+  }
+
+  /// On the tree: host link, top-of-rack, host link; across racks the two uplinks too.
+  func treeLatency(sameRack: Bool) -> SimTime {
+    sameRack
+      ? spec.hostLinkLatency + spec.hostLinkLatency
+      : spec.hostLinkLatency + spec.uplinkLatency + spec.uplinkLatency + spec.hostLinkLatency
   }
 
   /// Whether two hosts can talk: both up and no partition between them.
@@ -294,7 +306,7 @@ public final class Platform {
       return fluid.startFailed(observer: observer, tag: tag, reason: .partitioned)
     }
     return fluid.start(
-      amount: 0, on: [], latency: route(from: source, to: destination).latency, observer: observer, tag: tag,
+      amount: 0, on: [], latency: latency(from: source, to: destination), observer: observer, tag: tag,
       endpoints: (source.index, destination.index))
   }
 
@@ -332,10 +344,7 @@ public final class Platform {
       return transfer(bytes: bytes, from: source, to: destination, observer: observer, tag: tag)
     }
     let resources = spec.racks > 1 ? [rackDown[d.rack], d.linkDown] : [d.linkDown]
-    let latency =
-      spec.racks > 1
-      ? spec.hostLinkLatency + spec.uplinkLatency + spec.uplinkLatency + spec.hostLinkLatency
-      : spec.hostLinkLatency + spec.hostLinkLatency
+    let latency = treeLatency(sameRack: spec.racks == 1)
     return fluid.start(
       amount: bytes, on: resources, latency: latency, observer: observer, tag: tag,
       endpoints: (destination.index, destination.index))

@@ -175,11 +175,3 @@ extension BrokerCluster: PlatformWorkload {
     return (.none, busiest)
   }
 }
-
-/// A set of batch ids (one bit each).
-struct BitSet {
-  var words: [UInt64]
-  init(count: Int) { words = Array(repeating: 0, count: (count + 63) / 64) }
-  mutating func insert(_ i: Int32) { words[Int(i) >> 6] |= 1 << UInt64(i & 63) }
-  func contains(_ i: Int32) -> Bool { words[Int(i) >> 6] & (1 << UInt64(i & 63)) != 0 }
-}

@@ -122,7 +122,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     simulator.schedule(after: parameters.jobStartup, to: me, kind: Kind.start.rawValue)
   }
 
-  func host(ofReplica dn: Int32) -> Int32 { dn + 1 }
+  func host(ofReplica dn: Int32) -> Int32 { hdfs.host(dn).index }
   func factor(_ host: Int32) -> Double { slow.contains(host) ? p.slowFactor : 1 }
 
   // MARK: Events
@@ -261,7 +261,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       }
     } else {
       attempts[a].phase = .fetching
-      shuffles[a] = Shuffle(words: (maps + 63) / 64)
+      shuffles[a] = Shuffle(maps: maps)
       fetch(a)
     }
   }
@@ -401,13 +401,13 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   /// what it has fetched, and its fetch under way.
   struct Shuffle {
     var looked = 0
-    var holds: [UInt64]
+    var holds: BitSet
     var bytes = 0.0
     var lastFetch = SimTime(nanoseconds: -1_000_000_000_000)
     var wakeScheduled = false
     var inFlight: (upTo: Int, bytes: Double, maps: [Int])?
-    init(words: Int) { holds = Array(repeating: 0, count: words) }
-    func has(_ map: Int) -> Bool { holds[map >> 6] & (1 << UInt64(map & 63)) != 0 }
+    init(maps: Int) { holds = BitSet(count: maps) }
+    func has(_ map: Int) -> Bool { holds.contains(map) }
   }
 
   /// The reduce attempt fetches its share of every valid map output it lacks, in one transfer,
@@ -443,7 +443,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     guard let got = shuffles[a]?.inFlight else { return }
     shuffles[a]!.inFlight = nil
     shuffles[a]!.looked = got.upTo
-    for map in got.maps { shuffles[a]!.holds[map >> 6] |= 1 << UInt64(map & 63) }
+    for map in got.maps { shuffles[a]!.holds.insert(map) }
     shuffles[a]!.bytes += got.bytes
     shuffleRead += got.bytes
     fetch(a)

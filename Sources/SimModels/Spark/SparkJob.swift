@@ -104,7 +104,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   }
 
   func size(_ part: Int) -> Double { hdfs.blocks[part].size }
-  func replicaHosts(_ part: Int) -> [Int32] { hdfs.blocks[part].replicas.map { $0 + 1 } }
+  func replicaHosts(_ part: Int) -> [Int32] { hdfs.blocks[part].replicas.map { hdfs.host($0).index } }
 
   // MARK: Iterations
 
