@@ -87,7 +87,8 @@ final class QuorumStore: EventHandler, PlatformObserver {
   let arrivals: RandomStream
   let choices: RandomStream
   let legStream: RandomStream
-  var keyCDF: [Double] = []
+  /// Zipf key popularity, drawn with the kernel's alias table (nil: uniform keys).
+  var keyTable: DiscreteTable?
   // Messages and requests.
   var messages: [Message] = []
   var freeMessages: [Int32] = []
@@ -149,15 +150,11 @@ final class QuorumStore: EventHandler, PlatformObserver {
     platform.addObserver(self)
     buildRing()
     latency = (0..<platform.hostCount).map { a in
-      (0..<platform.hostCount).map { b in platform.route(from: HostID(Int32(a)), to: HostID(Int32(b))).latency }
+      (0..<platform.hostCount).map { b in platform.latency(from: HostID(Int32(a)), to: HostID(Int32(b))) }
     }
     if let skew = p.keySkew {
-      var total = 0.0
-      keyCDF = (0..<p.keys).map { k in
-        total += pow(Double(k + 1), -skew)
-        return total
-      }
-      keyCDF = keyCDF.map { $0 / total }
+      // Positive, finite weights: the table cannot refuse them.
+      keyTable = try! DiscreteTable(weights: (0..<p.keys).map { pow(Double($0 + 1), -skew) })
     }
     committedMax = Array(repeating: -1, count: p.keys)
     committedAt = Array(repeating: .zero, count: p.keys)
@@ -301,15 +298,8 @@ final class QuorumStore: EventHandler, PlatformObserver {
   }
 
   func drawKey() -> Int {
-    guard !keyCDF.isEmpty else { return choices.uniformInt(p.keys) }
-    let u = choices.uniform()
-    var lo = 0
-    var hi = keyCDF.count - 1
-    while lo < hi {
-      let mid = (lo + hi) / 2
-      if keyCDF[mid] < u { lo = mid + 1 } else { hi = mid }
-    }
-    return lo
+    guard let table = keyTable else { return choices.uniformInt(p.keys) }
+    return choices.discrete(table)
   }
 
   /// A client issues a request to a random store node it can reach.
