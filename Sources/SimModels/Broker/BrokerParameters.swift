@@ -127,10 +127,20 @@ public struct BrokerParameters: Sendable, Equatable {
       help: "replica.fetch.wait.max.ms: a caught-up follower's long poll")
     p.replicaFetchMaxBytes = try reader.quantity(
       "replica_fetch_max_bytes", .size, default: 1_048_576, help: "replica.fetch.max.bytes per partition fetch")
-    let coordination = try reader.choice(
-      "coordination", ["majority"] + platform.hostNames, default: "majority",
+    // A host name or majority; the hint names the nearest and the range, not every host.
+    let coordination = try reader.string(
+      "coordination", default: "majority",
       help: "where brokers reach ZooKeeper/KRaft: majority (the largest connected group of brokers) or a host")
-    p.coordinationHost = platform.hostNames.firstIndex(of: coordination).map { Int32($0) }
+    if coordination != "majority" {
+      guard let host = platform.hostNames.firstIndex(of: coordination) else {
+        var hint = "majority, or a host: \(platform.hostNames.first ?? "")...\(platform.hostNames.last ?? "")"
+        if let near = closestMatch(to: coordination, among: ["majority"] + platform.hostNames) {
+          hint = "did you mean '\(near)'? " + hint
+        }
+        throw reader.error("coordination", "'\(coordination)' is neither majority nor a host", hint: hint)
+      }
+      p.coordinationHost = Int32(host)
+    }
     p.sessionTimeout = try reader.duration(
       "session_timeout", default: .seconds(18), help: "how long the controller takes to declare a broker dead")
     let memory = platform.memory
