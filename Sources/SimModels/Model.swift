@@ -125,6 +125,7 @@ public enum ModelRegistry {
     AnyModel(HDFSModel.self),
     AnyModel(MapReduceModel.self),
     AnyModel(SparkModel.self),
+    AnyModel(StreamModel.self),
   ]
 
   public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }

@@ -94,6 +94,11 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   var rerunLostOutput = 0
   var backups = 0
   var backupsWon = 0
+  /// CPU work its tasks asked for (retries and backups too): the job's cost.
+  var cpuWork = 0.0
+  /// Told when the job ends (true: done, false: failed) in place of stopping the run: a job that
+  /// is one part of a larger model (a Lambda architecture's batch layer).
+  var onEnd: ((Bool) -> Void)?
   var mapDurations = RunningStatistics()
   var reduceDurations = RunningStatistics()
 
@@ -277,6 +282,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     case .reading:
       bytesRead += tasks[t].bytes
       attempts[a].phase = .computing
+      cpuWork += tasks[t].bytes * p.costs.mapCost * factor(host.index)
       attempts[a].activity = platform.compute(
         work: tasks[t].bytes * p.costs.mapCost * factor(host.index), host: host, observer: self, tag: tag)
     case .computing:
@@ -293,6 +299,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       fetchDone(a)
     case .merging:
       attempts[a].phase = .reducing
+      cpuWork += input(a) * p.costs.reduceCost * factor(host.index)
       attempts[a].activity = platform.compute(
         work: input(a) * p.costs.reduceCost * factor(host.index), host: host, observer: self, tag: tag)
     case .reducing:
@@ -309,7 +316,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       reducesDone += 1
       if reducesDone == p.reduces {
         finished = simulator.now
-        simulator.stop()
+        if let onEnd { onEnd(true) } else { simulator.stop() }
       }
     case .launching, .done, .failed: break
     }
@@ -378,7 +385,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     rerunFailed += 1
     if tasks[t].failures >= p.maxAttempts {
       failedJob = true
-      simulator.stop()
+      if let onEnd { onEnd(false) } else { simulator.stop() }
       return
     }
     requeue(t)
@@ -469,6 +476,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   // MARK: Failures and speculation
 
   func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
+    guard finished == nil, !failedJob else { return }
     guard up else {
       // Its attempts die with it (those without an activity under way too).
       for a in attempts.indices where attempts[a].live && attempts[a].host == host.index {

@@ -54,12 +54,21 @@ public struct MapReduceParameters: Sendable, Equatable {
     (p.inputSize, p.inputFileSize, p.slowHosts, p.slowFactor) = (
       job.inputSize, job.inputFileSize, job.slowHosts, job.slowFactor
     )
+    try p.decodeJob(&reader, defaultJob: "sort")
+    return p
+  }
+
+  /// The job itself (its costs, slots and Hadoop settings), given its HDFS: shared with the
+  /// batch layer of a Lambda architecture.
+  mutating func decodeJob(_ reader: inout ConfigReader, defaultJob: String) throws(ConfigError) {
+    var p = self
     p.outputReplication = try reader.int(
-      "output_replication", default: job.hdfs.replication, range: 1...job.hdfs.datanodes,
+      "output_replication", default: hdfs.replication, range: 1...hdfs.datanodes,
       help: "replication of the output")
     p.job = try reader.choice(
-      "job", ["sort", "grep", "wordcount", "custom"], default: "sort", help: "a named job, or custom (the costs below)")
-    let preset = Costs.presets[p.job] ?? Costs.presets["sort"]!
+      "job", ["sort", "grep", "wordcount", "custom"], default: defaultJob,
+      help: "a named job, or custom (the costs below)")
+    let preset = Costs.presets[p.job] ?? Costs.presets[defaultJob]!
     p.costs.mapCost = try reader.duration(
       "map_cost", default: SimTime(seconds: preset.mapCost), help: "CPU time per input byte in a map (one core)"
     ).seconds
@@ -84,9 +93,9 @@ public struct MapReduceParameters: Sendable, Equatable {
     }
     p.reduces = try reader.int("reduces", default: 16, range: 1...1_000_000, help: "mapreduce.job.reduces")
     p.mapSlots = try reader.int(
-      "map_slots", default: job.hdfs.platform.cores, range: 1...10_000, help: "map containers per host")
+      "map_slots", default: hdfs.platform.cores, range: 1...10_000, help: "map containers per host")
     p.reduceSlots = try reader.int(
-      "reduce_slots", default: max(1, job.hdfs.platform.cores / 2), range: 1...10_000,
+      "reduce_slots", default: max(1, hdfs.platform.cores / 2), range: 1...10_000,
       help: "reduce containers per host")
     p.jobStartup = try reader.duration(
       "job_startup", default: .seconds(5), help: "submitting the job and starting its ApplicationMaster")
@@ -107,6 +116,6 @@ public struct MapReduceParameters: Sendable, Equatable {
       "max_attempts", default: 4, range: 1...100, help: "mapreduce.map.maxattempts / reduce.maxattempts")
     p.speculative = try reader.bool(
       "speculative", default: true, help: "mapreduce.map.speculative / reduce.speculative: backup tasks")
-    return p
+    self = p
   }
 }

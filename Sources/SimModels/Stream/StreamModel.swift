@@ -1,0 +1,200 @@
+import SimKernel
+import SimPlatform
+
+/// A stream job on its own (the speed layer): `model: stream`.
+public enum StreamModel: SimulationModel {
+  public static let name = "stream"
+  public static let summary =
+    "a Flink-style stream job: events out of order through a Kafka-style log, keyed event-time windows with watermarks, checkpoints, restarts and a serving store"
+  public static let usesPlatform = true
+  public static let headlineMetrics = [
+    "stream.throughput", "stream.record_latency_p99", "stream.window_latency_p50", "stream.late_dropped",
+    "stream.duplicates", "serving.freshness_p50", "serving.error_mean",
+  ]
+  public static let metricDescriptions: [(name: String, meaning: String)] =
+    StreamPipeline.jobMetrics
+    + StreamPipeline.servingMetrics + [
+      ("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)")
+    ]
+
+  public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> StreamParameters {
+    let platform = try PlatformSpec.decode(input.platform)
+    var p = StreamParameters(
+      platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
+    )
+    p.hosts = try StreamParameters.decodeHosts(&reader, platform: platform, reserved: 0, storage: [])
+    try p.decodeParts(&reader, input: input)
+    if !p.job.isTumbling && p.serving.queryRate > 0 {
+      throw reader.error(
+        "serving", "queries add up tumbling windows; with a sliding window set serving.query_rate: 0",
+        hint: "or drop job.slide")
+    }
+    return p
+  }
+
+  public static func run(_ parameters: StreamParameters, context: RunContext) throws(ValueError) -> RunOutput {
+    try runOnPlatform(parameters.platform, faults: parameters.faults, context: context) { simulator, platform in
+      StreamPipeline(parameters: parameters, reads: .stream, simulator: simulator, platform: platform, context: context)
+    }
+  }
+}
+
+/// Events, the log, a stream job and the serving store, wired on the platform: the stream
+/// model, and the speed layer (and Kappa's only path) of the architectures.
+final class StreamPipeline: PlatformWorkload {
+  let p: StreamParameters
+  let log: EventLog
+  var jobs: [StreamJob] = []
+  let store: ServingStore
+  unowned let simulator: Simulator
+  unowned let platform: Platform
+  var sampler: TimeSeriesSampler?
+  var extraSeries = TimeSeries()
+  var timeseries: TimeSeries {
+    var series = sampler?.series ?? TimeSeries()
+    for s in extraSeries.samples { series.append(time: s.time, metric: s.metric, value: s.value) }
+    return series
+  }
+
+  init(
+    parameters: StreamParameters, reads: ServingStore.Reads, speedLayer: Bool = true, simulator: Simulator,
+    platform: Platform, context: RunContext
+  ) {
+    p = parameters
+    self.simulator = simulator
+    self.platform = platform
+    log = EventLog(
+      events: parameters.events, log: parameters.log, hosts: parameters.hosts, bucket: parameters.job.windowSlide,
+      platform: platform, simulator: simulator, context: context)
+    store = ServingStore(
+      parameters: parameters.serving, hosts: parameters.hosts.store, clients: parameters.hosts.clients,
+      job: parameters.job, reads: reads, log: log, platform: platform, simulator: simulator,
+      context: context)
+    if speedLayer {
+      let fold: Bool
+      if case .stream = reads { fold = true } else { fold = false }
+      addJob(
+        parallelism: parameters.job.parallelism, start: .live, at: .zero, base: store.truthBase(before: 0), from: 0,
+        fold: fold)
+    }
+    if let interval = context.timeseriesInterval {
+      let sampler = TimeSeriesSampler(interval: interval, simulator: simulator)
+      sampler.addProbe("serving.freshness_seconds") { [unowned self] in
+        (simulator.now - SimTime(nanoseconds: self.currentHorizon)).seconds
+      }
+      sampler.addProbe("stream.consumer_lag") { [unowned self] in
+        Double(self.jobs.first(where: { $0.status != .stopped })?.lag ?? 0)
+      }
+      sampler.addProbe("stream.state_bytes") { [unowned self] in self.jobs.first?.stateBytes.value ?? 0 }
+      self.sampler = sampler
+    }
+  }
+
+  /// A job version writing its own view (complete from `from`, with `base` before it).
+  @discardableResult
+  func addJob(
+    parallelism: Int, start: StreamJob.StartPosition, at time: SimTime, base: [Int], from: Int64, fold: Bool
+  ) -> StreamJob {
+    let view = store.addView(base: base, from: from, fold: fold)
+    let job = StreamJob(
+      parameters: p.job, name: "v\(jobs.count + 1)", view: view, parallelism: parallelism, workers: p.hosts.workers,
+      storage: p.hosts.storage, log: log, keys: p.events.keys, start: start, startAt: time, platform: platform,
+      simulator: simulator)
+    job.sink = store
+    store.tasksPerView.append(parallelism)
+    log.appendListeners.append { [unowned job] part in job.appended(part) }
+    jobs.append(job)
+    return job
+  }
+
+  /// The horizon an answer would have now.
+  var currentHorizon: Int64 {
+    switch store.reads {
+    case .lambda(let speed):
+      return speed ? max(store.batchCutoff, store.views[store.current].horizon) : store.batchCutoff
+    case .stream:
+      return store.views.isEmpty ? 0 : store.views[store.current].horizon
+    }
+  }
+
+  static let jobMetrics: [(name: String, meaning: String)] = [
+    ("stream.events_generated, stream.events_appended", "events that happened, and those in the log"),
+    ("stream.records_processed, stream.throughput", "records through the window operator, and per second"),
+    ("stream.record_latency_p50, _p99", "from a record's append to the log to its count in a window (seconds)"),
+    ("stream.window_latency_p50, _p99", "from a window's end to its firing (watermark delay included)"),
+    ("stream.late_updates, stream.late_dropped", "late events that updated a fired window, and those dropped"),
+    ("stream.duplicates", "events counted again in results sent twice (at-least-once after a failure)"),
+    ("stream.uncommitted_discarded", "exactly-once: events in results never committed (replayed instead)"),
+    ("stream.state_bytes_mean, _max", "window state (entries x state_entry_size)"),
+    ("stream.checkpoints, stream.checkpoint_seconds_mean, stream.alignment_seconds_mean", "completed checkpoints"),
+    ("stream.failures, stream.recovery_seconds_mean", "job failures, and failure to caught up with the log"),
+    ("stream.consumer_lag_end", "records not yet read at the end (series: stream.consumer_lag)"),
+    ("stream.backpressure", "mean number of sources waiting on a full window task"),
+    ("stream.bytes_from_disk", "bytes the sources read from the brokers' disks (older than the page cache)"),
+    ("stream.cpu_seconds", "core-seconds of the job's tasks"),
+  ]
+
+  static let servingMetrics: [(name: String, meaning: String)] = [
+    ("serving.answered, serving.queries_failed", "queries answered after the warm-up, and failed"),
+    ("serving.query_latency_p50, _p99", "client to answer (seconds)"),
+    (
+      "serving.freshness_mean, _p50, _p99",
+      "age of the answer's horizon: everything before it is in the answer (series: serving.freshness_seconds)"
+    ),
+    ("serving.error_mean, serving.exact_fraction", "relative error against the truth up to the horizon; exact answers"),
+    ("serving.error_now_mean", "relative error against every event that has happened (staleness included)"),
+    ("serving.cpu_seconds", "core-seconds of the store's lookups and writes"),
+  ]
+
+  func metrics() -> Metrics {
+    var m = Metrics()
+    m.set("stream.events_generated", Double(log.generatedTotal))
+    m.set("stream.events_appended", Double(log.appended))
+    if let job = jobs.first { jobMetrics(job, into: &m, prefix: "stream") }
+    servingMetrics(into: &m)
+    return m
+  }
+
+  func jobMetrics(_ job: StreamJob, into m: inout Metrics, prefix: String) {
+    let now = simulator.now
+    let span = max(1e-9, (now - job.started).seconds)
+    m.set("\(prefix).records_processed", Double(job.recordsProcessed))
+    m.set("\(prefix).throughput", Double(job.recordsProcessed) / span)
+    m.set("\(prefix).record_latency_p50", job.recordLatency.percentile(50))
+    m.set("\(prefix).record_latency_p99", job.recordLatency.percentile(99))
+    m.set("\(prefix).window_latency_p50", job.windowLatency.percentile(50))
+    m.set("\(prefix).window_latency_p99", job.windowLatency.percentile(99))
+    m.set("\(prefix).late_updates", Double(job.lateUpdates))
+    m.set("\(prefix).late_dropped", Double(job.lateDropped))
+    m.set("\(prefix).duplicates", Double(job.duplicates))
+    m.set("\(prefix).uncommitted_discarded", Double(job.discardedUncommitted))
+    m.set("\(prefix).state_bytes_mean", job.stateBytes.average(until: now))
+    m.set("\(prefix).state_bytes_max", job.stateBytesMax)
+    m.set("\(prefix).checkpoints", Double(job.checkpointTimes.count))
+    m.set("\(prefix).checkpoints_failed", Double(job.checkpointsFailed))
+    m.set("\(prefix).checkpoint_seconds_mean", job.checkpointTimes.count > 0 ? job.checkpointTimes.mean : .nan)
+    m.set("\(prefix).alignment_seconds_mean", job.alignmentTimes.count > 0 ? job.alignmentTimes.mean : .nan)
+    m.set("\(prefix).failures", Double(job.failures))
+    m.set(
+      "\(prefix).recovery_seconds_mean",
+      job.recoveryTimes.isEmpty ? .nan : job.recoveryTimes.reduce(0, +) / Double(job.recoveryTimes.count))
+    m.set("\(prefix).consumer_lag_end", Double(job.lag))
+    m.set("\(prefix).backpressure", job.blockedSources.average(until: now))
+    m.set("\(prefix).bytes_from_disk", job.bytesFromDisk)
+    m.set("\(prefix).cpu_seconds", job.cpuWork / p.platform.coreSpeed)
+  }
+
+  func servingMetrics(into m: inout Metrics) {
+    m.set("serving.answered", Double(store.answered))
+    m.set("serving.queries_failed", Double(store.failedQueries))
+    m.set("serving.query_latency_p50", store.latency.percentile(50))
+    m.set("serving.query_latency_p99", store.latency.percentile(99))
+    m.set("serving.freshness_mean", store.freshness.count > 0 ? store.freshness.mean : .nan)
+    m.set("serving.freshness_p50", store.freshness.percentile(50))
+    m.set("serving.freshness_p99", store.freshness.percentile(99))
+    m.set("serving.error_mean", store.error.count > 0 ? store.error.mean : .nan)
+    m.set("serving.exact_fraction", store.answered > 0 ? Double(store.exact) / Double(store.answered) : .nan)
+    m.set("serving.error_now_mean", store.errorNow.count > 0 ? store.errorNow.mean : .nan)
+    m.set("serving.cpu_seconds", store.serviceSeconds)
+  }
+}
