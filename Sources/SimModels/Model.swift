@@ -126,6 +126,7 @@ public enum ModelRegistry {
     AnyModel(MapReduceModel.self),
     AnyModel(SparkModel.self),
     AnyModel(StreamModel.self),
+    AnyModel(LambdaKappaModel.self),
   ]
 
   public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }

@@ -146,14 +146,19 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
       while left > 0 {
         let chunk = min(left, p.blockSize)
         left -= chunk
-        let targets = place(replicas: p.replication, existing: [], writer: writer)
-        blocks.append(Block(size: chunk, replicas: targets))
-        let id = Int32(blocks.count - 1)
-        for dn in targets { stored[Int(dn)].insert(id) }
-        list.append(id)
+        list.append(addBlock(size: chunk, replicas: place(replicas: p.replication, existing: [], writer: writer)))
       }
       files.append(list)
     }
+  }
+
+  /// A block written outside the model's clients (preloaded, or by another model's loader).
+  @discardableResult
+  func addBlock(size: Double, replicas: [Int32]) -> Int32 {
+    blocks.append(Block(size: size, replicas: replicas))
+    let id = Int32(blocks.count - 1)
+    for dn in replicas { stored[Int(dn)].insert(id) }
+    return id
   }
 
   // MARK: Placement

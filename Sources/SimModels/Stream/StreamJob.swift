@@ -216,6 +216,8 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
     for s in sources.indices {
       for (k, part) in sources[s].partitions.enumerated() {
         sources[s].positions[k] = earliest ? log.logStart(part, at: simulator.now) : log.partitions[part].history
+        // What retention has deleted is beyond any replay.
+        if earliest { unrecoverable += sources[s].positions[k] }
       }
     }
     let from = earliest ? log.historyStart : 0

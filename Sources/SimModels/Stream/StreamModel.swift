@@ -178,7 +178,7 @@ final class StreamPipeline: PlatformWorkload {
     m.set(
       "\(prefix).recovery_seconds_mean",
       job.recoveryTimes.isEmpty ? .nan : job.recoveryTimes.reduce(0, +) / Double(job.recoveryTimes.count))
-    m.set("\(prefix).consumer_lag_end", Double(job.lag))
+    m.set("\(prefix).consumer_lag_end", job.status == .stopped ? .nan : Double(job.lag))
     m.set("\(prefix).backpressure", job.blockedSources.average(until: now))
     m.set("\(prefix).bytes_from_disk", job.bytesFromDisk)
     m.set("\(prefix).cpu_seconds", job.cpuWork / p.platform.coreSpeed)
