@@ -172,6 +172,40 @@ plots: $(PLOTS_STAMP)
 	    --x acks --title "One broker and one producer cut off for 20 s: acknowledged records lost" \
 	    --out plots/broker-partition.png >/dev/null; \
 	fi
+	@if [ -f results/stream-guarantees/summary.csv ]; then \
+	  echo "plots/stream-guarantees-duplicates.png plots/stream-guarantees-freshness.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/stream-guarantees --metric stream.duplicates \
+	    --x job.checkpoint_interval --title "A worker lost at 5 min 47 s: events counted twice, by checkpoint interval" \
+	    --out plots/stream-guarantees-duplicates.png >/dev/null; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/stream-guarantees --metric serving.freshness_mean \
+	    --also serving.freshness_p99 --x job.checkpoint_interval \
+	    --title "Answer age, mean (solid) and p99 (dashed): exactly-once waits for the commit" \
+	    --out plots/stream-guarantees-freshness.png >/dev/null; \
+	fi
+	@if [ -f results/lambda-vs-kappa/summary.csv ]; then \
+	  echo "plots/lambda-vs-kappa.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_timeseries.py results/lambda-vs-kappa --metric serving.freshness_seconds \
+	    --metric stream.consumer_lag --band 3300:4500 --replication 0 \
+	    --title "Lambda vs Kappa (replication 0): the stream workers down 55-75 min, Kappa reprocessing from 90 min" \
+	    --out plots/lambda-vs-kappa.png >/dev/null; \
+	fi
+	@if [ -f results/kappa-reprocessing/summary.csv ]; then \
+	  echo "plots/kappa-reprocessing.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/kappa-reprocessing --metric kappa.catch_up_seconds \
+	    --x reprocessing.parallelism --logy \
+	    --title "Kappa: replaying the retained log (retention 36 h, 8 partitions), by parallelism" \
+	    --out plots/kappa-reprocessing.png >/dev/null; \
+	fi
+	@if [ -f results/lambda-batch-period/summary.csv ]; then \
+	  echo "plots/lambda-batch-period.png plots/lambda-batch-period-error.png"; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/lambda-batch-period --metric serving.freshness_mean \
+	    --also serving.freshness_p99 --x batch.period --logy \
+	    --title "Lambda: answer age, mean (solid) and p99 (dashed), with and without the speed layer" \
+	    --out plots/lambda-batch-period.png >/dev/null; \
+	  $(PLOTS_VENV)/bin/python plots/plot_sweep.py results/lambda-batch-period --metric serving.error_mean \
+	    --x batch.period --title "Lambda: mean relative error (late events the speed layer dropped)" \
+	    --out plots/lambda-batch-period-error.png >/dev/null; \
+	fi
 
 $(PLOTS_STAMP): plots/requirements.txt
 	@if [ ! -x $(PLOTS_VENV)/bin/python ]; then \

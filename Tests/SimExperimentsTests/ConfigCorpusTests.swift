@@ -17,7 +17,9 @@ import Testing
     var numbers: Set<Int> = []
     for fixture in fixtures {
       let number = Int(fixture.name.prefix(while: \.isNumber))
-      #expect(number != nil && fixture.name.dropFirst(2).hasPrefix("-"), "\(fixture.name): name it NN-short-name.yaml")
+      #expect(
+        number != nil && fixture.name.drop(while: \.isNumber).hasPrefix("-"),
+        "\(fixture.name): name it NN-short-name.yaml")
       if let number { #expect(numbers.insert(number).inserted, "\(fixture.name): number \(number) is used twice") }
       #expect(!fixture.lines.isEmpty, "\(fixture.name): no '# expect-line:'")
     }

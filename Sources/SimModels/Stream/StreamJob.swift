@@ -72,15 +72,13 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   }
 
   struct Channel {
-    var queue: [Delivery] = []
-    var head = 0
+    var queue = RingBuffer<Delivery>()
     var activity: ActivityID?
   }
 
   struct WindowTask {
     var host = Int32(0)
-    var queue: [Delivery] = []
-    var head = 0
+    var queue = RingBuffer<Delivery>()
     var queued = 0
     var activity: ActivityID?
     var watermarks: [Int64] = []
@@ -137,6 +135,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   // Failure and recovery.
   var failedAt: SimTime?
   var catchUp: [[Int]]?
+  var lagAtFailure = 0
   var restores = 0
   var restoreActivities: [ActivityID] = []
   // Statistics.
@@ -381,8 +380,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   /// The channel's next delivery: records over the network (FIFO, one at a time), or a
   /// watermark alone (at once).
   func sendNext(_ c: Int) {
-    while channels[c].activity == nil, channels[c].head < channels[c].queue.count {
-      let delivery = channels[c].queue[channels[c].head]
+    while channels[c].activity == nil, let delivery = channels[c].queue.first {
       let (s, t) = (c / parallelism, c % parallelism)
       if delivery.records.count == 0 || sources[s].host == tasks[t].host {
         deliver(c)
@@ -395,12 +393,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   }
 
   func deliver(_ c: Int) {
-    let delivery = channels[c].queue[channels[c].head]
-    channels[c].head += 1
-    if channels[c].head == channels[c].queue.count {
-      channels[c].queue.removeAll(keepingCapacity: true)
-      channels[c].head = 0
-    }
+    let delivery = channels[c].queue.popFirst()!
     let t = c % parallelism
     tasks[t].queue.append(delivery)
     if tasks[t].activity == nil { process(t) }
@@ -409,8 +402,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   // MARK: Window tasks
 
   func process(_ t: Int) {
-    while tasks[t].activity == nil, tasks[t].head < tasks[t].queue.count {
-      let delivery = tasks[t].queue[tasks[t].head]
+    while tasks[t].activity == nil, let delivery = tasks[t].queue.first {
       if delivery.records.count > 0 {
         let work = Double(delivery.records.count) * p.windowCost
         cpuWork += work
@@ -425,12 +417,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
 
   /// The head delivery's records into the task's windows, then its watermark.
   func apply(_ t: Int) {
-    let delivery = tasks[t].queue[tasks[t].head]
-    tasks[t].head += 1
-    if tasks[t].head == tasks[t].queue.count {
-      tasks[t].queue.removeAll(keepingCapacity: true)
-      tasks[t].head = 0
-    }
+    let delivery = tasks[t].queue.popFirst()!
     let records = delivery.records
     let now = simulator.now.nanoseconds
     var late: [Int64: [Int32: Int32]] = [:]
@@ -635,6 +622,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
     if failedAt == nil {
       failedAt = simulator.now
       catchUp = sources.map { s in s.partitions.map { log.partitions[$0].end } }
+      lagAtFailure = lag
     }
     cancelAll()
     duplicates += sentSince.reduce(0) { $0 + $1.events }
@@ -661,8 +649,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
     for t in tasks.indices {
       if let a = tasks[t].activity { platform.cancel(a) }
       tasks[t].activity = nil
-      tasks[t].queue = []
-      tasks[t].head = 0
+      tasks[t].queue = RingBuffer()
       tasks[t].queued = 0
     }
     snapshotActivities.forEach(platform.cancel)
@@ -718,12 +705,14 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
     for s in sources.indices { poll(s) }
   }
 
-  /// Recovery ends when the sources are back where the log ended at the failure.
+  /// Recovery ends when the sources are past where the log ended at the failure and have read
+  /// the backlog since: the lag is back to what it was (give or take a poll a partition).
   func checkCaughtUp() {
     guard let target = catchUp, let at = failedAt else { return }
     for s in sources.indices {
       for k in sources[s].positions.indices where sources[s].positions[k] < target[s][k] { return }
     }
+    guard lag <= lagAtFailure + log.partitions.count * p.maxPollRecords else { return }
     recoveryTimes.append((simulator.now - at).seconds)
     failedAt = nil
     catchUp = nil

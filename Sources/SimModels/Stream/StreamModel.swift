@@ -127,7 +127,7 @@ final class StreamPipeline: PlatformWorkload {
     ("stream.uncommitted_discarded", "exactly-once: events in results never committed (replayed instead)"),
     ("stream.state_bytes_mean, _max", "window state (entries x state_entry_size)"),
     ("stream.checkpoints, stream.checkpoint_seconds_mean, stream.alignment_seconds_mean", "completed checkpoints"),
-    ("stream.failures, stream.recovery_seconds_mean", "job failures, and failure to caught up with the log"),
+    ("stream.failures, stream.recovery_seconds_mean", "job failures; failure to the lag being back where it was"),
     ("stream.consumer_lag_end", "records not yet read at the end (series: stream.consumer_lag)"),
     ("stream.backpressure", "mean number of sources waiting on a full window task"),
     ("stream.bytes_from_disk", "bytes the sources read from the brokers' disks (older than the page cache)"),
