@@ -145,7 +145,7 @@ final class RecordingSink: StreamSink {
     let sink = RecordingSink()
     job.sink = sink
     log.appendListeners.append { job.appended($0) }
-    withExtendedLifetime((platform, log, job)) { simulator.run(until: .seconds(100)) }
+    withExtendedLifetime((platform, log, job)) { _ = simulator.run(until: .seconds(100)) }
     let slide = Int64(10_000_000_000)
     var checked = 0
     for window in sink.fired.keys.sorted() where sink.fired[window] == 3 {

@@ -1,14 +1,25 @@
 import SimKernel
 import SimPlatform
 
+/// A batch model's job as the batch layer runs it: to its end, then a callback.
+protocol BatchViewJob: AnyObject {
+  var onEnd: ((Bool) -> Void)? { get set }
+  var cpuWork: Double { get }
+  var bytesRead: Double { get }
+}
+
+extension MapReduceJob: BatchViewJob {}
+extension SparkJob: BatchViewJob {}
+
 /// Lambda's batch layer: the master dataset in HDFS, fed by a loader from the log, and a
-/// MapReduce job every `period` that recomputes the batch view from all of it.
+/// MapReduce job (or a one-pass Spark application) every `period` that recomputes the batch
+/// view from all of it.
 ///
 /// The loader (Camus, a Kafka Connect HDFS sink) reads every partition's new records each
 /// `loader_interval` and writes them as a file (pipelines to placed DataNodes); once written,
 /// they are in the master dataset. A run starts at each period (or at once when the last ran
-/// over), takes the master dataset as it is, and runs the MapReduce model's job over all its
-/// blocks; its view counts every event in it with event time before the cutoff: the last
+/// over), takes the master dataset as it is, and runs the MapReduce (or Spark) model's job over
+/// all its blocks; its view counts every event in it with event time before the cutoff: the last
 /// window boundary before the loader's last read less the speed layer's allowance for late
 /// events (`max_out_of_orderness` + `allowed_lateness`). Events later than that are missed
 /// until the next run, as the speed layer drops them. A finished view is bulk loaded into the store and swapped in.
@@ -45,8 +56,8 @@ final class BatchLayer: EventHandler, ActivityObserver {
   var nextBlock: Int64 = 0
   var loaderBytes = 0.0
   // Runs.
-  var job: MapReduceJob?
-  var jobs: [MapReduceJob] = []
+  var job: (any BatchViewJob)?
+  var jobs: [any BatchViewJob] = []
   var run = 0
   var runStart = SimTime.zero
   var due = false
@@ -173,7 +184,13 @@ final class BatchLayer: EventHandler, ActivityObserver {
     }
     view = (counts, cutoff)
     inputBytes.add(hdfs.blocks.reduce(0) { $0 + $1.size })
-    let job = MapReduceJob(parameters: p.batch, hdfs: hdfs, platform: platform, simulator: simulator, context: context)
+    let job: any BatchViewJob
+    switch p.batchEngine {
+    case .mapreduce:
+      job = MapReduceJob(parameters: p.batch, hdfs: hdfs, platform: platform, simulator: simulator, context: context)
+    case .spark:
+      job = SparkJob(parameters: p.spark, hdfs: hdfs, platform: platform, simulator: simulator)
+    }
     job.onEnd = { [unowned self] ok in self.ended(ok) }
     self.job = job
     jobs.append(job)

@@ -5,14 +5,17 @@ import SimPlatform
 /// serving layers) or the Kappa architecture (one stream path, reprocessing by replay).
 public struct LambdaKappaParameters: Sendable, Equatable {
   public enum Architecture: String, Sendable, Equatable { case lambda, kappa }
+  public enum BatchEngine: String, Sendable, Equatable { case mapreduce, spark }
 
   public var stream: StreamParameters
   public var architecture = Architecture.lambda
   /// Lambda: the speed layer runs (false: batch views alone).
   public var speedLayer = true
-  /// The batch layer's MapReduce job over the master dataset (HDFS on every host but the
-  /// NameNode's).
+  /// The batch layer's job over the master dataset (HDFS on every host but the NameNode's): a
+  /// MapReduce job, or a one-pass Spark application.
+  public var batchEngine = BatchEngine.mapreduce
   public var batch: MapReduceParameters
+  public var spark: SparkParameters
   public var batchPeriod = SimTime.seconds(900)
   /// The loader (Camus, a Kafka Connect HDFS sink) writes what the log received this often.
   public var loaderInterval = SimTime.seconds(60)
@@ -32,7 +35,8 @@ public struct LambdaKappaParameters: Sendable, Equatable {
     var hdfs = HDFSParameters(platform: platform, faults: faults)
     hdfs.datanodes = datanodes.count
     hdfs.workload = .none
-    var p = LambdaKappaParameters(stream: stream, batch: MapReduceParameters(hdfs: hdfs))
+    var p = LambdaKappaParameters(
+      stream: stream, batch: MapReduceParameters(hdfs: hdfs), spark: SparkParameters(hdfs: hdfs))
     p.architecture = Architecture(
       rawValue: try reader.choice(
         "architecture", ["lambda", "kappa"], default: "lambda",
@@ -47,7 +51,7 @@ public struct LambdaKappaParameters: Sendable, Equatable {
         "events", "events.history must be a whole number of windows (job.window)", hint: "e.g. history: 24h")
     }
 
-    var b = try reader.mapping("batch", help: "lambda: the batch layer (period, loader, and the MapReduce job)")
+    var b = try reader.mapping("batch", help: "lambda: the batch layer (period, loader, and its job)")
     p.batchPeriod = try b.duration("period", default: .seconds(900), help: "a batch run starts this often")
     guard p.batchPeriod > .zero else { throw b.error("period", "period must be positive") }
     p.loaderInterval = try b.duration(
@@ -75,7 +79,18 @@ public struct LambdaKappaParameters: Sendable, Equatable {
     p.batch.hdfs.preloadFiles = Int((history / p.batch.inputFileSize).rounded(.up))
     p.batch.hdfs.preloadFileSize = .constant(history > 0 ? history / Double(p.batch.hdfs.preloadFiles) : 1)
     p.batch.inputSize = history
-    try p.batch.decodeJob(&b, defaultJob: "wordcount")
+    p.batchEngine = BatchEngine(
+      rawValue: try b.choice(
+        "engine", ["mapreduce", "spark"], default: "mapreduce",
+        help: "what recomputes the view: a MapReduce job (settings under mapreduce) or Spark (under spark)"))!
+    var mr = try b.mapping("mapreduce", help: "the MapReduce job (the mapreduce model's parameters)")
+    try p.batch.decodeJob(&mr, defaultJob: "wordcount")
+    try mr.finish()
+    p.spark.hdfs = p.batch.hdfs
+    (p.spark.inputSize, p.spark.inputFileSize) = (p.batch.inputSize, p.batch.inputFileSize)
+    var sp = try b.mapping("spark", help: "the Spark application, one pass (the spark model's parameters)")
+    try p.spark.decodeJob(&sp, onePass: true)
+    try sp.finish()
     try b.finish()
 
     var r = try reader.mapping("reprocessing", help: "kappa: a new job version replays the retained log")

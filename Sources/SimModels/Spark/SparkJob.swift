@@ -81,6 +81,11 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   var recomputedUncached = 0
   var rerunShuffle = 0
   var series = TimeSeries()
+  /// CPU work its tasks asked for: the job's cost.
+  var cpuWork = 0.0
+  /// Told when the job ends (true: done, false: failed) in place of stopping the run: a job that
+  /// is one part of a larger model (a Lambda architecture's batch layer).
+  var onEnd: ((Bool) -> Void)?
 
   init(parameters: SparkParameters, hdfs: HDFSCluster, platform: Platform, simulator: Simulator) {
     p = parameters
@@ -154,7 +159,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     series.append(time: simulator.now, metric: "spark.iteration_seconds", value: seconds)
     if iteration == p.iterations {
       finished = simulator.now
-      simulator.stop()
+      if let onEnd { onEnd(true) } else { simulator.stop() }
     } else {
       // The MapReduce engine starts a new job for every iteration.
       simulator.schedule(
@@ -164,7 +169,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
 
   func fail() {
     failedJob = true
-    simulator.stop()
+    if let onEnd { onEnd(false) } else { simulator.stop() }
   }
 
   // MARK: Scheduling
@@ -266,6 +271,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     attempts[a].phase = .computing
     let parse = attempts[a].source == .lineage ? p.costs.parseCost : 0
     let factor = slow.contains(attempts[a].host) ? p.slowFactor : 1
+    cpuWork += size(part) * (parse + p.costs.iterationCost) * factor
     attempts[a].activity = platform.compute(
       work: size(part) * (parse + p.costs.iterationCost) * factor, host: HostID(attempts[a].host), observer: self,
       tag: Int64(a))
@@ -386,6 +392,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   // MARK: Executor loss
 
   func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
+    guard finished == nil, !failedJob else { return }
     guard up else {
       freeCores[Int(host.index)] = 0
       storageUsed[Int(host.index)] = 0

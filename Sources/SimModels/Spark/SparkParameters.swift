@@ -59,12 +59,23 @@ public struct SparkParameters: Sendable, Equatable {
     (p.inputSize, p.inputFileSize, p.slowHosts, p.slowFactor) = (
       job.inputSize, job.inputFileSize, job.slowHosts, job.slowFactor
     )
-    p.engine = Engine(
-      rawValue: try reader.choice(
-        "engine", ["spark", "mapreduce"], default: "spark",
-        help: "spark: executors stay up and cache; mapreduce: a job per iteration from HDFS"))!
+    try p.decodeJob(&reader, onePass: false)
+    return p
+  }
+
+  /// The job itself, given its HDFS. `onePass`: a single pass over the data (a Lambda batch
+  /// view): no engine, iterations or cache to choose, and custom costs by default.
+  mutating func decodeJob(_ reader: inout ConfigReader, onePass: Bool) throws(ConfigError) {
+    var p = self
+    if !onePass {
+      p.engine = Engine(
+        rawValue: try reader.choice(
+          "engine", ["spark", "mapreduce"], default: "spark",
+          help: "spark: executors stay up and cache; mapreduce: a job per iteration from HDFS"))!
+    }
     p.job = try reader.choice(
-      "job", ["logistic_regression", "kmeans", "pagerank", "custom"], default: "logistic_regression",
+      "job", ["logistic_regression", "kmeans", "pagerank", "custom"],
+      default: onePass ? "custom" : "logistic_regression",
       help: "a named iterative algorithm, or custom (the costs below)")
     let preset = Costs.presets[p.job] ?? Costs.presets["logistic_regression"]!
     p.costs.parseCost = try reader.duration(
@@ -78,16 +89,22 @@ public struct SparkParameters: Sendable, Equatable {
     if p.job != "custom", p.costs != preset {
       throw reader.error("job", "job '\(p.job)' fixes its costs", hint: "use job: custom to set them")
     }
-    p.iterations = try reader.int("iterations", default: 10, range: 1...100_000, help: "iterations over the dataset")
-    p.memoryExpansion = try reader.quantity(
-      "memory_expansion", .number, default: 2, help: "bytes in memory per input byte once parsed")
-    guard p.memoryExpansion > 0 else { throw reader.error("memory_expansion", "memory_expansion must be > 0") }
-    p.cache = Cache(
-      rawValue: try reader.choice(
-        "cache", ["none", "memory_only", "memory_and_disk"], default: "memory_only",
-        help: "persist the parsed dataset: none, MEMORY_ONLY or MEMORY_AND_DISK"))!
+    if onePass {
+      p.iterations = 1
+      p.cache = .none
+    } else {
+      p.iterations = try reader.int(
+        "iterations", default: 10, range: 1...100_000, help: "iterations over the dataset")
+      p.memoryExpansion = try reader.quantity(
+        "memory_expansion", .number, default: 2, help: "bytes in memory per input byte once parsed")
+      guard p.memoryExpansion > 0 else { throw reader.error("memory_expansion", "memory_expansion must be > 0") }
+      p.cache = Cache(
+        rawValue: try reader.choice(
+          "cache", ["none", "memory_only", "memory_and_disk"], default: "memory_only",
+          help: "persist the parsed dataset: none, MEMORY_ONLY or MEMORY_AND_DISK"))!
+    }
     p.executorCores = try reader.int(
-      "executor_cores", default: job.hdfs.platform.cores, range: 1...10_000,
+      "executor_cores", default: hdfs.platform.cores, range: 1...10_000,
       help: "spark.executor.cores (one executor per worker)")
     p.storageMemory = try reader.quantity(
       "storage_memory", .size, default: 8 * 1_073_741_824, help: "an executor's storage memory for cached partitions")
@@ -106,6 +123,6 @@ public struct SparkParameters: Sendable, Equatable {
     guard (0...1).contains(p.speculationQuantile) else {
       throw reader.error("speculation_quantile", "speculation_quantile must be in 0...1")
     }
-    return p
+    self = p
   }
 }
