@@ -13,7 +13,7 @@ help:
 	@echo "make plots     (re)draw plots/quickstart.png (Python venv in plots/.venv)"
 	@echo "make test      run the whole test suite (debug build)"
 	@echo "make test-fast the suite without the long statistical checks"
-	@echo "make bench     PHOLD against a C++ loop and SimPy, sweeps, the fluid model, the broker at 1M records/s, then the kernel micro-benchmarks"
+	@echo "make bench     PHOLD against a C++ loop and SimPy, sweeps, the fluid model, the broker at 1M records/s, a 1 TB sort, Lambda and Kappa runs, then the kernel micro-benchmarks"
 	@echo "make format    format Sources and Tests with swift format"
 
 # GSL is the only system library BDSim needs. As root it is installed; otherwise we say how.
@@ -59,6 +59,7 @@ bench: release
 	bash Benchmarks/platform/run.sh
 	bash Benchmarks/broker/run.sh
 	bash Benchmarks/mapreduce/run.sh
+	bash Benchmarks/architectures/run.sh
 	bash Benchmarks/run.sh
 
 bench-baseline: release

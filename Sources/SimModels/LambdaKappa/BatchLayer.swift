@@ -177,7 +177,7 @@ final class BatchLayer: EventHandler, ActivityObserver {
     // allowance for late events (those later still are missed until the next run).
     let allowance = p.stream.job.maxOutOfOrderness.nanoseconds + p.stream.job.allowedLateness.nanoseconds
     let cutoff = max(0, (loaded - allowance) / windowSize * windowSize)
-    var counts = (0..<log.events.keys).map { $0 < keepBelow ? log.truth(key: $0, before: 0) : 0 }
+    var counts = store.truthBase(before: 0)
     let buckets = min(Int(cutoff / log.bucket), stored.count / log.events.keys)
     for b in 0..<buckets {
       for k in 0..<keepBelow { counts[k] += Int(stored[b * log.events.keys + k]) }

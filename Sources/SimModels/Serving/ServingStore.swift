@@ -66,7 +66,8 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
   var views: [View] = []
   /// The view queries read (a Kappa switch-over moves it).
   var current = 0
-  var batch: [Int]
+  /// The batch view (Lambda): the history at first.
+  var batch: [Int] = []
   var batchCutoff: Int64 = 0
   var writes: [Int64: Write] = [:]
   var nextWrite: Int64 = 0
@@ -108,9 +109,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
     pools = hosts.map {
       ServerPool(servers: parameters.threads, simulator: simulator, on: HostID($0), platform: platform)
     }
-    batch = (0..<log.events.keys).map {
-      $0 < Int((job.keepKeys * Double(log.events.keys)).rounded()) ? log.truth(key: $0, before: 0) : 0
-    }
+    batch = truthBase(before: 0)
     me = simulator.register(self)
     if parameters.queryRate > 0 {
       simulator.schedule(after: SimTime(seconds: random.exponential(mean: 1 / parameters.queryRate)), to: me)
