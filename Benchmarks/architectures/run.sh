@@ -6,11 +6,7 @@
 # how much faster than real time, the simulator's events and the peak memory of each.
 # Usage: bash Benchmarks/architectures/run.sh   (run `make release` first)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-bdsim="$root/.build/release/bdsim"
-[ -x "$bdsim" ] || { echo "no $bdsim: run 'make release' first" >&2; exit 2; }
-scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
+source "$(dirname "$0")/../release-binary.sh"
 for architecture in lambda kappa; do
   # The experiment up to its sweep (params last), one replication, this architecture, every metric.
   sed -e '/^sweep:/,$d' -e 's/^replications: .*/replications: 1/' "$root/experiments/lambda-vs-kappa.yaml" \

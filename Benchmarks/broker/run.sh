@@ -8,12 +8,8 @@
 # peak memory. DURATION=60s shortens every run.
 # Usage: bash Benchmarks/broker/run.sh   (run `make release` first)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-bdsim="$root/.build/release/bdsim"
-[ -x "$bdsim" ] || { echo "no $bdsim: run 'make release' first" >&2; exit 2; }
+source "$(dirname "$0")/../release-binary.sh"
 duration="${DURATION:-10m}"
-scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
 cat > "$scratch/broker.yaml" <<YAML
 name: broker-1m
 model: broker

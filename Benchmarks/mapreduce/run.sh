@@ -4,11 +4,7 @@
 # minutes, not hours. Prints the wall time, the simulated job time and the events.
 # Usage: bash Benchmarks/mapreduce/run.sh   (run `make release` first)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-bdsim="$root/.build/release/bdsim"
-[ -x "$bdsim" ] || { echo "no $bdsim: run 'make release' first" >&2; exit 2; }
-scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
+source "$(dirname "$0")/../release-binary.sh"
 cat > "$scratch/sort.yaml" <<'YAML'
 name: sort-1tb
 model: mapreduce

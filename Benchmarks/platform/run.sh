@@ -5,11 +5,7 @@
 # activities visited) per flow change (each flow starts once and ends once).
 # Usage: bash Benchmarks/platform/run.sh   (run `make release` first)
 set -euo pipefail
-root="$(cd "$(dirname "$0")/../.." && pwd)"
-bdsim="$root/.build/release/bdsim"
-[ -x "$bdsim" ] || { echo "no $bdsim: run 'make release' first" >&2; exit 2; }
-scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
+source "$(dirname "$0")/../release-binary.sh"
 cat > "$scratch/shuffle.yaml" <<'YAML'
 name: shuffle-scaling
 model: transfer

@@ -7,11 +7,7 @@
 # Usage: bash Benchmarks/sweep/run.sh   (from anywhere; builds nothing: run `make release` first)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
-bdsim="$root/.build/release/bdsim"
-[ -x "$bdsim" ] || { echo "no $bdsim: run 'make release' first" >&2; exit 2; }
-scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
+source "$(dirname "$0")/../release-binary.sh"
 config="$here/sweep-200.yaml"
 
 seconds() { # seconds of wall time of a command, from bash's TIMEFORMAT

@@ -1,0 +1,7 @@
+# Sourced by the benchmark scripts: $root (the repository), $bdsim (the release binary, which
+# must exist: `make release`) and $scratch (a temporary directory removed on exit).
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bdsim="$root/.build/release/bdsim"
+[ -x "$bdsim" ] || { echo "no $bdsim: run 'make release' first" >&2; exit 2; }
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
