@@ -94,6 +94,23 @@ final class RecordingSink: StreamSink {
     #expect(eo["serving.freshness_mean"]! > a["serving.freshness_mean"]! + 5)
   }
 
+  /// A broker dies for 30 s: its partitions take nothing until its session times out (9 s) and a
+  /// follower leads; produce requests and fetches are tried again, the job does not fail, and
+  /// every event still reaches the answers exactly once.
+  @Test func aLeaderLostMovesItsPartitionsWithoutFailingTheJob() throws {
+    let brokerCrash = ConfigNode(
+      .sequence([.mapping([("at", .scalar("50s")), ("host", .scalar("rack1-host1")), ("for", .scalar("30s"))])]))
+    let m = try runStream(try streamParameters(faults: brokerCrash))
+    #expect(m["stream.failures"] == 0)
+    #expect(m["stream.append_retries"]! > 0)
+    #expect(m["serving.exact_fraction"] == 1)
+    #expect(m["stream.events_generated"]! - m["stream.events_appended"]! < 300)
+    #expect(m["stream.records_processed"] == m["stream.events_appended"])
+    // The stall: a window waits for the partitions that had no leader for 9 s.
+    let stalled = m["stream.window_latency_p99"]!
+    #expect(stalled > 5 && stalled < 12, "window latency p99 \(stalled) s")
+  }
+
   /// Late events: beyond the watermark they are dropped (and the answers miss them); with an
   /// allowed lateness that covers the delays they update the fired windows instead.
   @Test func allowedLatenessTurnsDropsIntoUpdates() throws {

@@ -26,7 +26,7 @@ struct RecordBatch {
 /// what has arrived every `produce_interval`, one batch per partition (the key's hash picks it).
 /// `history` is the time before the run at the same rate: it is in the log (within retention)
 /// and in the truth, kept as one count per key per bucket of event time rather than per event.
-final class EventLog: EventHandler, ActivityObserver {
+final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
   struct Partition {
     var history = 0
     var eventTimes: [Int64] = []
@@ -65,6 +65,8 @@ final class EventLog: EventHandler, ActivityObserver {
   var appendFailures = 0
   /// Told when records reach a partition (its index).
   var appendListeners: [(Int) -> Void] = []
+  /// Brokers down, since when.
+  var downSince: [Int32: SimTime] = [:]
 
   init(
     events: EventWorkload, log: LogParameters, hosts: StreamHosts, bucket: SimTime, platform: Platform,
@@ -104,6 +106,7 @@ final class EventLog: EventHandler, ActivityObserver {
       partitions[p].history = historyBuckets * Int(historyChunk[p].reduce(0) { $0 + $1.count })
     }
     me = simulator.register(self)
+    platform.addObserver(self)
     simulator.schedule(after: log.produceInterval, to: me)
   }
 
@@ -143,16 +146,34 @@ final class EventLog: EventHandler, ActivityObserver {
     simulator.schedule(after: log.produceInterval, to: me)
   }
 
-  func leader(_ p: Int) -> Int32 { hosts.brokers[p % hosts.brokers.count] }
+  /// The partition's replicas, the preferred leader first.
+  func replicas(_ p: Int) -> [Int32] {
+    let brokers = hosts.brokers.count
+    return (0..<min(log.replication, brokers)).map { hosts.brokers[(p + $0) % brokers] }
+  }
 
-  /// One produce request for the partition: the client to the leader and on to the followers
-  /// (a pipelined write to each broker's disk; acks=all waits for the last).
+  /// The controller's view of a broker: alive while up, and for `leader_failover` after it dies
+  /// (until its session times out).
+  func alive(_ broker: Int32) -> Bool {
+    platform.isUp(HostID(broker)) || downSince[broker].map { simulator.now - $0 < log.leaderFailover } ?? false
+  }
+
+  /// The first replica the controller thinks alive (the preferred one again once it is back);
+  /// while a dead leader's session lasts, requests to it fail and are sent again.
+  func leader(_ p: Int) -> Int32 { replicas(p).first(where: alive) ?? replicas(p)[0] }
+
+  func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
+    downSince[host.index] = up ? nil : simulator.now
+  }
+
+  /// One produce request for the partition: the client to the leader and on to the live
+  /// followers (a pipelined write to each broker's disk; acks=all waits for the last).
   func send(_ p: Int) {
     partitions[p].sending = partitions[p].ready
     partitions[p].ready = []
-    let brokers = hosts.brokers.count
-    var path = [HostID(hosts.clients[p % hosts.clients.count])]
-    for r in 0..<min(log.replication, brokers) { path.append(HostID(hosts.brokers[(p + r) % brokers])) }
+    let leader = leader(p)
+    var path = [HostID(hosts.clients[p % hosts.clients.count]), HostID(leader)]
+    for b in replicas(p) where b != leader && platform.isUp(HostID(b)) { path.append(HostID(b)) }
     let bytes = Double(partitions[p].sending.count) * events.size
     platform.pipeline(bytes: bytes, hosts: path, readDisk: false, writeDisks: true, observer: self, tag: Int64(p))
   }

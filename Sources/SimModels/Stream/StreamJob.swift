@@ -148,6 +148,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   var duplicates = 0
   var discardedUncommitted = 0
   var unrecoverable = 0
+  var fetchRetries = 0
   var cpuWork = 0.0
   var recordLatency = LatencyHistogram()
   var windowLatency = LatencyHistogram()
@@ -597,7 +598,21 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
 
   func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
     guard (tag >> 32) & 0xFF_FFFF == epoch & 0xFF_FFFF else { return }
+    let index = Int(tag & 0xFFFF_FFFF)
     switch Purpose(rawValue: tag >> 56) {
+    case .fetch where platform.isUp(HostID(sources[index].host)):
+      // The partition's leader is gone (or cut off): the consumer backs off (retry.backoff.ms,
+      // 100 ms) and fetches again from the leader the metadata then names.
+      let k = sources[index].partition
+      sources[index].positions[k] -= sources[index].batch.count
+      bytesFetched -= sources[index].batch.bytes
+      if sources[index].batch.fromDisk { bytesFromDisk -= sources[index].batch.bytes }
+      sources[index].batch = RecordBatch()
+      sources[index].busy = false
+      sources[index].activity = nil
+      fetchRetries += 1
+      simulator.schedule(after: .milliseconds(100), to: me, kind: Kind.poll.rawValue, payload: Int64(index))
+      if aligning { checkIfDrained() }
     case .snapshot: abortCheckpoint()
     case .restore:
       // The state's DataNode or the worker is gone: try again.

@@ -119,6 +119,7 @@ final class StreamPipeline: PlatformWorkload {
 
   static let jobMetrics: [(name: String, meaning: String)] = [
     ("stream.events_generated, stream.events_appended", "events that happened, and those in the log"),
+    ("stream.append_retries", "produce requests that failed (no leader, a broker cut off) and were sent again"),
     ("stream.records_processed, stream.throughput", "records through the window operator, and per second"),
     ("stream.record_latency_p50, _p99", "from a record's append to the log to its count in a window (seconds)"),
     ("stream.window_latency_p50, _p99", "from a window's end to its firing (watermark delay included)"),
@@ -131,6 +132,7 @@ final class StreamPipeline: PlatformWorkload {
     ("stream.consumer_lag_end", "records not yet read at the end (series: stream.consumer_lag)"),
     ("stream.backpressure", "mean number of sources waiting on a full window task"),
     ("stream.bytes_from_disk", "bytes the sources read from the brokers' disks (older than the page cache)"),
+    ("stream.fetch_retries", "fetches that found no leader (a broker down or cut off) and were tried again"),
     ("stream.cpu_seconds", "core-seconds of the job's tasks"),
   ]
 
@@ -150,6 +152,7 @@ final class StreamPipeline: PlatformWorkload {
     var m = Metrics()
     m.set("stream.events_generated", Double(log.generatedTotal))
     m.set("stream.events_appended", Double(log.appended))
+    m.set("stream.append_retries", Double(log.appendFailures))
     if let job = jobs.first { jobMetrics(job, into: &m, prefix: "stream") }
     servingMetrics(into: &m)
     return m
@@ -181,6 +184,7 @@ final class StreamPipeline: PlatformWorkload {
     m.set("\(prefix).consumer_lag_end", job.status == .stopped ? .nan : Double(job.lag))
     m.set("\(prefix).backpressure", job.blockedSources.average(until: now))
     m.set("\(prefix).bytes_from_disk", job.bytesFromDisk)
+    m.set("\(prefix).fetch_retries", Double(job.fetchRetries))
     m.set("\(prefix).cpu_seconds", job.cpuWork / p.platform.coreSpeed)
   }
 

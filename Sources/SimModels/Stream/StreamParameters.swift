@@ -27,6 +27,9 @@ public struct LogParameters: Sendable, Equatable {
   public var produceInterval = SimTime.milliseconds(100)
   /// Records younger than this are read from the brokers' page cache; older ones from disk.
   public var pageCacheAge = SimTime.seconds(60)
+  /// A dead leader's partitions move to the next live replica once its session times out
+  /// (KRaft's `broker.session.timeout.ms`, 9 s).
+  public var leaderFailover = SimTime.seconds(9)
 }
 
 /// The stream job: Flink's model (a source chained with a map/filter, a keyed exchange, a
@@ -142,6 +145,9 @@ public struct StreamParameters: Sendable, Equatable {
     guard log.produceInterval > .zero else { throw l.error("produce_interval", "produce_interval must be positive") }
     log.pageCacheAge = try Self.nonNegative(
       &l, "page_cache_age", default: .seconds(60), help: "records younger than this are read from memory")
+    log.leaderFailover = try Self.nonNegative(
+      &l, "leader_failover", default: .seconds(9),
+      help: "broker.session.timeout.ms: a dead leader's partitions move to a live replica after this")
     try l.finish()
 
     var j = try reader.mapping("job", help: "the stream job: parallelism, costs, window, watermarks, checkpoints")
