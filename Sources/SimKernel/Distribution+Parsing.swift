@@ -32,7 +32,7 @@ extension Distribution {
     let value = try parser.parseValue()
     try parser.expectEnd()
     let distribution = try interpret(value, kind: kind, baseDirectory: baseDirectory, source: text)
-    try distribution.validate()
+    try distribution.validate(as: kind)
     return distribution
   }
 
@@ -109,8 +109,8 @@ extension Distribution {
         }
       case "erlang":
         let k = try args.number(["k"])
-        guard k == k.rounded(), k >= 1, k < 1e9 else {
-          throw ValueError("erlang: 'k' must be a whole number >= 1, got \(Quantity.shortest(k))", key: "k")
+        guard k == k.rounded(), k >= 1, k <= 1e6 else {
+          throw ValueError("erlang: 'k' must be a whole number from 1 to 1e6, got \(Quantity.shortest(k))", key: "k")
         }
         result = .erlang(k: Int(k), mean: try args.quantity(["mean"]))
       case "mixture":
@@ -270,27 +270,31 @@ private struct Arguments {
 }
 
 /// Samples for an empirical distribution, from a file of numbers (one per line or comma-separated).
-enum EmpiricalSamples {
-  static func load(path: String, kind: QuantityKind, baseDirectory: String?) throws(ValueError) -> [Double] {
+///
+/// Only a regular file of at most ``maximumFileSize`` bytes is read (never a device, a FIFO or a
+/// directory, which could block or never end), and it may hold at most
+/// ``Distribution/maximumEmpiricalSamples`` values; both are checked before the values are kept.
+public enum EmpiricalSamples {
+  /// The largest file read for an empirical distribution: 16 MiB, room for a million samples
+  /// written with units, read well within a second.
+  public static let maximumFileSize = 16 * 1_048_576
+
+  public static func load(path: String, kind: QuantityKind, baseDirectory: String?) throws(ValueError) -> [Double] {
     let resolved = path.hasPrefix("/") || baseDirectory == nil ? path : baseDirectory! + "/" + path
-    guard let file = fopen(resolved, "r") else {
-      throw ValueError(
-        "empirical: cannot read file '\(resolved)'", key: "file",
-        hint: "check the path; it is relative to the config file")
-    }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-      let n = fread(&buffer, 1, buffer.count, file)
-      if n <= 0 { break }
-      bytes.append(contentsOf: buffer[0..<n])
-    }
-    let text = String(decoding: bytes, as: UTF8.self)
+    let bytes = try contents(of: resolved)
     var samples: [Double] = []
-    for (lineNumber, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-      for field in line.split(separator: ",") {
-        let item = field.trimmingSpaces()
+    var lineNumber = 0
+    var lineStart = 0
+    // Fields are split on commas and newlines as the bytes are walked, without a copy of the text.
+    while lineStart <= bytes.count {
+      var lineEnd = lineStart
+      while lineEnd < bytes.count, bytes[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+      var fieldStart = lineStart
+      while fieldStart <= lineEnd {
+        var fieldEnd = fieldStart
+        while fieldEnd < lineEnd, bytes[fieldEnd] != UInt8(ascii: ",") { fieldEnd += 1 }
+        let item = String(decoding: bytes[fieldStart..<fieldEnd], as: UTF8.self).trimmingSpaces()
+        fieldStart = fieldEnd + 1
         if item.isEmpty || item.hasPrefix("#") { continue }
         do {
           samples.append(try Quantity.parse(item, as: kind))
@@ -299,10 +303,61 @@ enum EmpiricalSamples {
           if lineNumber == 0, Double(item) == nil, item.first?.isLetter == true { continue }
           throw ValueError("empirical: \(resolved):\(lineNumber + 1): \(error.message)", key: "file", hint: error.hint)
         }
+        guard samples.count <= Distribution.maximumEmpiricalSamples else {
+          throw ValueError(
+            "empirical: '\(resolved)' holds more than \(Distribution.maximumEmpiricalSamples) samples", key: "file",
+            hint: "thin the samples or fit a distribution to them")
+        }
       }
+      lineStart = lineEnd + 1
+      lineNumber += 1
     }
     guard !samples.isEmpty else { throw ValueError("empirical: no samples in '\(resolved)'", key: "file") }
     return samples
+  }
+
+  /// The bytes of a regular file of at most ``maximumFileSize`` bytes; anything else is an error
+  /// naming the file. The file is opened without blocking (a FIFO would wait for a writer) and
+  /// checked on the open descriptor, so what is checked is what is read.
+  static func contents(of path: String) throws(ValueError) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_NONBLOCK)
+    guard fd >= 0 else {
+      throw ValueError(
+        "empirical: cannot read file '\(path)'", key: "file", hint: "check the path; it is relative to the config file")
+    }
+    defer { close(fd) }
+    var status = stat()
+    guard fstat(fd, &status) == 0 else { throw ValueError("empirical: cannot read file '\(path)'", key: "file") }
+    let type = status.st_mode & S_IFMT
+    guard type == S_IFREG else {
+      let what =
+        type == S_IFDIR
+        ? "a directory"
+        : type == S_IFCHR || type == S_IFBLK ? "a device" : type == S_IFIFO ? "a FIFO" : "not a regular file"
+      throw ValueError(
+        "empirical: '\(path)' is \(what), not a file of samples", key: "file",
+        hint: "give a regular file of numbers, one per line or comma-separated")
+    }
+    let tooLarge = ValueError(
+      "empirical: '\(path)' is larger than \(maximumFileSize / 1_048_576) MiB", key: "file",
+      hint: "thin the samples (at most \(Distribution.maximumEmpiricalSamples)) or fit a distribution to them")
+    guard status.st_size <= maximumFileSize else { throw tooLarge }
+    // One byte more than fstat said: a file that grew since is refused, not read whole.
+    var bytes = [UInt8](repeating: 0, count: Int(status.st_size) + 1)
+    var count = 0
+    while count < bytes.count {
+      let n = bytes.withUnsafeMutableBytes { buffer in read(fd, buffer.baseAddress! + count, buffer.count - count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n >= 0 else { throw ValueError("empirical: cannot read file '\(path)'", key: "file") }
+      if n == 0 { break }
+      count += n
+    }
+    guard count < bytes.count else {
+      throw ValueError(
+        "empirical: '\(path)' changed while it was read", key: "file", hint: "read a file that is not being written")
+    }
+    bytes.removeLast(bytes.count - count)
+    return bytes
   }
 }
 

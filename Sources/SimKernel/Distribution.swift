@@ -69,8 +69,66 @@ public indirect enum Distribution: Sendable, Equatable {
     }
   }
 
+  /// The largest standard deviation of a lognormal's logarithm: at sigma 10 the mean is already
+  /// e^50 (5e21) times the median.
+  public static let maximumSigma = 10.0
+  /// Shapes of Pareto, Weibull and gamma distributions lie in this range: below 0.1 a Pareto or
+  /// Weibull draw can overflow a Double; above 1e6 the distribution is a constant to 1e-3.
+  public static let shapeRange = 0.1...1e6
+  /// The most values an empirical distribution holds, inline or from a file (8 MB of samples).
+  public static let maximumEmpiricalSamples = 1_000_000
+  /// How far mixture weights may sum from 1 (rounding in written decimals).
+  public static let mixtureWeightTolerance = 1e-6
+
   /// Checks every parameter; the error names the parameter and the value.
-  public func validate() throws(ValueError) {
+  ///
+  /// With a `kind`, the distribution's mean and its 99.9999th percentile (see
+  /// ``highQuantile``) must also lie within the kind's range (for durations, the 292 years of the
+  /// clock), so that what its draws are converted into cannot overflow but with a one-in-a-million
+  /// draw, which saturates (``sampleTime(_:)``).
+  public func validate(as kind: QuantityKind? = nil) throws(ValueError) {
+    try validateParameters()
+    guard let kind else { return }
+    let top = kind.range.upperBound
+    let show = { (value: Double) in Quantity.format(value, as: kind) }
+    if let mean, !(mean <= top) {
+      throw ValueError(
+        "\(name): the mean, \(show(mean)), is more than the largest \(kind.rawValue), \(kind.maximumText)",
+        hint: "lower the distribution's scale or spread")
+    }
+    let quantile = highQuantile
+    guard quantile <= top else {
+      throw ValueError(
+        "\(name): the 99.9999th percentile, \(show(quantile)), is more than the largest \(kind.rawValue), "
+          + kind.maximumText, hint: "lower the distribution's scale or spread")
+    }
+  }
+
+  /// An upper bound of the 99.9999th percentile (the value a draw exceeds once in a million),
+  /// exact where there is a closed form; for gamma and Erlang the sub-gamma tail bound
+  /// k·θ + θ·√(2k·t) + θ·t with t = ln 10^6; for a mixture the largest of its components'.
+  public var highQuantile: Double {
+    let t = 13.815510557964274  // ln 10^6
+    let z = 4.753424308822899  // the standard normal's 1 - 1e-6 quantile
+    switch self {
+    case .constant(let value): return value
+    case .uniform(_, let high): return high
+    case .exponential(let mean): return mean * t
+    case .normal(let mean, let sd): return mean + z * sd
+    case .lognormal(let mu, let sigma): return exp(mu + z * sigma)
+    case .pareto(let shape, let scale): return scale * pow(1e6, 1 / shape)
+    case .weibull(let shape, let scale): return scale * pow(t, 1 / shape)
+    case .gamma(let shape, let scale): return scale * (shape + (2 * shape * t).squareRoot() + t)
+    case .erlang(let k, let mean):
+      let shape = Double(k)
+      return mean / shape * (shape + (2 * shape * t).squareRoot() + t)
+    case .mixture(let components):
+      return components.filter { $0.weight > 0 }.map(\.distribution.highQuantile).max() ?? 0
+    case .empirical(let samples): return samples.max() ?? 0
+    }
+  }
+
+  func validateParameters() throws(ValueError) {
     func positive(_ value: Double, _ key: String) throws(ValueError) {
       guard value.isFinite, value > 0 else {
         throw ValueError("\(name): '\(key)' must be > 0, got \(Quantity.shortest(value))", key: key)
@@ -97,26 +155,46 @@ public indirect enum Distribution: Sendable, Equatable {
     case .lognormal(let mu, let sigma):
       guard mu.isFinite else { throw ValueError("lognormal: 'mu' must be finite", key: "mu") }
       try nonNegative(sigma, "sigma")
-    case .pareto(let shape, let scale):
+      guard sigma <= Self.maximumSigma else {
+        throw ValueError(
+          "lognormal: 'sigma' must be at most \(Quantity.shortest(Self.maximumSigma)), got \(Quantity.shortest(sigma))",
+          key: "sigma", hint: "at sigma 10 the mean is already 5e21 times the median")
+      }
+    case .pareto(let shape, let scale), .weibull(let shape, let scale), .gamma(let shape, let scale):
       try positive(shape, "shape")
       try positive(scale, "scale")
-    case .weibull(let shape, let scale), .gamma(let shape, let scale):
-      try positive(shape, "shape")
-      try positive(scale, "scale")
+      guard Self.shapeRange.contains(shape) else {
+        throw ValueError(
+          "\(name): 'shape' must be between 0.1 and 1e6, got \(Quantity.shortest(shape))", key: "shape",
+          hint: "a smaller shape makes draws overflow; a larger one is a constant")
+      }
     case .erlang(let k, let mean):
-      guard k >= 1 else { throw ValueError("erlang: 'k' must be a whole number >= 1, got \(k)", key: "k") }
+      guard k >= 1, k <= 1_000_000 else {
+        throw ValueError("erlang: 'k' must be a whole number from 1 to 1e6, got \(k)", key: "k")
+      }
       try positive(mean, "mean")
     case .mixture(let components):
       guard !components.isEmpty else { throw ValueError("mixture: needs at least one component") }
       for component in components {
         try nonNegative(component.weight, "weight")
-        try component.distribution.validate()
+        try component.distribution.validateParameters()
       }
       guard components.contains(where: { $0.weight > 0 }) else {
         throw ValueError("mixture: at least one weight must be > 0", key: "weight")
       }
+      let total = components.reduce(0) { $0 + $1.weight }
+      guard abs(total - 1) <= Self.mixtureWeightTolerance else {
+        throw ValueError(
+          "mixture: the weights sum to \(Quantity.shortest((total * 1e9).rounded() / 1e9)), not 1", key: "weight",
+          hint: "make them add up to 1, e.g. mixture(0.9 * exp(1ms), 0.1 * exp(100ms))")
+      }
     case .empirical(let samples):
       guard !samples.isEmpty else { throw ValueError("empirical: needs at least one sample", key: "samples") }
+      guard samples.count <= Self.maximumEmpiricalSamples else {
+        throw ValueError(
+          "empirical: \(samples.count) samples are more than the \(Self.maximumEmpiricalSamples) allowed",
+          key: "samples", hint: "thin the samples or fit a distribution to them")
+      }
       for sample in samples {
         guard sample.isFinite, sample >= 0 else {
           throw ValueError("empirical: samples must be finite and >= 0, got \(sample)", key: "samples")

@@ -20,12 +20,75 @@ public enum QuantityKind: String, Sendable, CaseIterable {
     case .number: "0.5 or 3"
     }
   }
+
+  /// Every value of the kind lies in this range, in base units, whatever key it is read for; a
+  /// key may narrow it (``ConfigReader/quantity(_:_:default:range:help:)``).
+  ///
+  /// - duration: 0 to 2^63-1 ns (about 292 years), the span of the Int64 nanosecond clock.
+  /// - size: 0 to 2^60 B (1 EiB): any size converts to an Int64 byte count with 8x to spare, so
+  ///   a size times a small count (replicas, copies) or a sum of a few sizes still fits.
+  /// - rate: 0 to 1e9 per second: one event per nanosecond is the clock's resolution, and a rate
+  ///   times the longest duration stays within an Int64 count.
+  /// - bandwidth: 0 to 1e15 B/s (1 PB/s, 8 Pbps), a thousand times the fastest links and disks:
+  ///   summed over 100,000 hosts or divided by an oversubscription of 0.001, every capacity
+  ///   stays a finite Double.
+  /// - number: any finite number; each key gives its own range.
+  public var range: ClosedRange<Double> {
+    switch self {
+    case .duration: 0...Double(Int64.max) / 1e9
+    case .size: 0...Quantity.maximumSize
+    case .rate: 0...Quantity.maximumRate
+    case .bandwidth: 0...Quantity.maximumBandwidth
+    case .number: -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude
+    }
+  }
+
+  /// The top of ``range`` as messages write it.
+  public var maximumText: String {
+    switch self {
+    case .duration: "292 years"
+    case .size: "1024PiB (2^60 B)"
+    case .rate: "1G/s"
+    case .bandwidth: "1PB/s (8000Tbps)"
+    case .number: "\(Double.greatestFiniteMagnitude)"
+    }
+  }
+
+  /// Why ``range`` ends where it does, for messages.
+  var limitReason: String {
+    switch self {
+    case .duration: "the 292 years of the nanosecond clock"
+    case .size: "byte counts must fit an Int64 with room for sums and copies"
+    case .rate: "one event per nanosecond is the resolution of simulated time"
+    case .bandwidth: "a thousand times the fastest links and disks"
+    case .number: "numbers must be finite"
+    }
+  }
 }
 
 /// Parsing and printing of quantities with units: `5ms`, `128MiB`, `100k/s`, `0.25`.
 public enum Quantity {
-  /// Reads `text` as a quantity of `kind`, in base units (seconds, bytes, per second).
+  /// The largest size, 2^60 bytes (1 EiB): see ``QuantityKind/range``.
+  public static let maximumSize = 1_152_921_504_606_846_976.0
+  /// The largest rate, 1e9 per second (one event per nanosecond).
+  public static let maximumRate = 1e9
+  /// The largest bandwidth, 1e15 bytes per second (1 PB/s, 8 Pbps).
+  public static let maximumBandwidth = 1e15
+
+  /// Reads `text` as a quantity of `kind`, in base units (seconds, bytes, per second), within
+  /// the kind's ``QuantityKind/range``.
   public static func parse(_ text: String, as kind: QuantityKind) throws(ValueError) -> Double {
+    let value = try parseUnbounded(text, as: kind)
+    let range = kind.range
+    guard value.isFinite, value <= range.upperBound else {
+      throw ValueError(
+        "\(kind.rawValue) '\(text.trimmingSpaces())' is more than the largest, \(kind.maximumText)",
+        hint: kind.limitReason)
+    }
+    return value
+  }
+
+  static func parseUnbounded(_ text: String, as kind: QuantityKind) throws(ValueError) -> Double {
     let trimmed = text.trimmingSpaces()
     switch kind {
     case .duration:

@@ -10,7 +10,14 @@ import SimKernel
 ///       - {at: 30m, partition: [[rack1], [rack2, rack3-host1]], for: 10m}
 ///       - {random: hosts, mttf: 30d, mttr: "exp(mean: 1h)", burst: {hosts: 2, probability: 0.3}}
 ///
-/// Host groups are host names, rack names (`rack2`: all its hosts) or `*` (all hosts).
+/// Host groups are host names, rack names (`rack2`: all its hosts) or `*` (all hosts); a group
+/// names at least one host.
+///
+/// Random faults are bounded so that a run cannot drown in them: an MTTF's mean is at least
+/// ``minimumMTTF`` and an MTTR's at least ``minimumMTTR`` (both finite), and all random faults
+/// together make at most ``maximumRandomEventRate`` failures and recoveries per simulated second
+/// on average (by renewal: 2 x (1 + burst probability x burst hosts) / (mean MTTF + mean MTTR)
+/// per host). A burst takes at most the other hosts of a rack.
 public enum FaultSpec: Sendable, Equatable {
   case hostCrash(at: SimTime, host: Int32, duration: SimTime?)
   case rackPowerLoss(at: SimTime, rack: Int, duration: SimTime?)
@@ -28,8 +35,34 @@ public enum FaultSpec: Sendable, Equatable {
     case named(Int)
   }
 
-  /// Reads the `faults:` list against the hosts of `spec`.
-  public static func decode(_ node: ConfigNode?, spec: PlatformSpec, baseDirectory: String?) throws(ConfigError)
+  /// The smallest mean time to failure of a random fault: a host that fails more often than
+  /// once a second is not a failure study.
+  public static let minimumMTTF = SimTime.seconds(1)
+  /// The smallest mean time to repair: a millisecond, below any reboot or process restart.
+  public static let minimumMTTR = SimTime.milliseconds(1)
+  /// The most failures and recoveries random faults may make per simulated second, on average
+  /// over all hosts: each makes models re-route, re-replicate or re-elect, and at 100 a second a
+  /// simulated day already holds 8.6 million of them.
+  public static let maximumRandomEventRate = 100.0
+
+  /// The average number of failures and recoveries per simulated second of the random faults
+  /// (a host in two random faults follows the first, as ``FaultInjector`` does).
+  public static func randomEventRate(_ faults: [FaultSpec]) -> Double {
+    var covered = Set<Int32>()
+    var rate = 0.0
+    for case .random(let hosts, let mttf, let mttr, let burstHosts, let burstProbability) in faults {
+      let fresh = hosts.filter { covered.insert($0).inserted }.count
+      let cycle = (mttf.mean ?? .infinity) + (mttr.mean ?? .infinity)
+      rate += Double(fresh) * 2 * (1 + burstProbability * Double(burstHosts)) / cycle
+    }
+    return rate
+  }
+
+  /// Reads the `faults:` list against the hosts of `spec`. With `runLength`, a fault that would
+  /// start at or after the end of the run is an error.
+  public static func decode(
+    _ node: ConfigNode?, spec: PlatformSpec, baseDirectory: String?, runLength: SimTime? = nil
+  ) throws(ConfigError)
     -> [FaultSpec]
   {
     guard let node, !node.isNull else { return [] }
@@ -47,22 +80,49 @@ public enum FaultSpec: Sendable, Equatable {
           r.has("hosts")
           ? try group(r.node("hosts")!, names: names, spec: spec, keyPath: r.keyPath("hosts"))
           : Array(0..<Int32(names.count))
-        let mttf = try lifetime(&r, "mttf", baseDirectory: baseDirectory)
-        let mttr = try lifetime(&r, "mttr", baseDirectory: baseDirectory)
+        let mttf = try lifetime(&r, "mttf", minimum: minimumMTTF, baseDirectory: baseDirectory)
+        let mttr = try lifetime(&r, "mttr", minimum: minimumMTTR, baseDirectory: baseDirectory)
         var burstHosts = 0
         var burstProbability = 0.0
         if r.has("burst") {
           var b = try r.mapping("burst")
-          burstHosts = try b.int("hosts", range: 1...10_000, help: "more hosts of the same rack that fail with it")
+          // A burst takes other hosts of the failing host's rack: at most the rest of its rack.
+          let rackOfHost = spec.rackOfHost
+          var rackSize: [Int: Int] = [:]
+          for rack in rackOfHost { rackSize[rack, default: 0] += 1 }
+          let others = (hosts.map { rackSize[rackOfHost[Int($0)]]! }.max() ?? 1) - 1
+          guard others >= 1 else {
+            throw b.error(nil, "a burst takes other hosts of a failing host's rack, and its racks have one host each")
+          }
+          burstHosts = try b.int(
+            "hosts", range: 1...10_000, help: "more hosts of the same rack that fail with it (at most the rest of it)")
+          guard burstHosts <= others else {
+            throw b.error(
+              "hosts", "a burst of \(burstHosts) more hosts is more than the other \(others) hosts of a rack",
+              hint: "give at most \(others)")
+          }
           burstProbability = try b.probability("probability", help: "probability that a failure is a burst")
           try b.finish()
         }
         try r.finish()
         faults.append(
           .random(hosts: hosts, mttf: mttf, mttr: mttr, burstHosts: burstHosts, burstProbability: burstProbability))
+        let rate = randomEventRate(faults)
+        guard rate <= maximumRandomEventRate else {
+          throw r.error(
+            "mttf",
+            "random faults would fail and recover hosts \(Quantity.shortest((rate * 10).rounded() / 10)) times per "
+              + "simulated second, more than the \(Int(maximumRandomEventRate)) allowed",
+            hint: "lengthen mttf or mttr, or fail fewer hosts")
+        }
         continue
       }
       let at = try r.duration("at", help: "when the fault happens")
+      if let runLength, at >= runLength {
+        throw r.error(
+          "at", "the fault at \(at.formatted) would start after the run ends (at \(runLength.formatted))",
+          hint: "give a time before the end of the run, or remove the fault")
+      }
       let duration: SimTime? = r.has("for") ? try r.duration("for", help: "how long it lasts (absent: for good)") : nil
       let kinds = ["host", "rack", "disk", "link", "partition"].filter { r.has($0) }
       guard kinds.count == 1 else {
@@ -130,6 +190,11 @@ public enum FaultSpec: Sendable, Equatable {
         let named = Set(decoded.indices.filter { !star[$0] }.flatMap { decoded[$0] })
         for g in decoded.indices where star[g] {
           decoded[g] = decoded[g].filter { !named.contains($0) }
+          guard !decoded[g].isEmpty else {
+            throw r.error(
+              "partition", "group \(g) of the partition is '*', but the other groups name every host",
+              hint: "a partition separates groups of hosts; leave some hosts to '*' or drop the group")
+          }
         }
         var seen: [Int32: Int] = [:]
         for (g, group) in decoded.enumerated() {
@@ -167,6 +232,11 @@ public enum FaultSpec: Sendable, Equatable {
     -> [Int32]
   {
     let items = node.items ?? [node]
+    guard !items.isEmpty else {
+      throw ConfigError(
+        location: node.location, keyPath: keyPath, message: "the group names no host",
+        hint: "list hosts (rack1-host1), racks (rack1) or * for every host")
+    }
     var hosts: [Int32] = []
     for item in items {
       guard let text = item.scalarText else {
@@ -192,17 +262,27 @@ public enum FaultSpec: Sendable, Equatable {
     return hosts
   }
 
-  /// A duration (the mean of an exponential) or a distribution of durations.
-  static func lifetime(_ r: inout ConfigReader, _ key: String, baseDirectory: String?) throws(ConfigError)
+  /// A duration (the mean of an exponential) or a distribution of durations, whose mean is
+  /// finite and at least `minimum`.
+  static func lifetime(_ r: inout ConfigReader, _ key: String, minimum: SimTime, baseDirectory: String?)
+    throws(ConfigError)
     -> Distribution
   {
-    guard let text = r.node(key)?.scalarText else {
-      return try r.distribution(key, .duration, baseDirectory: baseDirectory)
+    let distribution: Distribution
+    if let text = r.node(key)?.scalarText, let time = try? SimTime(parsing: text) {
+      distribution = .exponential(mean: time.seconds)
+      do { try distribution.validate(as: .duration) } catch { throw r.error(key, error.message, hint: error.hint) }
+    } else {
+      distribution = try r.distribution(key, .duration, baseDirectory: baseDirectory)
     }
-    if let time = try? SimTime(parsing: text) {
-      guard time > .zero else { throw r.error(key, "\(key) must be positive") }
-      return .exponential(mean: time.seconds)
+    guard let mean = distribution.mean else {
+      throw r.error(key, "\(key) needs a finite mean", hint: "a Pareto needs shape > 1")
     }
-    return try r.distribution(key, .duration, baseDirectory: baseDirectory)
+    guard mean >= minimum.seconds else {
+      throw r.error(
+        key, "the mean \(key), \(Quantity.format(mean, as: .duration)), is less than \(minimum.formatted)",
+        hint: "random faults are bounded to keep a run's events finite; use scheduled faults for single events")
+    }
+    return distribution
   }
 }

@@ -340,7 +340,8 @@ public final class Platform {
     let d = hosts[Int(destination.index)]
     guard d.up else { return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown) }
     if spec.explicit != nil {
-      let source = HostID(destination.index == 0 ? 1 : 0)
+      // A platform of one host gathers from itself (no network on the way).
+      let source = HostID(destination.index == 0 && hosts.count > 1 ? 1 : 0)
       return transfer(bytes: bytes, from: source, to: destination, observer: observer, tag: tag)
     }
     let resources = spec.racks > 1 ? [rackDown[d.rack], d.linkDown] : [d.linkDown]

@@ -59,10 +59,12 @@ public struct ExplicitTopology: Sendable, Equatable {
   /// For each node, its links in listed order: (link index, the node at the other end).
   func adjacency() -> [[(link: Int, neighbour: Int)]] {
     let names = nodeNames
+    var index: [String: Int] = [:]
+    for (i, name) in names.enumerated() { index[name] = i }
     var adjacent = [[(link: Int, neighbour: Int)]](repeating: [], count: names.count)
     for (i, link) in links.enumerated() {
-      let a = names.firstIndex(of: link.ends.0)!
-      let b = names.firstIndex(of: link.ends.1)!
+      let a = index[link.ends.0]!
+      let b = index[link.ends.1]!
       adjacent[a].append((i, b))
       adjacent[b].append((i, a))
     }
@@ -100,9 +102,40 @@ public struct ExplicitTopology: Sendable, Equatable {
     return nil
   }
 
+  /// The most hosts, switches and links an explicit topology may list (checking that every host
+  /// reaches every other takes one search per host over all links).
+  public static let maximumHosts = 1_000
+  public static let maximumSwitches = 1_000
+  public static let maximumLinks = 10_000
+
+  /// Which hosts a path from `source` through switches reaches (the breadth-first search of
+  /// ``shortestPath(from:to:adjacency:)``, run to the end).
+  func reachableHosts(from source: Int, adjacency: [[(link: Int, neighbour: Int)]]) -> [Bool] {
+    var visited = [Bool](repeating: false, count: adjacency.count)
+    visited[source] = true
+    var frontier = [source]
+    var next = 0
+    while next < frontier.count {
+      let node = frontier[next]
+      next += 1
+      if node != source && node < hosts.count { continue }
+      for (_, neighbour) in adjacency[node] where !visited[neighbour] {
+        visited[neighbour] = true
+        frontier.append(neighbour)
+      }
+    }
+    return Array(visited[0..<hosts.count])
+  }
+
   static func decode(_ reader: inout ConfigReader) throws(ConfigError) -> ExplicitTopology {
+    let hostNodes = try reader.list("hosts", help: "hosts: {name, rack}")
+    guard hostNodes.count <= maximumHosts else {
+      throw reader.error(
+        "hosts", "\(hostNodes.count) hosts are more than the \(maximumHosts) an explicit topology may list")
+    }
     var hosts: [Host] = []
-    for (i, node) in try reader.list("hosts", help: "hosts: {name, rack}").enumerated() {
+    var known = Set<String>()
+    for (i, node) in hostNodes.enumerated() {
       var item = try ConfigReader(node, path: reader.keyPath("hosts.\(i)"))
       let name = try item.string("name")
       let rack = try item.string("rack", default: "rack1")
@@ -110,19 +143,24 @@ public struct ExplicitTopology: Sendable, Equatable {
       guard !name.isEmpty, !name.contains("/") else {
         throw item.error("name", "'\(name)' is not a usable host name (no '/')")
       }
-      guard !hosts.contains(where: { $0.name == name }) else {
+      guard known.insert(name).inserted else {
         throw item.error("name", "host '\(name)' is listed twice")
       }
       hosts.append(Host(name: name, rack: rack))
     }
     guard !hosts.isEmpty else { throw reader.error("hosts", "an explicit topology needs at least one host") }
+    let switchNodes = try reader.list("switches", help: "names of switches")
+    guard switchNodes.count <= maximumSwitches else {
+      throw reader.error(
+        "switches", "\(switchNodes.count) switches are more than the \(maximumSwitches) an explicit topology may list")
+    }
     var switches: [String] = []
-    for (i, node) in try reader.list("switches", help: "names of switches").enumerated() {
+    for (i, node) in switchNodes.enumerated() {
       guard let name = node.scalarText, !name.isEmpty else {
         throw ConfigError(
           location: node.location, keyPath: reader.keyPath("switches.\(i)"), message: "expected a switch name")
       }
-      guard !switches.contains(name), !hosts.contains(where: { $0.name == name }) else {
+      guard known.insert(name).inserted else {
         throw ConfigError(
           location: node.location, keyPath: reader.keyPath("switches.\(i)"),
           message: "'\(name)' is already a host or switch")
@@ -130,15 +168,21 @@ public struct ExplicitTopology: Sendable, Equatable {
       switches.append(name)
     }
     let nodes = hosts.map(\.name) + switches
+    let linkNodes = try reader.list("links", help: "links: {name, between: [a, b], bandwidth, latency}")
+    guard linkNodes.count <= maximumLinks else {
+      throw reader.error(
+        "links", "\(linkNodes.count) links are more than the \(maximumLinks) an explicit topology may list")
+    }
     var links: [Link] = []
-    for (i, node) in try reader.list("links", help: "links: {name, between: [a, b], bandwidth, latency}").enumerated() {
+    var linkNames = Set<String>()
+    for (i, node) in linkNodes.enumerated() {
       var item = try ConfigReader(node, path: reader.keyPath("links.\(i)"))
       guard let between = item.node("between"), let ends = between.items, ends.count == 2,
         let a = ends[0].scalarText, let b = ends[1].scalarText
       else {
         throw item.error("between", "a link is 'between' two hosts or switches", hint: "e.g. between: [web1, tor1]")
       }
-      for (end, text) in [(ends[0], a), (ends[1], b)] where !nodes.contains(text) {
+      for (end, text) in [(ends[0], a), (ends[1], b)] where !known.contains(text) {
         var hint = "declare it under hosts or switches"
         if let near = closestMatch(to: text, among: nodes) { hint = "did you mean '\(near)'? " + hint }
         throw ConfigError(
@@ -146,28 +190,38 @@ public struct ExplicitTopology: Sendable, Equatable {
       }
       guard a != b else { throw item.error("between", "a link joins two different nodes") }
       let name = try item.string("name", default: "\(a)-\(b)")
-      guard !links.contains(where: { $0.name == name }) else {
+      guard linkNames.insert(name).inserted else {
         throw item.error("name", "link '\(name)' is listed twice")
       }
-      let bandwidth = try item.quantity("bandwidth", .bandwidth)
-      guard bandwidth > 0 else { throw item.error("bandwidth", "bandwidth must be > 0") }
-      let latency = try item.duration("latency", default: .zero)
+      let bandwidth = try item.quantity("bandwidth", .bandwidth, range: PlatformSpec.bandwidthRange)
+      let latency = try item.duration("latency", default: .zero, range: PlatformSpec.latencyRange)
       try item.finish()
       links.append(Link(name: name, ends: (a, b), bandwidth: bandwidth, latency: latency))
     }
     var topology = ExplicitTopology(hosts: hosts, switches: switches, links: links, routes: [])
-    for (i, node) in try reader.list("routes", help: "fixed paths: {from, to, via: [links]}").enumerated() {
+    let routeNodes = try reader.list("routes", help: "fixed paths: {from, to, via: [links]}")
+    guard routeNodes.count <= maximumLinks else {
+      throw reader.error("routes", "\(routeNodes.count) routes are more than the \(maximumLinks) allowed")
+    }
+    var hostIndex: [String: Int] = [:]
+    for (i, host) in hosts.enumerated() { hostIndex[host.name] = i }
+    var linkIndex: [String: Int] = [:]
+    for (i, link) in links.enumerated() { linkIndex[link.name] = i }
+    var routed = Set<Int>()
+    for (i, node) in routeNodes.enumerated() {
       var item = try ConfigReader(node, path: reader.keyPath("routes.\(i)"))
-      let names = hosts.map(\.name)
       let from = try item.string("from")
       let to = try item.string("to")
-      guard let f = names.firstIndex(of: from) else { throw item.error("from", "no host '\(from)'") }
-      guard let t = names.firstIndex(of: to) else { throw item.error("to", "no host '\(to)'") }
+      guard let f = hostIndex[from] else { throw item.error("from", "no host '\(from)'") }
+      guard let t = hostIndex[to] else { throw item.error("to", "no host '\(to)'") }
       guard let via = item.node("via")?.items else { throw item.error("via", "expected the list of links of the path") }
+      guard via.count <= links.count else {
+        throw item.error("via", "a path of \(via.count) links is longer than the \(links.count) links there are")
+      }
       var path: [Int] = []
       var at = from
       for hop in via {
-        guard let text = hop.scalarText, let l = links.firstIndex(where: { $0.name == text }) else {
+        guard let text = hop.scalarText, let l = linkIndex[text] else {
           throw ConfigError(
             location: hop.location, keyPath: item.keyPath("via"), message: "\(hop.kindDescription) is not a link")
         }
@@ -182,15 +236,14 @@ public struct ExplicitTopology: Sendable, Equatable {
       guard at == to else { throw item.error("via", "the path ends at '\(at)', not at '\(to)'") }
       try item.finish()
       topology.routes.append((f, t, path))
+      routed.insert(f * hosts.count + t)
     }
-    // Every host must reach every other.
+    // Every host must reach every other: one search from each host finds all it reaches.
     let adjacency = topology.adjacency()
     for a in hosts.indices {
-      for b in hosts.indices where b != a {
-        if topology.routes.contains(where: { $0.from == a && $0.to == b }) { continue }
-        guard topology.shortestPath(from: a, to: b, adjacency: adjacency) != nil else {
-          throw reader.error("links", "no path from host '\(hosts[a].name)' to '\(hosts[b].name)' through switches")
-        }
+      let reached = topology.reachableHosts(from: a, adjacency: adjacency)
+      for b in hosts.indices where b != a && !reached[b] && !routed.contains(a * hosts.count + b) {
+        throw reader.error("links", "no path from host '\(hosts[a].name)' to '\(hosts[b].name)' through switches")
       }
     }
     return topology

@@ -19,7 +19,23 @@ import SimKernel
 ///       oversubscription: 4         # rack uplink = hosts_per_rack x host_link / oversubscription
 ///       uplink_latency: 25us        # top-of-rack <-> core
 ///       duplex: full                # or half: both directions of a link share its bandwidth
+///
+/// Every value has a range, checked where it is read (docs/models/platform.md gives the reasons):
+/// bandwidths 1 B/s to 1 PB/s, latencies 0 to 1 h, memory and disk capacity 1 MiB to 2^60 B,
+/// 1 to 64 disks and 1 to 4,096 cores per host, core speed 1e-9 to 1e12, oversubscription 0.001
+/// to 1e6, up to 10,000 racks of up to 10,000 hosts and 100,000 hosts in all (an explicit
+/// topology: up to 1,000 hosts, 1,000 switches and 10,000 links).
 public struct PlatformSpec: Sendable, Equatable {
+  /// Bandwidths of links and disks, in bytes per second: from 1 B/s (8 bps), so that a rack's
+  /// uplink (hosts x link / oversubscription) is never rounded to zero, to the largest bandwidth
+  /// of any quantity (1 PB/s).
+  public static let bandwidthRange = 1.0...Quantity.maximumBandwidth
+  /// Latencies of links and disks: at most an hour, so that sums along any route stay far below
+  /// the clock's 292 years.
+  public static let latencyRange = SimTime.zero...SimTime.seconds(3600)
+  /// Memory and disk capacity per host or disk: from 1 MiB to the largest size (2^60 B).
+  public static let capacityRange = 1_048_576.0...Quantity.maximumSize
+
   public var racks = 2
   public var hostsPerRack = 4
   public var cores = 8
@@ -90,26 +106,31 @@ public struct PlatformSpec: Sendable, Equatable {
       guard spec.racks * spec.hostsPerRack <= 100_000 else {
         throw reader.error("hosts_per_rack", "racks x hosts_per_rack must be at most 100,000 hosts")
       }
-      spec.hostLink = try positive(
-        &reader, "host_link", .bandwidth, spec.hostLink, "host <-> top-of-rack bandwidth, each direction")
+      spec.hostLink = try reader.quantity(
+        "host_link", .bandwidth, default: spec.hostLink, range: bandwidthRange,
+        help: "host <-> top-of-rack bandwidth, each direction")
       spec.hostLinkLatency = try reader.duration(
-        "host_link_latency", default: spec.hostLinkLatency, help: "host <-> top-of-rack latency")
+        "host_link_latency", default: spec.hostLinkLatency, range: latencyRange, help: "host <-> top-of-rack latency")
       spec.oversubscription = try reader.double(
         "oversubscription", default: spec.oversubscription, range: 1e-3...1e6,
         help: "rack hosts' bandwidth / rack uplink bandwidth (1 = non-blocking)")
       spec.uplinkLatency = try reader.duration(
-        "uplink_latency", default: spec.uplinkLatency, help: "top-of-rack <-> core latency")
+        "uplink_latency", default: spec.uplinkLatency, range: latencyRange, help: "top-of-rack <-> core latency")
     }
     spec.cores = try reader.int("cores", default: spec.cores, range: 1...4096, help: "cores per host")
     spec.coreSpeed = try reader.double(
       "core_speed", default: spec.coreSpeed, range: 1e-9...1e12, help: "work units per second per core")
-    spec.memory = try reader.quantity("memory", .size, default: spec.memory, help: "memory per host")
-    spec.disks = try reader.int("disks", default: spec.disks, range: 0...64, help: "disks per host")
-    spec.diskRead = try positive(&reader, "disk_read", .bandwidth, spec.diskRead, "read bandwidth per disk")
-    spec.diskWrite = try positive(&reader, "disk_write", .bandwidth, spec.diskWrite, "write bandwidth per disk")
+    spec.memory = try reader.quantity(
+      "memory", .size, default: spec.memory, range: capacityRange, help: "memory per host")
+    spec.disks = try reader.int("disks", default: spec.disks, range: 1...64, help: "disks per host")
+    spec.diskRead = try reader.quantity(
+      "disk_read", .bandwidth, default: spec.diskRead, range: bandwidthRange, help: "read bandwidth per disk")
+    spec.diskWrite = try reader.quantity(
+      "disk_write", .bandwidth, default: spec.diskWrite, range: bandwidthRange, help: "write bandwidth per disk")
     spec.diskLatency = try reader.duration(
-      "disk_latency", default: spec.diskLatency, help: "latency per disk operation")
-    spec.diskCapacity = try positive(&reader, "disk_capacity", .size, spec.diskCapacity, "capacity per disk")
+      "disk_latency", default: spec.diskLatency, range: latencyRange, help: "latency per disk operation")
+    spec.diskCapacity = try reader.quantity(
+      "disk_capacity", .size, default: spec.diskCapacity, range: capacityRange, help: "capacity per disk")
     spec.fullDuplex =
       try reader.choice(
         "duplex", ["full", "half"], default: "full",
@@ -118,13 +139,4 @@ public struct PlatformSpec: Sendable, Equatable {
     return spec
   }
 
-  private static func positive(
-    _ reader: inout ConfigReader, _ key: String, _ kind: QuantityKind, _ value: Double, _ help: String
-  )
-    throws(ConfigError) -> Double
-  {
-    let read = try reader.quantity(key, kind, default: value, help: help)
-    guard read > 0 else { throw reader.error(key, "\(key) must be > 0") }
-    return read
-  }
 }

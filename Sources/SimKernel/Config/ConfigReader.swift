@@ -189,8 +189,12 @@ public struct ConfigReader {
     return text
   }
 
-  /// A duration with a unit (`5ms`, `1.5s`, `2h`).
-  public mutating func duration(_ key: String, default defaultValue: SimTime? = nil, help: String = "")
+  /// A duration with a unit (`5ms`, `1.5s`, `2h`), within `range` (any duration the clock holds,
+  /// 0 to about 292 years, unless narrowed).
+  public mutating func duration(
+    _ key: String, default defaultValue: SimTime? = nil, range: ClosedRange<SimTime> = .zero...SimTime.max,
+    help: String = ""
+  )
     throws(ConfigError)
     -> SimTime
   {
@@ -198,12 +202,19 @@ public struct ConfigReader {
     guard let text = try scalar(key, expected: "a duration") else {
       return try required(key, defaultValue, expected: "a duration", example: "10s")
     }
-    do { return try SimTime(parsing: text) } catch { throw self.error(key, error.message, hint: error.hint) }
+    let value: SimTime
+    do { value = try SimTime(parsing: text) } catch { throw self.error(key, error.message, hint: error.hint) }
+    guard range.contains(value) else {
+      throw self.error(key, "\(value.formatted) is out of range: expected \(describe(range))")
+    }
+    return value
   }
 
-  /// A quantity in base units: a size in bytes, a rate per second, a plain number.
+  /// A quantity in base units: a size in bytes, a rate per second, a plain number, within
+  /// `range` (in base units; the whole of ``QuantityKind/range`` unless narrowed).
   public mutating func quantity(
-    _ key: String, _ kind: QuantityKind, default defaultValue: Double? = nil, help: String = ""
+    _ key: String, _ kind: QuantityKind, default defaultValue: Double? = nil, range: ClosedRange<Double>? = nil,
+    help: String = ""
   )
     throws(ConfigError) -> Double
   {
@@ -212,7 +223,12 @@ public struct ConfigReader {
       return try required(
         key, defaultValue, expected: "a \(kind.rawValue)", example: String(kind.example.split(separator: ",")[0]))
     }
-    do { return try Quantity.parse(text, as: kind) } catch { throw self.error(key, error.message, hint: error.hint) }
+    let value: Double
+    do { value = try Quantity.parse(text, as: kind) } catch { throw self.error(key, error.message, hint: error.hint) }
+    if let range, !range.contains(value) {
+      throw self.error(key, "\(text.trimmingSpaces()) is out of range: expected \(describe(range, as: kind))")
+    }
+    return value
   }
 
   /// A distribution (`exp(mean: 5ms)`), its values measured as `kind`.
@@ -261,6 +277,17 @@ public struct ConfigReader {
   private func describe(_ range: ClosedRange<Int>) -> String {
     if range.upperBound == Int.max { return ">= \(range.lowerBound)" }
     return "\(range.lowerBound) to \(range.upperBound)"
+  }
+
+  private func describe(_ range: ClosedRange<SimTime>) -> String {
+    if range.upperBound == .max { return ">= \(range.lowerBound.formatted)" }
+    return "\(range.lowerBound.formatted) to \(range.upperBound.formatted)"
+  }
+
+  private func describe(_ range: ClosedRange<Double>, as kind: QuantityKind) -> String {
+    if kind == .number { return describe(range) }
+    let top = range.upperBound >= kind.range.upperBound ? kind.maximumText : Quantity.format(range.upperBound, as: kind)
+    return "\(Quantity.format(range.lowerBound, as: kind)) to \(top)"
   }
 
   private func describe(_ range: ClosedRange<Double>) -> String {
