@@ -275,9 +275,9 @@ private struct Arguments {
 /// directory, which could block or never end), and it may hold at most
 /// ``Distribution/maximumEmpiricalSamples`` values; both are checked before the values are kept.
 public enum EmpiricalSamples {
-  /// The largest file read for an empirical distribution: 16 MiB, room for a million samples
-  /// written with units, read well within a second.
-  public static let maximumFileSize = 16 * 1_048_576
+  /// The largest file read for an empirical distribution: 4 MiB, room for the 100,000 samples
+  /// allowed with units, comments and a header.
+  public static let maximumFileSize = 4 * 1_048_576
 
   public static func load(path: String, kind: QuantityKind, baseDirectory: String?) throws(ValueError) -> [Double] {
     let resolved = path.hasPrefix("/") || baseDirectory == nil ? path : baseDirectory! + "/" + path

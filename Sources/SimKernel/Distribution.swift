@@ -75,8 +75,9 @@ public indirect enum Distribution: Sendable, Equatable {
   /// Shapes of Pareto, Weibull and gamma distributions lie in this range: below 0.1 a Pareto or
   /// Weibull draw can overflow a Double; above 1e6 the distribution is a constant to 1e-3.
   public static let shapeRange = 0.1...1e6
-  /// The most values an empirical distribution holds, inline or from a file (8 MB of samples).
-  public static let maximumEmpiricalSamples = 1_000_000
+  /// The most values an empirical distribution holds, inline or from a file: reading them is
+  /// part of `validate`, which must answer well within a second.
+  public static let maximumEmpiricalSamples = 100_000
   /// How far mixture weights may sum from 1 (rounding in written decimals).
   public static let mixtureWeightTolerance = 1e-6
 

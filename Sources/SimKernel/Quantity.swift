@@ -110,9 +110,11 @@ public enum Quantity {
   /// Bits per second (decimal prefixes, as networks are quoted) and bytes per second.
   static let bandwidthUnits: [(String, Double)] = [
     ("bps", 1.0 / 8), ("Kbps", 1e3 / 8), ("Mbps", 1e6 / 8), ("Gbps", 1e9 / 8), ("Tbps", 1e12 / 8),
+    ("Pbps", 1e15 / 8),
     ("b/s", 1.0 / 8), ("Kb/s", 1e3 / 8), ("Mb/s", 1e6 / 8), ("Gb/s", 1e9 / 8), ("Tb/s", 1e12 / 8),
-    ("B/s", 1), ("KB/s", 1e3), ("MB/s", 1e6), ("GB/s", 1e9), ("TB/s", 1e12),
-    ("KiB/s", 1024), ("MiB/s", 1_048_576), ("GiB/s", 1_073_741_824),
+    ("Pb/s", 1e15 / 8),
+    ("B/s", 1), ("KB/s", 1e3), ("MB/s", 1e6), ("GB/s", 1e9), ("TB/s", 1e12), ("PB/s", 1e15),
+    ("KiB/s", 1024), ("MiB/s", 1_048_576), ("GiB/s", 1_073_741_824), ("TiB/s", 1_099_511_627_776),
   ]
 
   static func parseBandwidth(_ text: String, original: String) throws(ValueError) -> Double {
