@@ -53,7 +53,10 @@ extension ExperimentError {
       default: break
       }
     }
-    let operation = cocoa.code.rawValue >= CocoaError.fileWriteUnknown.rawValue ? "write" : "read"
+    let kind = cocoa.code.rawValue
+    let operation =
+      kind >= CocoaError.fileWriteUnknown.rawValue && kind < 1024
+      ? "write" : kind >= CocoaError.fileReadUnknown.rawValue && kind < 512 ? "read" : "access"
     return .io(operation, path, errno: code)
   }
 }
@@ -163,9 +166,10 @@ public func writeAtomically(_ text: String, to path: String) throws(ExperimentEr
 ///
 /// A temporary file is `FILE.tmp-PID-N@HOST`: the process id, a counter of the process and the
 /// host's name. A run, `--resume` or `merge` of a directory removes the temporary files in it
-/// (and in its `runs/`) that were written by a process of this host that is gone, and any that
-/// nobody has written to for `staleAge` (a process of another host, which cannot be asked whether
-/// it lives). A live process's temporary file is never removed.
+/// (and in its `runs/`) that a process of this host wrote and that process is gone, and those of
+/// other hosts (or of BDSim 0.2, without a host) that nobody has written to for `staleAge`, since
+/// a process elsewhere cannot be asked whether it lives. A live process's file is never removed
+/// (nor one whose pid a new process of this host has taken, until that one ends).
 public enum TemporaryFiles {
   /// A writer adds to its temporary file at least every few seconds (a record is written at once,
   /// timeseries.csv one run at a time), so one untouched for an hour belongs to a process that
@@ -217,9 +221,11 @@ public enum TemporaryFiles {
         var status = stat()
         guard lstat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { continue }
         let modified = Double(status.st_mtim.tv_sec) + Double(status.st_mtim.tv_nsec) / 1e9
-        let old = now.timeIntervalSince1970 - modified > staleAge
-        let deadHere = writer.host == host && writer.pid != getpid() && isGone(writer.pid)
-        if (old || deadHere) && unlink(path) == 0 { removed.append(path) }
+        let stale =
+          writer.host == host
+          ? writer.pid != getpid() && isGone(writer.pid)
+          : now.timeIntervalSince1970 - modified > staleAge
+        if stale && unlink(path) == 0 { removed.append(path) }
       }
     }
     return removed
