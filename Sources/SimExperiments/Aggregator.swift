@@ -45,22 +45,10 @@ public struct Aggregator {
     kept.reserveCapacity(plan.runs.count)
     var walls = [Double](repeating: .nan, count: plan.runs.count)
     var series = CSVFile(header: ["run", "time_s", "metric", "value"])
-    let seriesPath = directory + "/timeseries.csv"
-    // A name of its own: shards sharing a directory may aggregate at the same moment.
-    let seriesTemporary = temporaryPath(for: seriesPath)
-    _ = FileManager.default.createFile(atPath: seriesTemporary, contents: nil)
-    guard let seriesHandle = FileHandle(forWritingAtPath: seriesTemporary) else {
-      throw ExperimentError("cannot write \(seriesTemporary)")
-    }
-    var finished = false
-    defer {
-      // A failure part-way leaves no temporary file behind.
-      if !finished {
-        try? seriesHandle.close()
-        unlink(seriesTemporary)
-      }
-    }
-    seriesHandle.write(Data(series.takeText().utf8))
+    // Temporary names of their own: shards sharing a directory may aggregate at the same moment.
+    // A failure part-way (disk full) removes them and leaves the previous result files as they were.
+    let seriesFile = try PendingFile(for: directory + "/timeseries.csv")
+    try seriesFile.write(series.takeText())
     for run in plan.runs {
       guard let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash else {
         throw ExperimentError("run \(run.index) has no result in \(directory)/runs; run again with --resume")
@@ -72,7 +60,7 @@ public struct Aggregator {
       for sample in record.output.timeseries.samples where keeps(sample.metric) {
         series.append([String(run.index), formatNumber(sample.time.seconds), sample.metric, formatNumber(sample.value)])
       }
-      seriesHandle.write(Data(series.takeText().utf8))
+      try seriesFile.write(series.takeText())
     }
     // Metrics named in outputs.metrics come in the order the patterns are listed.
     let patterns = plan.config.outputs.metrics
@@ -115,14 +103,14 @@ public struct Aggregator {
       }
       intervals.append(row)
     }
-    try seriesHandle.close()
-    finished = true
-    try writeAtomically(runs.takeText(), to: directory + "/runs.csv")
-    try writeAtomically(summary.takeText(), to: directory + "/summary.csv")
-    if rename(seriesTemporary, seriesPath) != 0 {
-      unlink(seriesTemporary)
-      throw ExperimentError("cannot write \(seriesPath)")
-    }
+    // Every CSV is written in full before any replaces its predecessor.
+    let runsFile = try PendingFile(for: directory + "/runs.csv")
+    try runsFile.write(runs.takeText())
+    let summaryFile = try PendingFile(for: directory + "/summary.csv")
+    try summaryFile.write(summary.takeText())
+    try runsFile.commit()
+    try summaryFile.commit()
+    try seriesFile.commit()
     try writeAtomically(manifest(commandLine: commandLine, walls: walls), to: directory + "/manifest.json")
     return Summary(metrics: metrics, intervals: intervals)
   }

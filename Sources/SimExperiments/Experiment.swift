@@ -71,7 +71,8 @@ public enum Experiment {
           "\(directory) holds another config than \(first) (sha256 differs); only shards of one experiment merge")
       }
     }
-    try FileManager.default.createDirectory(atPath: output + "/runs", withIntermediateDirectories: true)
+    try makeDirectories(output + "/runs")
+    for directory in Set(directories + [output]) { TemporaryFiles.removeStale(in: directory) }
     if !directories.contains(output) { try claim(output, plan: plan, replace: false) }
     for run in plan.runs {
       if let present = RunRecord.read(run: run.index, from: output), present.specHash == run.specHash { continue }
@@ -85,9 +86,14 @@ public enum Experiment {
     let aggregator = Aggregator(plan: plan, directory: output)
     let missing = aggregator.missingRuns()
     guard missing.isEmpty else {
+      let rerun =
+        ["bdsim", "run", plan.config.file, "--out", output, "--resume"]
+        + plan.config.overrides.flatMap { ["--set", $0] }
       throw ExperimentError(
-        "\(missing.count) of \(plan.runs.count) runs have no result in any directory (first: run \(missing[0])); run the missing shards"
-      )
+        "\(output): error: \(missing.count) of \(plan.runs.count) runs have no result in "
+          + (directories.count == 1 ? "it" : "any of the \(directories.count) directories") + ": "
+          + runList(missing) + " (run them with: \(rerun.map(shellQuote).joined(separator: " ")), "
+          + "which also writes the result files; or re-run the shards that hold them, then merge again)")
     }
     return (plan, try aggregator.write(commandLine: commandLine))
   }
@@ -109,6 +115,26 @@ public enum Experiment {
     }
     return differing
   }
+}
+
+/// Run indices as ranges: "run 4", "runs 3-5, 9".
+public func runList(_ runs: [Int]) -> String {
+  var parts: [String] = []
+  var i = 0
+  let sorted = runs.sorted()
+  while i < sorted.count {
+    var j = i
+    while j + 1 < sorted.count && sorted[j + 1] == sorted[j] + 1 { j += 1 }
+    parts.append(j == i ? "\(sorted[i])" : "\(sorted[i])-\(sorted[j])")
+    i = j + 1
+  }
+  return (sorted.count == 1 ? "run " : "runs ") + parts.joined(separator: ", ")
+}
+
+/// A word as the shell reads it: unquoted if it is safe, else in single quotes.
+public func shellQuote(_ word: String) -> String {
+  if !word.isEmpty && word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+".contains($0) }) { return word }
+  return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
 /// The table printed at the end of a run: swept parameters, then key metrics as mean ± CI half-width.

@@ -1,7 +1,6 @@
 import Foundation
 import SimKernel
 import SimModels
-import Synchronization
 
 /// The result of one run on disk: written whole (to a temporary file, then renamed), so a crash
 /// or a kill never leaves a torn record, and read back exactly (floats in shortest round-trip form).
@@ -96,7 +95,7 @@ public struct RunRecord: Sendable, Equatable {
   }
 
   /// Writes the record into `directory/runs/` atomically.
-  public func write(to directory: String) throws {
+  public func write(to directory: String) throws(ExperimentError) {
     try writeAtomically(text, to: directory + "/runs/" + Self.fileName(run: run))
   }
 
@@ -123,33 +122,6 @@ func parseNumber<S: StringProtocol>(_ text: S) -> Double? {
   default: return Double(String(text))
   }
 }
-
-/// Writes a file so that readers see either the old or the new content, never a part.
-public func writeAtomically(_ text: String, to path: String) throws {
-  let directory = (path as NSString).deletingLastPathComponent
-  if !directory.isEmpty {
-    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-  }
-  let temporary =
-    path
-    + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(temporaryCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
-  do {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-    if rename(temporary, path) != 0 { throw CocoaError(.fileWriteUnknown) }
-  } catch {
-    unlink(temporary)
-    throw error
-  }
-}
-
-/// A temporary name beside `path`, unique to this process and call, for write-then-rename.
-func temporaryPath(for path: String) -> String {
-  path
-    + ".tmp-\(ProcessInfo.processInfo.processIdentifier)-\(temporaryCounter.wrappingAdd(1, ordering: .relaxed).oldValue)"
-}
-
-/// Distinguishes temporary files written by threads of one process.
-private let temporaryCounter = Atomic<Int>(0)
 
 /// The UTF-8 text of a slice of bytes.
 private func utf8Text(_ bytes: ArraySlice<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }

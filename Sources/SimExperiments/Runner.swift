@@ -48,7 +48,9 @@ public struct Runner: Sendable {
   }
 
   public func run() throws -> Outcome {
-    try FileManager.default.createDirectory(atPath: directory + "/runs", withIntermediateDirectories: true)
+    try makeDirectories(directory + "/runs")
+    // Temporary files of an earlier, interrupted run (never those of a live shard).
+    TemporaryFiles.removeStale(in: directory)
     let assigned = assignedRuns
     var pending: [ExperimentPlan.Run] = []
     for run in assigned {

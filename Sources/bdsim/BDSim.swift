@@ -19,6 +19,9 @@ struct BDSim: ParsableCommand {
   /// Bad input is an answer: every error is one clear message on stderr and exit status 2
   /// (help and --version exit 0; `verify` exits 1 when results differ).
   static func main() {
+    // A file-size limit (ulimit -f) then fails the write (EFBIG, reported like a full disk)
+    // instead of killing the process.
+    signal(SIGXFSZ, SIG_IGN)
     do {
       var command = try parseAsRoot()
       try command.run()
@@ -31,6 +34,7 @@ struct BDSim: ParsableCommand {
     } catch let error as ExitCode {
       Foundation.exit(error.rawValue)
     } catch {
+      if let error = ExperimentError.fromFileError(error) { fail(error.description) }
       let code = exitCode(for: error)
       if code == .success { exit(withError: error) }
       fail(fullMessage(for: error))

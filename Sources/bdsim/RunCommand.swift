@@ -146,8 +146,3 @@ func checkJobs(_ jobs: Int?) throws(ValueError) -> Int {
   guard jobs >= 1 else { throw ValueError("--jobs must be at least 1, got \(jobs)", key: "--jobs") }
   return jobs
 }
-
-func shellQuote(_ word: String) -> String {
-  if word.allSatisfy({ $0.isLetter || $0.isNumber || "-_./=:,+".contains($0) }) { return word }
-  return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
