@@ -25,6 +25,8 @@ struct BDSim: ParsableCommand {
     do {
       var command = try parseAsRoot()
       try command.run()
+      // What was printed is still buffered when stdout is a file or a pipe: a full disk shows here.
+      if fflush(nil) != 0 { fail(ExperimentError.io("write", "standard output", errno: errno).description) }
     } catch let error as ConfigError {
       fail(error.description)
     } catch let error as ValueError {

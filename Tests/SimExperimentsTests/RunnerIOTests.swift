@@ -157,6 +157,16 @@ import Testing
     #expect(try String(contentsOfFile: file, encoding: .utf8) == "x\n")
   }
 
+  // The table and the summary lines are buffered; a full standard output shows when they are flushed.
+  @Test func aFullStandardOutputIsOneLine() throws {
+    let (base, config, _) = try Self.prepare("io-stdout")
+    for command in ["validate '\(config)'", "merge '\(base)/reference'"] {
+      let result = try Self.bash("exec '\(bdsimBinary().path)' \(command) >/dev/full", in: base)
+      Self.expectOneLine(
+        result, startsWith: "standard output: error: cannot write: no space left on device", "(free space there")
+    }
+  }
+
   // Root writes through any mode bits, so this runs only as another user.
   @Test(.enabled(if: getuid() != 0, "root is not stopped by a 0555 directory"))
   func aDirectoryWithoutWritePermissionIsOneLine() throws {
