@@ -674,10 +674,12 @@ extension Mutator {
     return mutants
   }
 
-  /// The first distribution of `text` (a quoted spec such as `"exp(mean: 1s)"`, or an unquoted
-  /// block value such as `write: exp(10ms)`) replaced by `empirical(file: FILE)` for each file.
-  static func empiricalFileMutants(of text: String, files: [String]) -> [(label: String, text: String)] {
-    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+  /// Each distribution of `text` (a quoted spec such as `"exp(mean: 1s)"`, or an unquoted block
+  /// value such as `write: exp(10ms)`), one group a line: the config with that distribution replaced by
+  /// `empirical(file: FILE)` for each file.
+  static func empiricalFileMutants(of text: String, files: [String]) -> [[(label: String, text: String)]] {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    var groups: [[(label: String, text: String)]] = []
     for (l, line) in lines.enumerated() where !line.drop(while: { $0 == " " }).hasPrefix("#") {
       var span: Range<String.Index>?
       var search = line.startIndex
@@ -696,12 +698,14 @@ extension Mutator {
         }
       }
       guard let span else { continue }
-      return files.map { file in
-        lines[l] = line.replacingCharacters(in: span, with: "\"empirical(file: \(file))\"")
-        return ("line \(l + 1): \(lines[l].trimmingCharacters(in: .whitespaces))", lines.joined(separator: "\n"))
-      }
+      groups.append(
+        files.map { file in
+          var copy = lines
+          copy[l] = line.replacingCharacters(in: span, with: "\"empirical(file: \(file))\"")
+          return ("line \(l + 1): \(copy[l].trimmingCharacters(in: .whitespaces))", copy.joined(separator: "\n"))
+        })
     }
-    return []
+    return groups
   }
 
   /// `text` with its sweep replaced by one of 10^7 points or more: durations and warm-ups (always
