@@ -249,7 +249,9 @@ final class FuzzSession: @unchecked Sendable {
   /// rerun with a symbolicated backtrace (at most ``maximumBacktraces`` a session); else the first
   /// line of stderr.
   func crashSite(_ arguments: [String], stderr: String, memoryKB: Int) -> String {
-    let firstLine = stderr.split(separator: "\n").first.map(String.init) ?? "(no message)"
+    // Allocation failures of any size are one cause.
+    let firstLine = (stderr.split(separator: "\n").first.map(String.init) ?? "(no message)").replacingOccurrences(
+      of: #"allocate \d+ bytes"#, with: "allocate N bytes", options: .regularExpression)
     guard
       lock.withLock({
         backtraces += 1
