@@ -539,3 +539,230 @@ struct Judge {
     #expect(result.status == 0, "\(result.stderr)")
   }
 }
+
+/// Deterministic operators of issue 14: each turns a valid config into every mutant of one kind.
+/// ExtremeValueFuzzTests validates (and runs) them in a subprocess with limits.
+extension Mutator {
+  /// What every number of a config is set to, its unit kept: past Int64 and UInt64, past any
+  /// physical quantity, near Double's end, 2^32 (an Int32 field), Int64's end (which a Double
+  /// rounds up past it), nothing, and a sign.
+  static let extremeNumbers = ["1e19", "1e30", "1e300", "4294967296", "9223372036854775807", "0", "-1"]
+
+  /// One number written in a config, with or without a unit: `10Gbps`, `1KiB`, `5k/s`, `30s`, `3`, `0.5`.
+  struct NumberSite {
+    /// The line, 0-based.
+    var line: Int
+    /// Where the number (its sign included, its unit not) is in the line.
+    var range: Range<String.Index>
+  }
+
+  /// Every number in a value of `text`: in block and flow values, lists and distribution specs; not in
+  /// comments, keys such as `faults.0.partition` or names such as `rack1-host2`.
+  static func numberSites(in text: String) -> [NumberSite] {
+    var sites: [NumberSite] = []
+    for (l, line) in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).enumerated() {
+      var inQuotes = false
+      var i = line.startIndex
+      var previous: Character = " "
+      while i < line.endIndex {
+        let c = line[i]
+        if c == "\"" { inQuotes.toggle() }
+        if c == "#", !inQuotes, previous == " " { break }  // a comment
+        let next = line.index(after: i)
+        let startsNumber = c.isASCII && (c.isNumber || (c == "-" && next < line.endIndex && line[next].isNumber))
+        guard startsNumber, " [{(,:\"'".contains(previous) else {
+          previous = c
+          i = next
+          continue
+        }
+        var end = c == "-" ? next : i
+        func skipDigits() {
+          while end < line.endIndex, line[end].isASCII, line[end].isNumber { end = line.index(after: end) }
+        }
+        skipDigits()
+        if end < line.endIndex, line[end] == ".", line.index(after: end) < line.endIndex,
+          line[line.index(after: end)].isNumber
+        {
+          end = line.index(after: end)
+          skipDigits()
+        }
+        if end < line.endIndex, line[end] == "e" || line[end] == "E" {
+          var e = line.index(after: end)
+          if e < line.endIndex, line[e] == "+" || line[e] == "-" { e = line.index(after: e) }
+          if e < line.endIndex, line[e].isNumber {
+            end = e
+            skipDigits()
+          }
+        }
+        var unitEnd = end
+        while unitEnd < line.endIndex, line[unitEnd].isLetter || line[unitEnd] == "/" {
+          unitEnd = line.index(after: unitEnd)
+        }
+        // A number ends a value: `rack1-host1`, `1.2.3` and `3x` are no numbers.
+        if unitEnd == line.endIndex || " ,]})\"'".contains(line[unitEnd]) {
+          sites.append(NumberSite(line: l, range: i..<end))
+        }
+        previous = unitEnd == line.endIndex ? " " : line[line.index(before: unitEnd)]
+        i = unitEnd
+      }
+    }
+    return sites
+  }
+
+  /// `text` with the number at `site` replaced by `number`; also the line before and after.
+  static func setting(_ site: NumberSite, to number: String, in text: String) -> (
+    text: String, before: String, after: String
+  ) {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let before = lines[site.line]
+    lines[site.line].replaceSubrange(site.range, with: number)
+    return (lines.joined(separator: "\n"), before, lines[site.line])
+  }
+
+  /// YAML aliases: bombs (nested anchors, each level ten of the previous: 10^9 scalars), a node that
+  /// contains itself, and a top-level mapping aliased where a scalar, a string or the root's keys go.
+  static func aliasMutants(of text: String) -> [(label: String, text: String)] {
+    let levels = 9
+    func bomb(_ open: String, _ close: String, mapping: Bool) -> [String] {
+      (0..<levels).map { k in
+        let item = k == 0 ? "lol" : "*a\(k - 1)"
+        let items = (0..<10).map { mapping ? "k\($0): \(item)" : item }.joined(separator: ", ")
+        return "&a\(k) \(open)\(items)\(close)"
+      }
+    }
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    let withoutDescription = lines.filter { !$0.hasPrefix("description:") }.joined(separator: "\n")
+    var mutants: [(String, String)] = [
+      (
+        "alias bomb of lists, 10^9 scalars, under unknown keys",
+        bomb("[", "]", mapping: false).enumerated().map { "x\($0.offset): \($0.element)" }.joined(separator: "\n")
+          + "\n" + text
+      ),
+      (
+        "alias bomb of mappings, 10^9 scalars, under unknown keys",
+        bomb("{", "}", mapping: true).enumerated().map { "x\($0.offset): \($0.element)" }.joined(separator: "\n")
+          + "\n" + text
+      ),
+      (
+        "alias bomb of lists, 10^9 scalars, as the description",
+        "description: [" + bomb("[", "]", mapping: false).joined(separator: ", ") + "]\n" + withoutDescription
+      ),
+      ("a list that contains itself", "x: &s [1, *s]\n" + text),
+      ("a mapping that contains itself", "x: &m {a: *m}\n" + text),
+      ("a description that contains itself", "description: &s [*s]\n" + withoutDescription),
+      ("an alias before its anchor", "description: *later\n" + withoutDescription + "\nx: &later text\n"),
+    ]
+    // A top-level mapping (params, else platform) anchored and aliased elsewhere.
+    if let header = lines.firstIndex(where: { $0 == "params:" || $0 == "platform:" }) {
+      var anchored = lines
+      anchored[header] += " &m"
+      let body = anchored.joined(separator: "\n")
+      let key = String(lines[header].dropLast())
+      mutants += [
+        ("\(key) aliased under an unknown key", body + "\ncopy: *m\n"),
+        ("\(key) merged into the root (<<)", body + "\n<<: *m\n"),
+        (
+          "\(key) aliased as the description",
+          anchored.filter { !$0.hasPrefix("description:") }.joined(separator: "\n") + "\ndescription: *m\n"
+        ),
+        (
+          "\(key) aliased as the duration",
+          anchored.filter { !$0.hasPrefix("duration:") }.joined(separator: "\n") + "\nduration: *m\n"
+        ),
+      ]
+    }
+    return mutants
+  }
+
+  /// Each distribution of `text` (a quoted spec such as `"exp(mean: 1s)"`, or an unquoted block
+  /// value such as `write: exp(10ms)`), one group a line: the config with that distribution replaced by
+  /// `empirical(file: FILE)` for each file.
+  static func empiricalFileMutants(of text: String, files: [String]) -> [[(label: String, text: String)]] {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    var groups: [[(label: String, text: String)]] = []
+    for (l, line) in lines.enumerated() where !line.drop(while: { $0 == " " }).hasPrefix("#") {
+      var span: Range<String.Index>?
+      var search = line.startIndex
+      while span == nil, let quote = line[search...].firstIndex(of: "\"") {
+        let name = line[line.index(after: quote)...].prefix { $0.isLetter }
+        let close = line[line.index(after: quote)...].firstIndex(of: "\"")
+        if !name.isEmpty, line[name.endIndex...].hasPrefix("("), let close, line[line.index(before: close)] == ")" {
+          span = quote..<line.index(after: close)
+        }
+        search = close.map { line.index(after: $0) } ?? line.endIndex
+      }
+      if span == nil, let colon = line.range(of: ": "), !line.contains("["), !line.contains("{") {
+        let value = line[colon.upperBound...]
+        if value.first?.isLetter == true, value.contains("("), value.hasSuffix(")") {
+          span = colon.upperBound..<line.endIndex
+        }
+      }
+      guard let span else { continue }
+      groups.append(
+        files.map { file in
+          var copy = lines
+          copy[l] = line.replacingCharacters(in: span, with: "\"empirical(file: \(file))\"")
+          return ("line \(l + 1): \(copy[l].trimmingCharacters(in: .whitespaces))", copy.joined(separator: "\n"))
+        })
+    }
+    return groups
+  }
+
+  /// `text` with its sweep replaced by one of 10^7 points or more: durations and warm-ups (always
+  /// valid for any model), and the config's first flow-list sweep key cycled to the same length.
+  static func hugeSweepMutants(of text: String, duration: SimTime, warmup: SimTime) -> [(
+    label: String, text: String
+  )] {
+    var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    var firstFlowKey: (key: String, items: [String])?
+    if let start = lines.firstIndex(of: "sweep:") {
+      var end = start + 1
+      while end < lines.count, lines[end].hasPrefix(" ") || lines[end].isEmpty { end += 1 }
+      for line in lines[(start + 1)..<end] where firstFlowKey == nil {
+        let body = line.drop { $0 == " " }
+        guard let colon = body.range(of: ": ["), body.hasSuffix("]"), line.prefix(while: { $0 == " " }).count == 2
+        else { continue }
+        let inner = body[colon.upperBound..<body.index(before: body.endIndex)]
+        guard !inner.contains("["), !inner.contains("{") else { continue }
+        let key = String(body[..<colon.lowerBound])
+        guard key != "duration", key != "warmup" else { continue }
+        firstFlowKey = (key, inner.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+      }
+      lines.removeSubrange(start..<end)
+    }
+    let base = lines.joined(separator: "\n") + "\n"
+    func durations(from time: SimTime, _ count: Int) -> String {
+      "[" + (0..<Int64(count)).map { "\(time.nanoseconds + $0)ns" }.joined(separator: ", ") + "]"
+    }
+    var mutants = [
+      (
+        "sweep of 3163 durations x 3163 warm-ups (10,004,569 points)",
+        base + "sweep:\n  duration: \(durations(from: duration, 3163))\n  warmup: \(durations(from: warmup, 3163))\n"
+      )
+    ]
+    if let (key, items) = firstFlowKey, !items.isEmpty {
+      let cycled = "[" + (0..<216).map { items[$0 % items.count] }.joined(separator: ", ") + "]"
+      mutants.append(
+        (
+          "sweep of 216 durations x 216 warm-ups x 216 values of \(key) (10,077,696 points)",
+          base + "sweep:\n  duration: \(durations(from: duration, 216))\n  warmup: \(durations(from: warmup, 216))\n"
+            + "  \(key): \(cycled)\n"
+        ))
+    }
+    return mutants
+  }
+
+  /// Names that would become paths outside results/ or hidden ones.
+  static let pathNames = ["\"..\"", "\".\"", "a/b", "../escape", "/tmp/absolute", ".hidden", "\"a\\\\b\""]
+
+  /// `text` with its `name:` set to each of ``pathNames``.
+  static func pathNameMutants(of text: String) -> [(label: String, text: String)] {
+    let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    guard let l = lines.firstIndex(where: { $0.hasPrefix("name:") }) else { return [] }
+    return pathNames.map { name in
+      var copy = lines
+      copy[l] = "name: \(name)"
+      return ("name: \(name)", copy.joined(separator: "\n"))
+    }
+  }
+}
