@@ -28,7 +28,9 @@ struct HDFSJobInput {
     let inputSize = try reader.quantity("input_size", .size, default: 10 * 1_073_741_824, help: what)
     let inputFileSize = try reader.quantity("input_file_size", .size, default: 1_073_741_824, help: "its files' size")
     guard inputSize > 0, inputFileSize > 0 else { throw reader.error("input_size", "input_size must be > 0") }
-    hdfs.preloadFiles = Int((inputSize / inputFileSize).rounded(.up))
+    hdfs.preloadFiles = try files(
+      holding: inputSize, ofSize: inputFileSize, blockSize: hdfs.blockSize, reader: reader, key: "input_size",
+      what: "input_size", hint: "use a larger blocksize or input_file_size, or a smaller input_size")
     hdfs.preloadFileSize = .constant(inputFileSize)
     let slowHosts = try reader.quantity(
       "slow_hosts", .number, default: 0, help: "fraction of worker hosts that are stragglers")
@@ -37,5 +39,28 @@ struct HDFSJobInput {
     guard slowFactor >= 1 else { throw reader.error("slow_factor", "slow_factor must be >= 1") }
     return HDFSJobInput(
       hdfs: hdfs, inputSize: inputSize, inputFileSize: inputFileSize, slowHosts: slowHosts, slowFactor: slowFactor)
+  }
+
+  /// Blocks a job's input (or a Lambda batch layer's history) may preload, at most: a map task
+  /// each, and a NameNode object, a placement and a task record in memory for each. A million
+  /// 128 MiB blocks are 128 TiB.
+  static let maxBlocks = 1_000_000
+
+  /// How many files of `fileSize` hold `total` bytes, checked against ``maxBlocks``: the error
+  /// is at `key`, names the quantity as `what` and says the fix in `hint`.
+  static func files(
+    holding total: Double, ofSize fileSize: Double, blockSize: Double, reader: ConfigReader, key: String,
+    what: String, hint: String
+  ) throws(ConfigError) -> Int {
+    let files = (total / fileSize).rounded(.up)
+    let blocks = files * (min(fileSize, total) / blockSize).rounded(.up)
+    guard blocks.isFinite, blocks <= Double(maxBlocks) else {
+      throw reader.error(
+        key,
+        "\(what) of \(Quantity.format(total, as: .size)) is \(Quantity.shortest(blocks)) blocks of "
+          + "\(Quantity.format(blockSize, as: .size)), more than the model's limit of 1,000,000 (a task each)",
+        hint: hint)
+    }
+    return Int(files)
   }
 }

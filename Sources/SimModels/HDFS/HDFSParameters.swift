@@ -55,6 +55,10 @@ public struct HDFSParameters: Sendable, Equatable {
     SimTime(nanoseconds: 2 * recheckInterval.nanoseconds + 10 * heartbeatInterval.nanoseconds)
   }
 
+  /// Preloaded blocks at most, on average (preload_files x mean preload_file_size / blocksize):
+  /// each block is placed at the start and held with its replicas, some 150 bytes each.
+  static let maxPreloadBlocks = 10_000_000
+
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> HDFSParameters {
     let platform = try PlatformSpec.decode(input.platform)
     var p = HDFSParameters(
@@ -111,6 +115,15 @@ public struct HDFSParameters: Sendable, Equatable {
     p.preloadFileSize = try reader.distribution(
       "preload_file_size", .size, default: .constant(1_073_741_824), baseDirectory: input.baseDirectory,
       help: "their sizes")
+    let preloadBlocks =
+      Double(p.preloadFiles) * max(1, ((p.preloadFileSize.mean ?? .infinity) / p.blockSize).rounded(.up))
+    guard p.preloadFiles == 0 || preloadBlocks <= Double(Self.maxPreloadBlocks) else {
+      throw reader.error(
+        "preload_file_size",
+        "preload_files x preload_file_size / blocksize is \(Quantity.shortest(preloadBlocks)) blocks on average, "
+          + "more than the model's limit of 10,000,000",
+        hint: "every block is placed and held in memory; use a larger blocksize, fewer or smaller files")
+    }
     p.workload = Workload(
       rawValue: try reader.choice(
         "workload", ["write", "read", "none"], default: "write",

@@ -76,7 +76,10 @@ public struct LambdaKappaParameters: Sendable, Equatable {
     p.batch.inputFileSize = try b.quantity(
       "history_file_size", .size, default: 1_073_741_824, help: "the files the history is kept in")
     guard p.batch.inputFileSize > 0 else { throw b.error("history_file_size", "history_file_size must be > 0") }
-    p.batch.hdfs.preloadFiles = Int((history / p.batch.inputFileSize).rounded(.up))
+    p.batch.hdfs.preloadFiles = try HDFSJobInput.files(
+      holding: history, ofSize: p.batch.inputFileSize, blockSize: p.batch.hdfs.blockSize, reader: reader,
+      key: "events", what: "the history (events.rate x events.history x events.size)",
+      hint: "use a larger batch.blocksize, a shorter events.history or a lower events.rate")
     p.batch.hdfs.preloadFileSize = .constant(history > 0 ? history / Double(p.batch.hdfs.preloadFiles) : 1)
     p.batch.inputSize = history
     p.batchEngine = BatchEngine(

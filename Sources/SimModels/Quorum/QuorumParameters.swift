@@ -161,6 +161,9 @@ public struct QuorumParameters: Sendable, Equatable {
     return try reader.distribution(key, .duration, baseDirectory: baseDirectory)
   }
 
+  /// Requests per second of a client group at most: each is simulated with its messages.
+  static let maxClientRate = 1e6
+
   /// `clients:` a list of groups `{name, hosts: [names or racks], rate, read_fraction}`; by
   /// default one group on every host that is not a store node, 1,000 requests/s, 90% reads.
   static func decodeClients(_ reader: inout ConfigReader, platform: PlatformSpec, nodes: Int) throws(ConfigError)
@@ -186,6 +189,11 @@ public struct QuorumParameters: Sendable, Equatable {
       let hosts = try FaultSpec.group(hostsNode, names: names, spec: platform, keyPath: item.keyPath("hosts"))
       let rate = try item.quantity("rate", .rate, default: 1000, help: "requests per second of the group")
       guard rate > 0 else { throw item.error("rate", "rate must be > 0") }
+      guard rate <= maxClientRate else {
+        throw item.error(
+          "rate", "\(Quantity.format(rate, as: .rate)) is more than the model's limit of 1M/s per client group",
+          hint: "every request is simulated with its messages one by one; e.g. rate: 1k/s")
+      }
       let readFraction = try item.quantity("read_fraction", .number, default: 0.9, help: "share of reads")
       guard (0...1).contains(readFraction) else { throw item.error("read_fraction", "read_fraction must be in 0...1") }
       try item.finish()

@@ -120,8 +120,9 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
     for _ in 0..<n {
       let time = start + Int64(arrivals.uniform() * Double(interval))
       let key = Int32(keyTable.map { arrivals.discrete($0) } ?? arrivals.uniformInt(events.keys))
-      let delay = events.arrivalDelay.sampleTime(arrivals).nanoseconds
-      pending.append((time + max(0, delay), time, key))
+      // Saturating: a delay past the end of time arrives never, and does not overflow.
+      let arrival = SimTime(nanoseconds: time) + max(.zero, events.arrivalDelay.sampleTime(arrivals))
+      pending.append((arrival.nanoseconds, time, key))
       let b = Int(time / bucket)
       while truth.count < (b + 1) * events.keys { truth.append(contentsOf: repeatElement(0, count: events.keys)) }
       truth[b * events.keys + Int(key)] += 1

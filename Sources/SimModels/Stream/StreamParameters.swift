@@ -119,8 +119,18 @@ public struct StreamParameters: Sendable, Equatable {
     var e = try reader.mapping("events", help: "the events: rate, size, keys, arrival delay, history")
     events.rate = try e.quantity("rate", .rate, default: 1000, help: "events per second (Poisson)")
     guard events.rate > 0 else { throw e.error("rate", "rate must be positive", hint: "e.g. rate: 1k/s") }
+    guard events.rate <= Self.maxEventRate else {
+      throw e.error(
+        "rate", "\(Quantity.format(events.rate, as: .rate)) is more than the model's limit of 1M/s",
+        hint: "every event is simulated one by one; e.g. rate: 10k/s")
+    }
     events.size = try e.quantity("size", .size, default: 1024, help: "bytes per event")
     guard events.size > 0 else { throw e.error("size", "size must be positive") }
+    guard events.size <= Self.maxRecordSize else {
+      throw e.error(
+        "size", "\(Quantity.format(events.size, as: .size)) is more than the model's limit of 1GiB per event",
+        hint: "Kafka's message.max.bytes is a 32-bit count of bytes; e.g. size: 1KiB")
+    }
     events.keys = try e.int("keys", default: 1000, range: 1...1_000_000, help: "distinct keys")
     let popularity = try e.choice("key_distribution", ["uniform", "zipf"], default: "uniform", help: "key popularity")
     let skew = try e.quantity("key_skew", .number, default: 1.0, help: "Zipf exponent (key_distribution: zipf)")
@@ -166,6 +176,7 @@ public struct StreamParameters: Sendable, Equatable {
     guard job.windowSlide > .zero, job.windowSize.nanoseconds % job.windowSlide.nanoseconds == 0 else {
       throw j.error("slide", "slide must be positive and divide the window", hint: "e.g. window: 1min, slide: 10s")
     }
+    try checkWindowLimits(j, key: j.has("slide") ? "slide" : "window")
     job.maxOutOfOrderness = try Self.nonNegative(
       &j, "max_out_of_orderness", default: .seconds(5), help: "the watermark trails the largest event time by this")
     job.allowedLateness = try Self.nonNegative(
@@ -178,6 +189,11 @@ public struct StreamParameters: Sendable, Equatable {
       &j, "checkpoint_interval", default: .seconds(60), help: "execution.checkpointing.interval (0: none)")
     job.checkpointInterval = interval > .zero ? interval : nil
     job.stateEntrySize = try j.quantity("state_entry_size", .size, default: 64, help: "state per (window, key)")
+    guard job.stateEntrySize <= Self.maxRecordSize else {
+      throw j.error(
+        "state_entry_size", "\(Quantity.format(job.stateEntrySize, as: .size)) is more than the model's limit of 1GiB",
+        hint: "bytes of state per (window, key); e.g. state_entry_size: 64B")
+    }
     job.maxPollRecords = try j.int("max_poll_records", default: 500, range: 1...10_000_000, help: "max.poll.records")
     job.bufferRecords = try j.int(
       "buffer_records", default: 20_000, range: 1...1_000_000_000,
@@ -192,6 +208,11 @@ public struct StreamParameters: Sendable, Equatable {
     var s = try reader.mapping("serving", help: "the serving store and its queries")
     serving.queryRate = try s.quantity("query_rate", .rate, default: 100, help: "queries per second (0: none)")
     guard serving.queryRate >= 0 else { throw s.error("query_rate", "query_rate must be >= 0") }
+    guard serving.queryRate <= Self.maxEventRate else {
+      throw s.error(
+        "query_rate", "\(Quantity.format(serving.queryRate, as: .rate)) is more than the model's limit of 1M/s",
+        hint: "every query is simulated one by one; e.g. query_rate: 100/s")
+    }
     serving.threads = try s.int("threads", default: 8, range: 1...10_000, help: "request threads per store host")
     serving.queryService = try s.distribution(
       "query_service", .duration, default: .exponential(mean: 0.0005), baseDirectory: input.baseDirectory,
@@ -234,6 +255,52 @@ public struct StreamParameters: Sendable, Equatable {
     try h.finish()
     result.storage = storage.isEmpty ? result.brokers : storage
     return result
+  }
+
+  /// Events per second at most: every event is generated, routed and counted one by one.
+  static let maxEventRate = 1e6
+  /// Bytes per event, or per (window, key) state entry, at most (1 GiB).
+  static let maxRecordSize = 1_073_741_824.0
+  /// Windows an event belongs to (window / slide) at most: it updates each of them.
+  static let maxWindowsPerEvent = 1000
+  /// (slide, key) counts per simulated second at most (keys / slide): the truth and the views
+  /// keep one per key for every slide, so this bounds their growth (4 MB per simulated second).
+  static let maxCountsPerSecond = 1e6
+  /// (slide, key) counts of the history at most (keys x history / slide, 200 MB of counts).
+  static let maxHistoryCounts = 5e7
+
+  /// The limits the window's slide sets with the rate, the keys and the history.
+  func checkWindowLimits(_ j: ConfigReader, key: String) throws(ConfigError) {
+    let slide = job.windowSlide.seconds
+    guard job.windowSize.nanoseconds / job.windowSlide.nanoseconds <= Self.maxWindowsPerEvent else {
+      throw j.error(
+        key,
+        "window / slide is \(job.windowSize.nanoseconds / job.windowSlide.nanoseconds) windows per event, "
+          + "more than the model's limit of \(Self.maxWindowsPerEvent)",
+        hint: "every event updates each window it is in; use a longer slide")
+    }
+    guard events.rate * slide <= Double(Int32.max) else {
+      throw j.error(
+        key,
+        "events.rate x slide is \(Quantity.shortest(events.rate * slide)) events per slide, "
+          + "more than the 2^31 - 1 a slide's count holds",
+        hint: "use a shorter slide (window) or a lower events.rate")
+    }
+    guard Double(events.keys) / slide <= Self.maxCountsPerSecond else {
+      throw j.error(
+        key,
+        "events.keys / slide is \(Quantity.shortest(Double(events.keys) / slide)) counts per simulated second, "
+          + "more than the model's limit of 1,000,000",
+        hint: "a count is kept per key and slide; use a longer slide or fewer events.keys")
+    }
+    let history = Double(events.keys) * (events.history.seconds / slide).rounded(.down)
+    guard history <= Self.maxHistoryCounts else {
+      throw j.error(
+        key,
+        "events.keys x events.history / slide is \(Quantity.shortest(history)) counts of history, "
+          + "more than the model's limit of 50,000,000",
+        hint: "a count is kept per key and slide; use a shorter events.history, a longer slide or fewer keys")
+    }
   }
 
   static func nonNegative(_ reader: inout ConfigReader, _ key: String, default value: SimTime, help: String)

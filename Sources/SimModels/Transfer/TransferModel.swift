@@ -42,6 +42,20 @@ public enum TransferModel: SimulationModel {
     ("platform.solves, platform.solver_work, simulator.events", "the cost of the run itself (deterministic)"),
   ]
 
+  /// Bytes of one transfer at most: 2^53 (8 PiB), the largest count of bytes a Double holds
+  /// exactly, so that what is left of a transfer is never rounded away.
+  static let maxBytes = 9_007_199_254_740_992.0
+
+  /// `bytes` if within 0...``maxBytes``, else an error at `key`.
+  static func checked(_ bytes: Double, _ reader: ConfigReader, _ key: String) throws(ConfigError) -> Double {
+    guard bytes >= 0, bytes <= maxBytes else {
+      throw reader.error(
+        key, "\(Quantity.format(bytes, as: .size)) is outside the model's range of 0 to 8PiB per transfer",
+        hint: "e.g. bytes: 128MiB")
+    }
+    return bytes
+  }
+
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> TransferParameters {
     let spec = try PlatformSpec.decode(input.platform)
     let faults = try FaultSpec.decode(input.faults, spec: spec, baseDirectory: input.baseDirectory)
@@ -52,11 +66,13 @@ public enum TransferModel: SimulationModel {
     let workload: TransferParameters.Workload
     switch try reader.choice("workload", ["shuffle", "incast", "list"], default: "shuffle", help: "which transfers") {
     case "shuffle":
-      let bytes = try reader.quantity(
-        "bytes", .size, default: 128 * 1_048_576, help: "bytes each host sends each other host")
+      let bytes = try checked(
+        reader.quantity("bytes", .size, default: 128 * 1_048_576, help: "bytes each host sends each other host"),
+        reader, "bytes")
       workload = .shuffle(bytes: bytes)
     case "incast":
-      let bytes = try reader.quantity("bytes", .size, default: 128 * 1_048_576, help: "bytes each sender sends")
+      let bytes = try checked(
+        reader.quantity("bytes", .size, default: 128 * 1_048_576, help: "bytes each sender sends"), reader, "bytes")
       let target = try host(&reader, "target")
       let count = try reader.int(
         "senders", default: names.count - 1, range: 1...max(1, names.count - 1),
@@ -69,7 +85,7 @@ public enum TransferModel: SimulationModel {
         var item = try ConfigReader(node, path: reader.keyPath("transfers.\(i)"))
         let from = try host(&item, "from")
         let to = try host(&item, "to")
-        let bytes = try item.quantity("bytes", .size)
+        let bytes = try checked(item.quantity("bytes", .size), item, "bytes")
         let at = try item.duration("at", default: .zero)
         try item.finish()
         transfers.append(.init(from: from, to: to, bytes: bytes, at: at))
