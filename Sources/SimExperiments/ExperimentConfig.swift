@@ -44,6 +44,63 @@ public struct ExperimentConfig: Sendable {
     return directory.isEmpty ? "." : directory
   }
 
+  /// The longest run: 100 years (36,500 days) of simulated time. Simulated time is an Int64 of
+  /// nanoseconds (292 years); the rest is headroom for the times models compute from the horizon
+  /// (the end plus timeouts, retry back-offs, recovery and batch periods) so they never saturate.
+  public static let maximumDuration = SimTime(nanoseconds: 36_500 * 86_400_000_000_000)
+
+  /// The most time-series samples a run may take (duration / timeseries_interval). A sample is one
+  /// row per probed metric in memory and in timeseries.csv (some 40 bytes each), and a model may
+  /// probe tens of metrics; 100,000 samples is a sample a second for 27 hours.
+  public static let maximumSamples = 100_000
+
+  /// The most replications: a run's record is a file of its own, and every run's spec hash is
+  /// computed by `validate` (see ``ExperimentPlan/maximumRuns``).
+  public static let maximumReplications = 100_000
+
+  /// Refuses a duration past ``maximumDuration`` (what `key` is, for the message).
+  static func checkLength(_ time: SimTime, of what: String) throws(ValueError) {
+    guard time <= maximumDuration else {
+      throw ValueError(
+        "\(what) (\(time == .max ? "\(time.nanoseconds)ns" : time.formatted)) is longer than the \(maximumDuration.formatted) (100 years) a run may last",
+        hint: "simulated time holds 292 years; the rest is headroom for times computed from the end of the run")
+    }
+  }
+
+  /// Why `name` cannot name a file, or nil if it can: letters, digits, `-`, `_` and `.`, not
+  /// starting with a dot (no `..`, no hidden files), at most 255 bytes (a file name's limit).
+  static func nameProblem(_ name: String) -> String? {
+    if name.isEmpty { return "is empty" }
+    if name.hasPrefix(".") { return "starts with a dot ('.' and '..' are directories, '.NAME' is hidden)" }
+    if name.utf8.count > 255 { return "is longer than the 255 bytes of a file name" }
+    if let bad = name.unicodeScalars.first(where: {
+      !(Character($0).isLetter || Character($0).isNumber || "-_.".unicodeScalars.contains($0))
+    }) {
+      if bad == "/" { return "contains '/'" }
+      if bad.properties.generalCategory == .control { return "contains a control character" }
+      return "contains '\(bad)'"
+    }
+    return nil
+  }
+
+  /// Why a metric pattern cannot match a metric, or nil if it can: metric names are letters,
+  /// digits, `_`, `.` and `-`, and `*` matches any run of characters.
+  static func metricPatternProblem(_ pattern: String) -> (message: String, hint: String)? {
+    let allowed = { (c: Character) in c.isLetter || c.isNumber || "_.-*".contains(c) }
+    guard pattern.isEmpty || !pattern.allSatisfy(allowed) else { return nil }
+    if pattern.contains(" - ") || pattern.hasPrefix("- ") {
+      return (
+        "'\(pattern)' is two entries joined into one: a '- ' line indented deeper than the one above continues that value",
+        "put every '- METRIC' line of outputs.metrics at the same indentation"
+      )
+    }
+    let what = pattern.isEmpty ? "an empty pattern" : "'\(pattern)'"
+    return (
+      "\(what) is not a metric name or pattern",
+      "metric names are letters, digits, '_', '.' and '-'; '*' matches any run of characters, e.g. station.*.response_mean"
+    )
+  }
+
   static let topLevelKeys = [
     "name", "description", "model", "duration", "warmup", "seed", "seeds", "replications", "platform", "faults",
     "params", "sweep", "outputs",
@@ -99,10 +156,12 @@ public struct ExperimentConfig: Sendable {
         hint: "start from experiments/quickstart.yaml")
     }
     let name = try reader.string("name")
-    guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
+    if let problem = nameProblem(name) {
       throw reader.error(
-        "name", "'\(name)' is not a usable name",
-        hint: "use letters, digits, '-', '_' and '.': it names the result directory")
+        "name", "'\(name)' is not a usable name: it \(problem)",
+        hint:
+          "a name is a plain file name of letters, digits, '-', '_' and '.', not starting with '.': it names the result directory results/NAME"
+      )
     }
     let description = try reader.string("description", default: "")
     let modelName = try reader.string("model")
@@ -113,13 +172,16 @@ public struct ExperimentConfig: Sendable {
     }
     let duration = try reader.duration("duration")
     guard duration > .zero else { throw reader.error("duration", "duration must be positive") }
+    do { try checkLength(duration, of: "duration") } catch {
+      throw reader.error("duration", error.message, hint: error.hint)
+    }
     let warmup = try reader.duration("warmup", default: .zero)
     guard warmup < duration else {
       throw reader.error("warmup", "warmup (\(warmup)) must be shorter than duration (\(duration))")
     }
     let seedValue = try reader.int("seed", default: 1, range: 0...Int.max)
     let seedMode = SeedMode(rawValue: try reader.choice("seeds", ["common", "independent"], default: "common"))!
-    let replications = try reader.int("replications", default: 1, range: 1...1_000_000)
+    let replications = try reader.int("replications", default: 1, range: 1...maximumReplications)
     // Read by the model (which refuses them if it does not run on the platform).
     _ = reader.node("platform")
     _ = reader.node("faults")
@@ -127,10 +189,21 @@ public struct ExperimentConfig: Sendable {
     let sweepNode = reader.node("sweep")
     var outputsReader = try reader.mapping("outputs")
     let directory = try outputsReader.string("dir", default: "results/\(name)")
+    if directory.isEmpty || directory.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+      throw outputsReader.error(
+        "dir",
+        directory.isEmpty ? "the result directory is empty" : "the result directory contains a control character",
+        hint: "give a path such as results/\(name), or leave dir out for that default")
+    }
     let interval: SimTime? =
       outputsReader.has("timeseries_interval") ? try outputsReader.duration("timeseries_interval") : nil
     if let interval, interval <= .zero {
       throw outputsReader.error("timeseries_interval", "the interval must be positive")
+    }
+    if let interval {
+      do { try checkLength(interval, of: "the interval") } catch {
+        throw outputsReader.error("timeseries_interval", error.message, hint: error.hint)
+      }
     }
     var metrics: [String] = []
     for (i, item) in try outputsReader.list("metrics").enumerated() {
@@ -138,6 +211,10 @@ public struct ExperimentConfig: Sendable {
         throw ConfigError(
           location: item.location, keyPath: "outputs.metrics.\(i)",
           message: "expected a metric name or pattern, found \(item.kindDescription)")
+      }
+      if let problem = metricPatternProblem(text) {
+        throw ConfigError(
+          location: item.location, keyPath: "outputs.metrics.\(i)", message: problem.message, hint: problem.hint)
       }
       metrics.append(text)
     }

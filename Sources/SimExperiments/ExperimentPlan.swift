@@ -6,6 +6,31 @@ public enum BDSimVersion {
   public static let string = "0.2.0"
 }
 
+/// Something in a config that is legal but most likely not what was meant, located like a
+/// ``ConfigError`` and printed as `FILE:LINE:COLUMN: warning: at KEY.PATH: MESSAGE`; it does not
+/// stop the command.
+public struct ConfigWarning: Sendable, Equatable, CustomStringConvertible {
+  public var file: String
+  public var location: SourceLocation
+  public var keyPath: String
+  public var message: String
+
+  public init(file: String = "", location: SourceLocation = .unknown, keyPath: String = "", message: String) {
+    self.file = file
+    self.location = location
+    self.keyPath = keyPath
+    self.message = message
+  }
+
+  public var description: String {
+    var text = file.isEmpty ? "" : file + ":"
+    if location.line > 0 { text += "\(location.line):\(location.column):" }
+    text += text.isEmpty ? "warning: " : " warning: "
+    if !keyPath.isEmpty { text += "at \(displayable(keyPath)): " }
+    return text + displayable(message)
+  }
+}
+
 /// An experiment expanded into its runs: every sweep point decoded and checked, every
 /// (point, replication) given its seeds and a hash that identifies it.
 public struct ExperimentPlan: Sendable {
@@ -33,8 +58,15 @@ public struct ExperimentPlan: Sendable {
     public var specHash: String
   }
 
+  /// The most runs (points x replications) an experiment may have. Each run gets a spec hash from
+  /// `validate` and a record file in `runs/`; 100,000 runs is 10,000 points x 10 replications.
+  public static let maximumRuns = 100_000
+
   public let config: ExperimentConfig
   public let points: [Point]
+  /// What the config does that is legal but likely unmeant, once each however many sweep points
+  /// share it (a fault after the end of the run, a time series with no samples).
+  public let warnings: [ConfigWarning]
   public let runs: [Run]
   /// SHA-256 of the normalised config (after overrides).
   public let configDigest: String
@@ -47,7 +79,24 @@ public struct ExperimentPlan: Sendable {
     self.config = config
     configDigest = SHA256.hex(config.root.canonicalJSON)
     var points: [Point] = []
-    for sweepPoint in config.sweep.points() {
+    var warnings: [ConfigWarning] = []
+    func warn(_ location: SourceLocation, _ keyPath: String, _ message: String) {
+      let warning = ConfigWarning(file: config.file, location: location, keyPath: keyPath, message: message)
+      if !warnings.contains(warning) { warnings.append(warning) }
+    }
+    let sweepPoints = config.sweep.points()
+    let (runCount, overflow) = sweepPoints.count.multipliedReportingOverflow(by: config.replications)
+    if overflow || runCount > Self.maximumRuns {
+      let swept = !config.sweep.paths.isEmpty
+      throw ConfigError(
+        location: (swept ? config.root["sweep"] : config.root["replications"])?.location ?? .unknown,
+        keyPath: swept ? "sweep" : "replications",
+        message:
+          "\(sweepPoints.count) points x \(config.replications) replications are \(overflow ? "too many" : String(runCount)) runs, "
+          + "more than the \(Self.maximumRuns) an experiment may have",
+        hint: "sweep fewer values or run fewer replications, or split the study into several experiments")
+    }
+    for sweepPoint in sweepPoints {
       var root = config.root
       for (path, value) in sweepPoint.assignments {
         try root.set(path.split(separator: ".").map(String.init), to: value, fullPath: path)
@@ -61,7 +110,10 @@ public struct ExperimentPlan: Sendable {
             message: "expected a duration, found \(value.kindDescription)")
         }
         let time: SimTime
-        do { time = try SimTime(parsing: text) } catch {
+        do {
+          time = try SimTime(parsing: text)
+          try ExperimentConfig.checkLength(time, of: path)
+        } catch {
           throw ConfigError(
             location: value.location, keyPath: "sweep.\(path)", message: error.message, hint: error.hint)
         }
@@ -74,12 +126,42 @@ public struct ExperimentPlan: Sendable {
           message:
             "at sweep point \(sweepPoint.index) the warm-up (\(warmup)) is not shorter than the duration (\(duration))")
       }
+      if let interval = config.outputs.timeseriesInterval {
+        let intervalNode = root["outputs"]?["timeseries_interval"]
+        let samples = duration.nanoseconds / interval.nanoseconds
+        if samples > ExperimentConfig.maximumSamples {
+          let finest = SimTime(
+            nanoseconds: (duration.nanoseconds - 1) / Int64(ExperimentConfig.maximumSamples) + 1)
+          throw ConfigError(
+            location: intervalNode?.location ?? .unknown, keyPath: "outputs.timeseries_interval",
+            message:
+              "a sample every \(interval.formatted) over \(duration.formatted) is \(samples) samples a run, "
+              + "more than the \(ExperimentConfig.maximumSamples) a run may take",
+            hint: "sample at most every \(finest.formatted) or so, or leave timeseries_interval out")
+        }
+        if interval > duration {
+          warn(
+            intervalNode?.location ?? .unknown, "outputs.timeseries_interval",
+            "the interval (\(interval.formatted)) is longer than the run (\(duration.formatted)), so no sample is taken"
+          )
+        }
+      }
       let params = root["params"] ?? ConfigNode(.null)
       let platform = root["platform"]
       let faults = root["faults"]
       let parameters = try config.model.decode(
         params, path: "params",
         input: ModelInput(baseDirectory: config.baseDirectory, platform: platform, faults: faults))
+      // The model has read the faults (and refused bad ones): a fault after the end is legal (a
+      // sweep over the duration can make it so at some points) but never happens.
+      for (i, fault) in (faults?.items ?? []).enumerated() {
+        guard let at = fault["at"], let text = at.scalarText, let time = try? SimTime(parsing: text),
+          time > duration
+        else { continue }
+        warn(
+          at.location, "faults.\(i).at",
+          "the fault at \(time.formatted) is after the end of the run (\(duration.formatted)) and never happens")
+      }
       var definition =
         "{\"model\":\(jsonString(config.model.name)),\"duration\":\(jsonString(duration.formatted)),"
         + "\"warmup\":\(jsonString(warmup.formatted)),\"params\":\(params.canonicalJSON)"
@@ -96,6 +178,7 @@ public struct ExperimentPlan: Sendable {
           parameters: parameters, definition: definition))
     }
     self.points = points
+    self.warnings = warnings
     var runs: [Run] = []
     for point in points {
       let pointDigest = SHA256.hex(point.definition)

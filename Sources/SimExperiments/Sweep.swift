@@ -25,6 +25,12 @@ public struct Sweep: Sendable {
     public var assignments: [(path: String, value: ConfigNode)]
   }
 
+  /// The most points a sweep may have, counted before exclusions (from the lengths of its lists,
+  /// so a huge grid is refused before it is made). Every point is decoded by `validate` and runs
+  /// at least once; 10,000 points is a fine grid of four parameters at ten levels each, and
+  /// decoding them stays within a second.
+  public static let maximumPoints = 10_000
+
   public private(set) var dimensions: [Dimension] = []
   private var exclusions: [[(path: String, keyLocation: SourceLocation, value: ConfigNode)]] = []
 
@@ -107,6 +113,20 @@ public struct Sweep: Sendable {
             hint: "its values are: \(values.joined(separator: ", "))")
         }
       }
+    }
+    // The grid's size from the lists' lengths, before a point is made (exclusions only remove).
+    var size = 1
+    for dimension in dimensions {
+      let (product, overflow) = size.multipliedReportingOverflow(by: dimension.levels.count)
+      size = overflow ? Int.max : product
+    }
+    if size > Self.maximumPoints {
+      throw ConfigError(
+        location: node.location, keyPath: "sweep",
+        message:
+          "the sweep has \(size == Int.max ? "more than \(Int.max)" : String(size)) points "
+          + "(\(dimensions.map { String($0.levels.count) }.joined(separator: " x "))), more than the \(Self.maximumPoints) a sweep may have",
+        hint: "sweep fewer values, zip keys that vary together, or split the study into several experiments")
     }
     if points().isEmpty {
       let location = entries.first { $0.key == "exclude" }?.keyLocation ?? node.location

@@ -21,6 +21,7 @@ struct RunCommand: ParsableCommand {
     let jobs = try checkJobs(self.jobs)
     let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
     let plan = try ExperimentPlan(experiment)
+    for warning in plan.warnings { writeStandardError("\(warning)\n") }
     let directory = out ?? experiment.outputs.directory
     try Experiment.claim(directory, plan: plan, replace: false)
     let showProgress = !quiet && isatty(2) == 1
@@ -70,6 +71,7 @@ struct ValidateCommand: ParsableCommand {
   func run() throws {
     let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
     let plan = try ExperimentPlan(experiment)
+    for warning in plan.warnings { writeStandardError("\(warning)\n") }
     print(
       "\(config): OK: '\(experiment.name)', model \(experiment.model.name), \(plan.points.count) points x "
         + "\(experiment.replications) replications = \(plan.runs.count) runs")
