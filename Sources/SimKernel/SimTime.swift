@@ -62,6 +62,13 @@ public struct SimTime: Hashable, Comparable, Sendable {
 
   @inlinable public static func += (a: inout SimTime, b: SimTime) { a = a + b }
 
+  /// Saturating product of a span and a count: never traps, never wraps past ``max``.
+  @inlinable public static func * (a: SimTime, n: Int64) -> SimTime {
+    let (product, overflow) = a.nanoseconds.multipliedReportingOverflow(by: n)
+    if overflow { return (a.nanoseconds < 0) == (n < 0) ? .max : SimTime(nanoseconds: Int64.min) }
+    return SimTime(nanoseconds: product)
+  }
+
   public static func nanoseconds(_ n: Int64) -> SimTime { SimTime(nanoseconds: n) }
   public static func microseconds(_ n: Int64) -> SimTime { SimTime(nanoseconds: n * 1_000) }
   public static func milliseconds(_ n: Int64) -> SimTime { SimTime(nanoseconds: n * 1_000_000) }

@@ -1,6 +1,7 @@
 import Foundation
 import SimExperiments
 import SimKernel
+import Synchronization
 import Testing
 
 // Helpers shared by ConfigCorpusTests, ConfigFuzzTests and ConfigCLITests.
@@ -136,4 +137,79 @@ func runProcess(_ executable: URL, _ arguments: [String], in directory: String? 
   return ProcessResult(
     status: process.terminationStatus, exited: process.terminationReason == .exit,
     stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// The result of a subprocess run under limits.
+struct LimitedResult: Sendable {
+  /// The exit status, or the signal number when it died of one.
+  var status: Int32
+  /// The signal it died of, if any, other than our kill at the wall-time limit.
+  var signal: Int32?
+  /// Killed by us at the wall-time limit (not a crash).
+  var killed: Bool
+  var stdout: String
+  var stderr: String
+  var seconds: Double
+  /// The peak resident set size it reached (`wait4`'s ru_maxrss).
+  var maxResidentKB: Int
+}
+
+/// Runs `executable` under `ulimit -v memoryKB` (through bash, then `exec`, so the pid waited for
+/// and measured is the program's), with stdin from /dev/null and stdout and stderr to files, and
+/// kills it with SIGKILL after `seconds` of wall time: a runaway cannot take the machine with it.
+/// `backtrace`: with the runtime's symbolicated backtrace of a crash (slow), else none.
+func runLimited(
+  _ executable: String, _ arguments: [String], memoryKB: Int, seconds: Double, backtrace: Bool = false
+) -> LimitedResult {
+  let directory = NSTemporaryDirectory() + "bdsim-limited-\(UUID().uuidString)"
+  try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+  defer { try? FileManager.default.removeItem(atPath: directory) }
+  let outPath = directory + "/stdout"
+  let errPath = directory + "/stderr"
+  var actions = posix_spawn_file_actions_t()
+  posix_spawn_file_actions_init(&actions)
+  defer { posix_spawn_file_actions_destroy(&actions) }
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+  posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+  posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+  var environment = ProcessInfo.processInfo.environment
+  environment["SWIFT_BACKTRACE"] = backtrace ? "enable=yes,interactive=no,color=no,threads=crashed" : "enable=no"
+  let words = ["/bin/bash", "-c", "ulimit -v \(memoryKB) && exec \"$0\" \"$@\"", executable] + arguments
+  let argv = words.map { strdup($0) } + [nil]
+  let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+  defer {
+    for pointer in argv { free(pointer) }
+    for pointer in envp { free(pointer) }
+  }
+  let start = Date()
+  var pid: pid_t = 0
+  let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, envp)
+  guard spawned == 0 else {
+    return LimitedResult(
+      status: -1, signal: nil, killed: false, stdout: "", stderr: "cannot start bash: errno \(spawned)", seconds: 0,
+      maxResidentKB: 0)
+  }
+  let child = pid
+  let finished = DispatchSemaphore(value: 0)
+  let killed = Mutex(false)
+  DispatchQueue.global().async {
+    if finished.wait(timeout: .now() + seconds) == .timedOut {
+      killed.withLock { $0 = true }
+      kill(child, SIGKILL)
+    }
+  }
+  var status: Int32 = 0
+  var usage = rusage()
+  while wait4(child, &status, 0, &usage) < 0 && errno == EINTR {}
+  finished.signal()
+  let exited = status & 0x7f == 0
+  let signal = status & 0x7f
+  let wasKilled = !exited && signal == SIGKILL && killed.withLock { $0 }
+  func read(_ path: String) -> String {
+    String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
+  }
+  return LimitedResult(
+    status: exited ? (status >> 8) & 0xff : signal, signal: exited || wasKilled ? nil : signal, killed: wasKilled,
+    stdout: read(outPath), stderr: read(errPath), seconds: Date().timeIntervalSince(start),
+    maxResidentKB: usage.ru_maxrss)
 }

@@ -55,10 +55,8 @@ import Testing
     #expect(recorder.finished[1] == .zero)
   }
 
-  func faults(_ items: [ConfigNode], spec: PlatformSpec = PlatformSpec(), runLength: SimTime? = nil) throws(ConfigError)
-    -> [FaultSpec]
-  {
-    try FaultSpec.decode(ConfigNode(.sequence(items)), spec: spec, baseDirectory: nil, runLength: runLength)
+  func faults(_ items: [ConfigNode], spec: PlatformSpec = PlatformSpec()) throws(ConfigError) -> [FaultSpec] {
+    try FaultSpec.decode(ConfigNode(.sequence(items)), spec: spec, baseDirectory: nil)
   }
 
   @Test func theRandomFaultRateIsTheRenewalRate() throws {
@@ -93,17 +91,6 @@ import Testing
     #expect(refusal("1s", "1ms") == nil)
     #expect(refusal("exp(mean: 1s)", "1ms") == nil)
     #expect(refusal("mixture(0.99 * const(1ms), 0.01 * exp(10s))", "1ms")?.message.contains("less than 1s") == true)
-  }
-
-  @Test func aFaultAfterTheEndOfTheRunIsRefusedWhenTheLengthIsKnown() throws {
-    let fault = ConfigNode.mapping([("at", .scalar("10s")), ("host", .scalar("rack1-host1"))])
-    #expect(try faults([fault], runLength: .seconds(11)).count == 1)
-    #expect(try faults([fault]).count == 1)
-    #expect {
-      _ = try faults([fault], runLength: .seconds(10))
-    } throws: { error in
-      (error as? ConfigError)?.keyPath == "faults.0.at"
-    }
   }
 
   @Test func aBurstOnRacksOfOneHostIsRefused() {

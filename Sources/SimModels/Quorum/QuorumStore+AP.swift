@@ -19,7 +19,8 @@ extension QuorumStore {
     if let interval = p.antiEntropyInterval {
       for node in 0..<p.nodes {
         // Staggered, so that the nodes do not all sync at once.
-        let first = SimTime(nanoseconds: interval.nanoseconds * Int64(node + 1) / Int64(p.nodes))
+        // interval x (node + 1) / nodes, without overflowing for intervals near the end of time.
+        let first = SimTime(nanoseconds: (interval * Int64(node + 1)).nanoseconds / Int64(p.nodes))
         simulator.schedule(after: first, to: me, kind: Kind.antiEntropy.rawValue, payload: Int64(node))
       }
     }

@@ -214,7 +214,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
   func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
     if tag & 1 == 0 {
       guard let w = writes[tag >> 1] else { return }
-      let service = SimTime(nanoseconds: p.writeService.nanoseconds * Int64(max(1, w.counts.count)))
+      let service = p.writeService * Int64(max(1, w.counts.count))
       serviceSeconds += service.seconds
       pools[w.host].submit(service: service, tag: tag, observer: self)
     } else {
