@@ -307,8 +307,9 @@ final class FuzzSession: @unchecked Sendable {
           detail: "\(command): \(result.stderr.split(separator: "\n").first ?? "")")
       } else if result.status == 0 {
         // Accepted: OK on stdout; stderr holds nothing but located warnings (a fault after the end).
-        let warning = "\(path):"
-        let strays = result.stderr.split(separator: "\n").filter { !($0.hasPrefix(warning) && $0.contains(": warning: ")) }
+        let strays = result.stderr.split(separator: "\n").filter {
+          !($0.hasPrefix("\(path):") && $0.contains(": warning: "))
+        }
         if !result.stdout.contains(": OK:") || !strays.isEmpty {
           fail("validate exits 0 without OK", mutant, detail: "\(command): \(result.stdout) \(result.stderr)")
         }
