@@ -210,6 +210,33 @@ public struct ConfigReader {
     return value
   }
 
+  /// The shortest period a repeating timer (a heartbeat, a poll, a flush, a check) may have: each
+  /// period is an event, so 1 ms bounds a timer to a thousand events per simulated second. Real
+  /// systems configure these in milliseconds or coarser (Kafka's `*.ms`, HDFS's seconds).
+  public static let shortestPeriod = SimTime.milliseconds(1)
+
+  /// The period of a repeating timer: at least ``shortestPeriod``.
+  public mutating func period(_ key: String, default defaultValue: SimTime? = nil, help: String = "")
+    throws(ConfigError) -> SimTime
+  {
+    try optionalPeriod(key, default: defaultValue, zeroMeans: nil, help: help)!
+  }
+
+  /// The period of a repeating timer that 0 turns off (`zeroMeans`, e.g. "no checkpoints"):
+  /// nil for 0, else at least ``shortestPeriod``.
+  public mutating func optionalPeriod(
+    _ key: String, default defaultValue: SimTime? = nil, zeroMeans: String?, help: String = ""
+  ) throws(ConfigError) -> SimTime? {
+    let value = try duration(key, default: defaultValue, help: help)
+    if value == .zero, zeroMeans != nil { return nil }
+    guard value >= Self.shortestPeriod else {
+      throw error(
+        key, "a period of \(value.formatted) is shorter than \(Self.shortestPeriod.formatted)",
+        hint: "each period is an event; give 1ms or more" + (zeroMeans.map { ", or 0 for \($0)" } ?? ""))
+    }
+    return value
+  }
+
   /// A quantity in base units: a size in bytes, a rate per second, a plain number, within
   /// `range` (in base units; the whole of ``QuantityKind/range`` unless narrowed).
   public mutating func quantity(

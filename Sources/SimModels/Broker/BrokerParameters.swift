@@ -144,9 +144,8 @@ public struct BrokerParameters: Sendable, Equatable {
     p.sessionTimeout = try reader.duration(
       "session_timeout", default: .seconds(18), help: "how long the controller takes to declare a broker dead")
     let memory = platform.memory
-    p.flushInterval = try reader.duration(
+    p.flushInterval = try reader.period(
       "flush_interval", default: .seconds(5), help: "how often dirty pages go to disk (dirty_writeback_centisecs)")
-    guard p.flushInterval > .zero else { throw reader.error("flush_interval", "flush_interval must be positive") }
     p.dirtyBackground = try reader.quantity(
       "dirty_background", .size, default: 0.1 * memory,
       help: "dirty bytes that start a write-back at once (dirty_background_ratio 10% of memory)")
@@ -164,11 +163,8 @@ public struct BrokerParameters: Sendable, Equatable {
     let retentionBytes = try reader.quantity(
       "retention_bytes", .size, default: 0, help: "retention.bytes per partition (0: no limit)")
     p.retentionBytes = retentionBytes > 0 ? retentionBytes : nil
-    p.retentionCheckInterval = try reader.duration(
+    p.retentionCheckInterval = try reader.period(
       "retention_check_interval", default: .seconds(300), help: "log.retention.check.interval.ms")
-    guard p.retentionCheckInterval > .zero else {
-      throw reader.error("retention_check_interval", "retention_check_interval must be positive")
-    }
     p.crashLosesPageCache = try reader.bool(
       "crash_loses_page_cache", default: false,
       help: "a host crash loses what was not yet written back (a power loss)")
@@ -218,9 +214,8 @@ public struct BrokerParameters: Sendable, Equatable {
     p.fetchMaxWait = try reader.duration("fetch_max_wait", default: .milliseconds(500), help: "fetch.max.wait.ms")
     p.maxPartitionFetchBytes = try reader.quantity(
       "max_partition_fetch_bytes", .size, default: 1_048_576, help: "max.partition.fetch.bytes")
-    p.autoCommitInterval = try reader.duration(
+    p.autoCommitInterval = try reader.period(
       "auto_commit_interval", default: .seconds(5), help: "auto.commit.interval.ms")
-    guard p.autoCommitInterval > .zero else { throw reader.error("auto_commit_interval", "must be positive") }
     p.consumerSessionTimeout = try reader.duration(
       "consumer_session_timeout", default: .seconds(45), help: "session.timeout.ms of the consumers")
     p.autoOffsetResetEarliest =

@@ -93,11 +93,11 @@ public struct HDFSParameters: Sendable, Equatable {
       "edit_replay_per_edit", default: .microseconds(20), help: "NameNode restart: replay time per edit")
     p.safemodeExtension = try reader.duration(
       "safemode_extension", default: .seconds(30), help: "dfs.namenode.safemode.extension")
-    p.heartbeatInterval = try reader.duration(
+    p.heartbeatInterval = try reader.period(
       "heartbeat_interval", default: .seconds(3), help: "dfs.heartbeat.interval")
-    p.recheckInterval = try reader.duration(
+    p.recheckInterval = try reader.period(
       "recheck_interval", default: .seconds(300), help: "dfs.namenode.heartbeat.recheck-interval")
-    p.replicationInterval = try reader.duration(
+    p.replicationInterval = try reader.period(
       "replication_interval", default: .seconds(3), help: "dfs.namenode.replication.interval")
     p.replicationWorkMultiplier = try reader.int(
       "replication_work_multiplier", default: 2, range: 1...1000,

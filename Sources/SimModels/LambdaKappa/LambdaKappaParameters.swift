@@ -52,11 +52,9 @@ public struct LambdaKappaParameters: Sendable, Equatable {
     }
 
     var b = try reader.mapping("batch", help: "lambda: the batch layer (period, loader, and its job)")
-    p.batchPeriod = try b.duration("period", default: .seconds(900), help: "a batch run starts this often")
-    guard p.batchPeriod > .zero else { throw b.error("period", "period must be positive") }
-    p.loaderInterval = try b.duration(
+    p.batchPeriod = try b.period("period", default: .seconds(900), help: "a batch run starts this often")
+    p.loaderInterval = try b.period(
       "loader_interval", default: .seconds(60), help: "the log's new records go to HDFS this often")
-    guard p.loaderInterval > .zero else { throw b.error("loader_interval", "loader_interval must be positive") }
     p.speedLayer = try b.bool("speed_layer", default: true, help: "false: answers come from batch views alone")
     for (i, node) in try b.list("fail_runs", help: "batch runs (1 the first) whose view is never published")
       .enumerated()

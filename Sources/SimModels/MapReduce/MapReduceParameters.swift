@@ -110,7 +110,7 @@ public struct MapReduceParameters: Sendable, Equatable {
       help: "mapreduce.task.io.sort.mb: map output beyond it spills and merges")
     p.reduceMemory = try reader.quantity(
       "reduce_memory", .size, default: 1_073_741_824, help: "a reduce's shuffle memory: beyond it, merge on disk")
-    p.shufflePoll = try reader.duration(
+    p.shufflePoll = try reader.period(
       "shuffle_poll_interval", default: .seconds(1), help: "how often a reduce fetches the map outputs that are new")
     p.maxAttempts = try reader.int(
       "max_attempts", default: 4, range: 1...100, help: "mapreduce.map.maxattempts / reduce.maxattempts")

@@ -98,14 +98,13 @@ public struct QuorumParameters: Sendable, Equatable {
     p.sloppyQuorum = try reader.bool(
       "sloppy_quorum", default: true, help: "ap: unreachable replicas are stood in for by the next nodes (with hints)")
     p.hintedHandoff = try reader.bool("hinted_handoff", default: true, help: "ap: stand-ins hand their writes over")
-    p.handoffInterval = try reader.duration(
+    p.handoffInterval = try reader.period(
       "handoff_interval", default: .seconds(1), help: "ap: how often a node retries handing its hints over")
-    guard p.handoffInterval > .zero else { throw reader.error("handoff_interval", "handoff_interval must be positive") }
     p.readRepair = try reader.bool(
       "read_repair", default: true, help: "ap: a read writes the newest version back to replicas that answered older")
-    let antiEntropy = try reader.duration(
-      "anti_entropy_interval", default: .seconds(10), help: "ap: each node syncs with a peer this often (0: never)")
-    p.antiEntropyInterval = antiEntropy > .zero ? antiEntropy : nil
+    p.antiEntropyInterval = try reader.optionalPeriod(
+      "anti_entropy_interval", default: .seconds(10), zeroMeans: "no anti-entropy",
+      help: "ap: each node syncs with a peer this often (0: never)")
     p.propagate = try reader.bool(
       "propagate", default: true,
       help: "test switch: false sends each write to W replicas only, with no repair, hints or anti-entropy")
@@ -113,10 +112,10 @@ public struct QuorumParameters: Sendable, Equatable {
     p.electionTimeout = try reader.duration(
       "election_timeout", default: .milliseconds(150),
       help: "cp: a follower without a heartbeat for a random 1-2x this starts an election")
-    p.heartbeatInterval = try reader.duration(
+    p.heartbeatInterval = try reader.period(
       "heartbeat_interval", default: .milliseconds(50), help: "cp: the leader's heartbeat period")
-    guard p.heartbeatInterval > .zero, p.heartbeatInterval < p.electionTimeout else {
-      throw reader.error("heartbeat_interval", "heartbeat_interval must be positive and below election_timeout")
+    guard p.heartbeatInterval < p.electionTimeout else {
+      throw reader.error("heartbeat_interval", "heartbeat_interval must be below election_timeout")
     }
     let times = try reader.list("visibility_t", help: "times after a commit at which to report t-visibility")
     if !times.isEmpty {

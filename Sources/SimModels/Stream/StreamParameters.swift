@@ -150,9 +150,8 @@ public struct StreamParameters: Sendable, Equatable {
       help: "replication.factor (acks=all)")
     log.retention = try l.duration("retention", default: .seconds(7 * 86_400), help: "retention.ms")
     guard log.retention > .zero else { throw l.error("retention", "retention must be positive") }
-    log.produceInterval = try l.duration(
+    log.produceInterval = try l.period(
       "produce_interval", default: .milliseconds(100), help: "the producer sends what has arrived this often")
-    guard log.produceInterval > .zero else { throw l.error("produce_interval", "produce_interval must be positive") }
     log.pageCacheAge = try Self.nonNegative(
       &l, "page_cache_age", default: .seconds(60), help: "records younger than this are read from memory")
     log.leaderFailover = try Self.nonNegative(
@@ -185,9 +184,9 @@ public struct StreamParameters: Sendable, Equatable {
       rawValue: try j.choice(
         "guarantee", ["exactly_once", "at_least_once"], default: "exactly_once",
         help: "exactly_once: a transactional sink committed on checkpoints; at_least_once: results sent at once"))!
-    let interval = try Self.nonNegative(
-      &j, "checkpoint_interval", default: .seconds(60), help: "execution.checkpointing.interval (0: none)")
-    job.checkpointInterval = interval > .zero ? interval : nil
+    job.checkpointInterval = try j.optionalPeriod(
+      "checkpoint_interval", default: .seconds(60), zeroMeans: "no checkpoints",
+      help: "execution.checkpointing.interval (0: none)")
     job.stateEntrySize = try j.quantity("state_entry_size", .size, default: 64, help: "state per (window, key)")
     guard job.stateEntrySize <= Self.maxRecordSize else {
       throw j.error(
