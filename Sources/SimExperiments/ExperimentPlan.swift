@@ -10,25 +10,18 @@ public enum BDSimVersion {
 /// ``ConfigError`` and printed as `FILE:LINE:COLUMN: warning: at KEY.PATH: MESSAGE`; it does not
 /// stop the command.
 public struct ConfigWarning: Sendable, Equatable, CustomStringConvertible {
-  public var file: String
-  public var location: SourceLocation
-  public var keyPath: String
-  public var message: String
+  /// What is located and said, in the shape of an error.
+  public var diagnostic: ConfigError
 
   public init(file: String = "", location: SourceLocation = .unknown, keyPath: String = "", message: String) {
-    self.file = file
-    self.location = location
-    self.keyPath = keyPath
-    self.message = message
+    diagnostic = ConfigError(file: file, location: location, keyPath: keyPath, message: message)
   }
 
-  public var description: String {
-    var text = file.isEmpty ? "" : file + ":"
-    if location.line > 0 { text += "\(location.line):\(location.column):" }
-    text += text.isEmpty ? "warning: " : " warning: "
-    if !keyPath.isEmpty { text += "at \(displayable(keyPath)): " }
-    return text + displayable(message)
-  }
+  public var file: String { diagnostic.file }
+  public var location: SourceLocation { diagnostic.location }
+  public var keyPath: String { diagnostic.keyPath }
+  public var message: String { diagnostic.message }
+  public var description: String { diagnostic.rendered(as: "warning") }
 }
 
 /// An experiment expanded into its runs: every sweep point decoded and checked, every

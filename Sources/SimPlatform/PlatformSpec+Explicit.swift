@@ -74,6 +74,23 @@ public struct ExplicitTopology: Sendable, Equatable {
   /// The fewest-links path from one host to another through switches, as link indices; nil if none.
   func shortestPath(from source: Int, to destination: Int, adjacency: [[(link: Int, neighbour: Int)]]) -> [Int]? {
     if source == destination { return [] }
+    let previous = breadthFirst(from: source, until: destination, adjacency: adjacency)
+    guard previous[destination] != nil else { return nil }
+    var path: [Int] = []
+    var at = destination
+    while let step = previous[at] {
+      path.append(step.link)
+      at = step.node
+    }
+    return path.reversed()
+  }
+
+  /// A breadth-first search from `source` that stops once `destination` is found (nil: runs to
+  /// the end): for each node reached, the node and link it was reached from. Only switches
+  /// forward traffic: a host is a source or a destination, never a hop.
+  func breadthFirst(from source: Int, until destination: Int?, adjacency: [[(link: Int, neighbour: Int)]])
+    -> [(node: Int, link: Int)?]
+  {
     var previous = [(node: Int, link: Int)?](repeating: nil, count: adjacency.count)
     var visited = [Bool](repeating: false, count: adjacency.count)
     visited[source] = true
@@ -82,24 +99,15 @@ public struct ExplicitTopology: Sendable, Equatable {
     while next < frontier.count {
       let node = frontier[next]
       next += 1
-      // Only switches forward traffic: a host is a source or a destination, never a hop.
       if node != source && node < hosts.count { continue }
       for (link, neighbour) in adjacency[node] where !visited[neighbour] {
         visited[neighbour] = true
         previous[neighbour] = (node, link)
-        if neighbour == destination {
-          var path: [Int] = []
-          var at = destination
-          while let step = previous[at] {
-            path.append(step.link)
-            at = step.node
-          }
-          return path.reversed()
-        }
+        if neighbour == destination { return previous }
         frontier.append(neighbour)
       }
     }
-    return nil
+    return previous
   }
 
   /// The most hosts, switches and links an explicit topology may list (checking that every host
@@ -111,20 +119,8 @@ public struct ExplicitTopology: Sendable, Equatable {
   /// Which hosts a path from `source` through switches reaches (the breadth-first search of
   /// ``shortestPath(from:to:adjacency:)``, run to the end).
   func reachableHosts(from source: Int, adjacency: [[(link: Int, neighbour: Int)]]) -> [Bool] {
-    var visited = [Bool](repeating: false, count: adjacency.count)
-    visited[source] = true
-    var frontier = [source]
-    var next = 0
-    while next < frontier.count {
-      let node = frontier[next]
-      next += 1
-      if node != source && node < hosts.count { continue }
-      for (_, neighbour) in adjacency[node] where !visited[neighbour] {
-        visited[neighbour] = true
-        frontier.append(neighbour)
-      }
-    }
-    return Array(visited[0..<hosts.count])
+    let previous = breadthFirst(from: source, until: nil, adjacency: adjacency)
+    return (0..<hosts.count).map { $0 == source || previous[$0] != nil }
   }
 
   static func decode(_ reader: inout ConfigReader) throws(ConfigError) -> ExplicitTopology {

@@ -49,6 +49,16 @@ import Testing
     }
   }
 
+  /// The mutants `make` gives of the named base configs (of every base in exhaustive mode).
+  static func mutants(
+    of sample: [String],
+    _ make: ((name: String, text: String, config: ExperimentConfig)) -> [(label: String, text: String)]
+  ) throws -> [FuzzMutant] {
+    let bases = try Self.bases()
+    let chosen = exhaustive ? bases : bases.filter { sample.contains($0.name) }
+    return chosen.flatMap { base in make(base).map { FuzzMutant(base: base.name, label: $0.label, text: $0.text) } }
+  }
+
   @Test func everyNumericValueSetToAnExtremeIsAnsweredAndRuns() throws {
     let bases = try Self.bases()
     var mutants: [FuzzMutant] = []
@@ -99,11 +109,8 @@ import Testing
   }
 
   @Test func aliasesAreAnsweredWithinBounds() throws {
-    let bases = try Self.bases()
-    let chosen =
-      Self.exhaustive ? bases : bases.filter { ["quickstart.yaml", "lambda-vs-kappa.yaml"].contains($0.name) }
-    let mutants = chosen.flatMap { base in
-      Mutator.aliasMutants(of: base.text).map { FuzzMutant(base: base.name, label: $0.label, text: $0.text) }
+    let mutants = try Self.mutants(of: ["quickstart.yaml", "lambda-vs-kappa.yaml"]) {
+      Mutator.aliasMutants(of: $0.text)
     }
     let session = FuzzSession(name: "aliases")
     let outcomes = session.validate(mutants)
@@ -156,17 +163,13 @@ import Testing
   }
 
   @Test func hugeSweepsAreRefusedWithinBounds() throws {
-    let bases = try Self.bases()
     let sample = [
       "quickstart.yaml", "phold.yaml", "broker-scaling.yaml", "hdfs-throughput.yaml", "stream-guarantees.yaml",
     ]
-    let chosen = Self.exhaustive ? bases : bases.filter { sample.contains($0.name) }
-    let mutants = chosen.flatMap { base in
-      Mutator.hugeSweepMutants(of: base.text, duration: base.config.duration, warmup: base.config.warmup).map {
-        FuzzMutant(base: base.name, label: $0.label, text: $0.text)
-      }
+    let mutants = try Self.mutants(of: sample) {
+      Mutator.hugeSweepMutants(of: $0.text, duration: $0.config.duration, warmup: $0.config.warmup)
     }
-    #expect(mutants.count >= chosen.count)
+    #expect(mutants.count >= (Self.exhaustive ? try Self.bases().count : sample.count))
     let session = FuzzSession(name: "sweeps")
     // 10^7 points cannot be decoded in well under a second: the sweep's size must be refused.
     for outcome in session.validate(mutants) where outcome.answered {
@@ -180,11 +183,8 @@ import Testing
 
   @Test func namesThatWouldBecomePathsAreRefused() throws {
     // The name is read the same way for every model: two configs are enough by default.
-    let bases = try Self.bases()
-    let chosen =
-      Self.exhaustive ? bases : bases.filter { ["quickstart.yaml", "stream-guarantees.yaml"].contains($0.name) }
-    let mutants = chosen.flatMap { base in
-      Mutator.pathNameMutants(of: base.text).map { FuzzMutant(base: base.name, label: $0.label, text: $0.text) }
+    let mutants = try Self.mutants(of: ["quickstart.yaml", "stream-guarantees.yaml"]) {
+      Mutator.pathNameMutants(of: $0.text)
     }
     let session = FuzzSession(name: "names")
     for outcome in session.validate(mutants) where outcome.answered {

@@ -20,10 +20,13 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     self.hint = hint
   }
 
-  public var description: String {
+  public var description: String { rendered(as: "error") }
+
+  /// `FILE:LINE:COLUMN: SEVERITY: at KEY.PATH: MESSAGE (HINT)`, each part present only if known.
+  public func rendered(as severity: String) -> String {
     var text = file.isEmpty ? "" : file + ":"
     if location.line > 0 { text += "\(location.line):\(location.column):" }
-    text += text.isEmpty ? "error: " : " error: "
+    text += (text.isEmpty ? "" : " ") + severity + ": "
     if !keyPath.isEmpty { text += "at \(displayable(keyPath)): " }
     text += displayable(message)
     if let hint { text += " (\(displayable(hint)))" }
