@@ -199,6 +199,27 @@ func runBroker(_ p: BrokerParameters, seed: UInt64 = 1, seconds: Int64 = 20) thr
     #expect(m["consumer.end_to_end_latency_p50"]! >= m["broker.produce_latency_p50"]!)
   }
 
+  /// A member's host down for less than the session timeout (3 s) rejoins before it is declared
+  /// dead: one rebalance (the rejoin, at 6.5 s), not a second when the timeout it set would have
+  /// expired (8 s), which rewound the whole group again. Down for longer than the timeout: two,
+  /// the expiry (at 8 s) and the rejoin (at 10 s).
+  @Test func aMemberThatRejoinsBeforeItsSessionTimesOutCausesOneRebalance() throws {
+    func run(down: Int64) throws -> Metrics {
+      try runBroker(
+        withConsumers(groups: 1, faults: [.hostCrash(at: .milliseconds(5_000), host: 5, duration: .milliseconds(down))])
+      )
+    }
+    let brief = try run(down: 1_500)
+    #expect(brief["consumer.rebalances"] == 1)
+    let long = try run(down: 5_000)
+    #expect(long["consumer.rebalances"] == 2)
+    // Each rewind reads again what was read since the last commit (2 s at most at 2,000 records/s,
+    // the half of the partitions that member held, for the rejoin; the whole group's for more).
+    #expect(brief["consumer.records_duplicated"]! > 0)
+    #expect(brief["consumer.records_duplicated"]! <= 2 * 2_000, "\(brief["consumer.records_duplicated"]!)")
+    #expect(brief["consumer.records_consumed"]! > brief["broker.records_acked"]! * 0.95)
+  }
+
   @Test func aDeadConsumersPartitionsAreTakenOverFromTheCommittedOffsets() throws {
     // The consumers share the producer hosts (rack2): crash rack2-host3 (host 5), where the
     // second member of the group runs, for good.

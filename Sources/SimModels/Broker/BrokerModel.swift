@@ -42,6 +42,7 @@ public enum BrokerModel: SimulationModel {
     ),
     ("consumer.end_to_end_latency_mean, _p50, _p99", "first record of a batch to its consumption, seconds"),
     ("consumer.records_skipped", "records deleted by retention before a group read them (auto.offset.reset)"),
+    ("consumer.rebalances", "rebalances: a member's session expired or a member rejoined (each group counts)"),
     ("consumer.disk_read_bytes", "bytes consumers read from the leaders' disks (older than the page cache)"),
     ("consumer.lag_mean, _max", "records between the high watermark and the groups' positions (sampled)"),
     ("platform.*", "utilisation, bytes moved and fault costs (docs/models/platform.md)"),
@@ -141,6 +142,7 @@ extension BrokerCluster: PlatformWorkload {
       m.set("consumer.records_consumed", Double(consumers.consumedRecords))
       m.set("consumer.records_duplicated", Double(consumers.duplicateRecords))
       m.set("consumer.records_skipped", Double(consumers.skippedRecords))
+      m.set("consumer.rebalances", Double(consumers.rebalances))
       m.set("consumer.disk_read_bytes", consumers.diskReadBytes)
       m.set("consumer.end_to_end_latency_mean", consumers.endToEnd.count > 0 ? consumers.endToEnd.mean : .nan)
       m.set("consumer.end_to_end_latency_p50", consumers.endToEnd.percentile(50))

@@ -30,6 +30,10 @@ final class ConsumerGroups: EventHandler, ActivityObserver, PlatformObserver {
     var position: [Int: Int] = [:]
     var fetching: Set<Int> = []
     var waiting: [Int: EventHandle] = [:]
+    /// The rebalance its session timeout will cause, pending while its host is down: cancelled if
+    /// it rejoins first (a newer membership change supersedes it, as the coordinator sees a live
+    /// member again).
+    var sessionExpiry: EventHandle?
   }
 
   struct Fetch {
@@ -58,6 +62,8 @@ final class ConsumerGroups: EventHandler, ActivityObserver, PlatformObserver {
   var consumedRecords = 0
   var duplicateRecords = 0
   var skippedRecords = 0
+  /// Rebalances done (a group's partitions assigned again), after the warm-up.
+  var rebalances = 0
   var diskReadBytes = 0.0
   var endToEnd = LatencyHistogram()
   /// Records between the high watermark and the groups' positions, sampled.
@@ -93,6 +99,7 @@ final class ConsumerGroups: EventHandler, ActivityObserver, PlatformObserver {
     consumedRecords = 0
     duplicateRecords = 0
     skippedRecords = 0
+    rebalances = 0
     diskReadBytes = 0
   }
 
@@ -142,7 +149,13 @@ final class ConsumerGroups: EventHandler, ActivityObserver, PlatformObserver {
         simulator.schedule(after: cluster.p.retryBackoff, to: me, kind: Kind.rebalance.rawValue, payload: event.payload)
         return
       }
-      for c in consumers.indices where consumers[c].group == group { consumers[c].member = consumers[c].alive }
+      for c in consumers.indices where consumers[c].group == group {
+        consumers[c].member = consumers[c].alive
+        // This rebalance settles every member's state, so none of their expiries is still due.
+        if let expiry = consumers[c].sessionExpiry { simulator.cancel(expiry) }
+        consumers[c].sessionExpiry = nil
+      }
+      rebalances += 1
       assign(group)
     case .lagSample:
       lag.update(Double(currentLag()), at: simulator.now)
@@ -271,11 +284,18 @@ final class ConsumerGroups: EventHandler, ActivityObserver, PlatformObserver {
       }
       if !groups.contains(consumers[c].group) { groups.append(consumers[c].group) }
     }
-    // A dead member is noticed after the session timeout; a returning one rejoins at once.
     for group in groups {
-      simulator.schedule(
-        after: up ? .zero : cluster.p.consumerSessionTimeout, to: me, kind: Kind.rebalance.rawValue,
-        payload: Int64(group))
+      if up {
+        // A returning member rejoins at once; that rebalance supersedes the expiry its failure set.
+        simulator.schedule(after: .zero, to: me, kind: Kind.rebalance.rawValue, payload: Int64(group))
+        continue
+      }
+      // A dead member is noticed after the session timeout, unless it rejoins first.
+      let expiry = simulator.schedule(
+        after: cluster.p.consumerSessionTimeout, to: me, kind: Kind.rebalance.rawValue, payload: Int64(group))
+      for c in consumers.indices where consumers[c].host == host && consumers[c].group == group {
+        consumers[c].sessionExpiry = expiry
+      }
     }
   }
 
