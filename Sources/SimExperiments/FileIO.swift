@@ -152,13 +152,9 @@ private func writeBytes(_ fd: Int32, _ bytes: UnsafePointer<UInt8>, _ count: Int
 
 /// Writes a file so that readers see either the old or the new content, never a part.
 public func writeAtomically(_ text: String, to path: String) throws(ExperimentError) {
+  // A failed write leaves the temporary file to the PendingFile's deinit, which removes it.
   let file = try PendingFile(for: path)
-  do {
-    try file.write(text)
-  } catch {
-    file.discard()
-    throw error
-  }
+  try file.write(text)
   try file.commit()
 }
 
