@@ -114,6 +114,11 @@ public final class RandomStream {
   /// A Poisson draw with the given mean.
   @inlinable public func poisson(mean: Double) -> Int { mean > 0 ? Int(gsl_ran_poisson(rng, mean)) : 0 }
 
+  /// A binomial draw: successes in `trials` independent trials of probability `probability`.
+  @inlinable public func binomial(trials: Int, probability: Double) -> Int {
+    trials > 0 && probability > 0 ? Int(gsl_ran_binomial(rng, min(1, probability), UInt32(trials))) : 0
+  }
+
   /// A gamma draw.
   @inlinable public func gamma(shape: Double, scale: Double) -> Double { gsl_ran_gamma(rng, shape, scale) }
 

@@ -33,6 +33,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     case expireBatches = 11
     case blockTimeout = 12  // payload: producer
     case fetchWait = 13  // payload: fetcher
+    case batchFull = 14  // payload: producer stream << 32 | its batch generation
   }
 
   /// What a platform activity is for: the top byte of its tag (the rest is an id).
@@ -42,6 +43,9 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     case replicaFetch = 3  // id: fetch round
     case writeBack = 4  // id: broker
     case fetchRequest = 5  // id: fetcher generation << 24 | fetcher
+    case processor = 6  // id: broker << 16 | network thread
+    case handler = 7  // id: broker << 16 | I/O thread
+    case followerAppend = 8  // id: fetch round
   }
 
   enum BatchState: UInt8 { case inFlight, acked, failed }
@@ -103,6 +107,8 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   // Producers (Producers.swift).
   var producerHosts: [HostID] = []
   var streams: [ProducerStream] = []
+  /// Ready batches still taking records, and their streams.
+  var openStream: [Int32: Int] = [:]
   var pending: [[Int32]] = []
   var pendingHead: [Int] = []
   var retryAfter: [SimTime] = []
@@ -111,12 +117,17 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   var timerSet: [Bool] = []
   var bufferUsed: [Double] = []
   var blockedSince: [SimTime?] = []
+  var pausedStreams: [RingBuffer<Int>] = []
   var requests: [Int64: ProduceRequest] = [:]
   var nextRequest: Int64 = 0
   // Replication (Replication.swift).
   var fetchers: [ReplicaFetcher] = []
   var fetchRounds: [Int64: FetchRound] = [:]
   var nextFetchRound: Int64 = 0
+  // Request handling (RequestHandling.swift).
+  var requestPaths: [RequestPath] = []
+  var muted: [Bool] = []
+  var socketQueue: [RingBuffer<BrokerJob>] = []
   // Storage (Storage.swift).
   var storage: [BrokerStorage] = []
   // Statistics.
@@ -154,6 +165,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     platform.addObserver(self)
     indexLeadership()
     startStorage()
+    startRequestPaths()
     startProducers()
     startReplication()
     simulator.schedule(after: isrCheckInterval, to: me, kind: Kind.isrCheck.rawValue)
@@ -239,6 +251,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
       simulator.schedule(after: expiryCheckInterval, to: me, kind: Kind.expireBatches.rawValue)
     case .blockTimeout: blockTimedOut(producer: Int(event.payload))
     case .fetchWait: fetchWaitEnded(Int(event.payload))
+    case .batchFull: batchFull(event.payload)
     case nil: preconditionFailure("unknown broker event")
     }
   }
@@ -253,6 +266,8 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     case .replicaFetch: fetchArrived(id)
     case .fetchRequest: fetchRequestArrived(id)
     case .writeBack: writeBackDone(broker: Int(id))
+    case .processor, .handler: threadActivityFinished(Purpose(rawValue: tag >> 56)!, id: id)
+    case .followerAppend: followerAppended(id)
     case nil: preconditionFailure("unknown broker activity")
     }
   }
@@ -267,6 +282,8 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
       let f = Int(id & 0xFF_FFFF)
       if id >> 24 == fetchers[f].generation { fetchFailed(f) }
     case .writeBack: storage[Int(id)].writingBack = nil
+    case .processor, .handler: break  // the host went down: `requestPathCrashed` has reset its threads
+    case .followerAppend: fetchRounds.removeValue(forKey: id)
     case nil: preconditionFailure("unknown broker activity")
     }
   }
@@ -337,6 +354,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   func crashed(_ broker: Int) {
     resetFetchers(of: broker)
     storageCrashed(broker)
+    requestPathCrashed(broker)
   }
 
   /// The controller declares a broker dead: it leaves every ISR, and its partitions get new leaders.
@@ -368,8 +386,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
       // Offline: the ISR is kept as it was, so that its last member can lead when it returns.
       partitions[i].leader = nil
       partitions[i].epoch += 1
-      partitions[i].waiting.removeAll()
-      partitions[i].waitingHead = 0
+      abortWaiting(i)
     }
   }
 
@@ -377,8 +394,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     partitions[i].leader = leader
     partitions[i].epoch += 1
     partitions[i].isr = isr.contains(leader) ? isr : (isr + [leader]).sorted()
-    partitions[i].waiting.removeAll()
-    partitions[i].waitingHead = 0
+    abortWaiting(i)
     let leaderLog = partitions[i].replicas[leader].log
     for (offset, batch) in leaderLog.enumerated() { batches[Int(batch)].offset = Int32(offset) }
     partitions[i].highWatermark = min(partitions[i].highWatermark, leaderLog.count)

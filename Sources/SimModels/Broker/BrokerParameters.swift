@@ -74,6 +74,30 @@ public struct BrokerParameters: Sendable, Equatable {
   public var keyCount = 1000
   public var keySkew = 1.0
   public var replicaFetchResponseMaxBytes = 10_485_760.0
+  /// replica.fetch.min.bytes: a leader parks a follower's fetch until this much is there (or
+  /// `replica.fetch.wait.max.ms` passes); num.replica.fetchers: fetcher threads per source broker.
+  public var replicaFetchMinBytes = 1.0
+  public var replicaFetchers = 1
+  /// Partitions of records without keys: Kafka's sticky partitioner (since 2.4: a batch at a
+  /// time) or round robin (a record at a time, the default before 2.4, and RoundRobinPartitioner).
+  public var roundRobin = false
+
+  /// Request handling on the brokers (Kafka's SocketServer and request handler pool): a
+  /// connection's requests are read one at a time (the channel is muted until the response is
+  /// sent) by one of `num.network.threads` processors, queued (at most `queued.max.requests`,
+  /// then the processors block) for `num.io.threads` handler threads. CPU on the broker's cores:
+  /// `requestCPU` per request on a handler thread, plus produce bytes at `appendRate` (checking
+  /// the batch's CRC and copying it into the page cache; a follower appending fetched data pays
+  /// the same), and request bytes at `networkRate` on a processor (socket to buffer). Fetch
+  /// responses go out by sendfile (no CPU per byte). 0 makes a cost free.
+  public var networkThreads = 3
+  public var queuedMaxRequests = 500
+  public var ioThreads = 8
+  public var requestCPU = SimTime.microseconds(100)
+  public var appendRate = 1e9
+  public var networkRate = 5e9
+  /// log.dirs: how many of the host's disks hold logs (partitions spread round robin over them).
+  public var logDirs = 1
 
   /// Consumer groups (each reads every record) and members per group (they share partitions).
   public var consumerGroups = 0
@@ -222,6 +246,39 @@ public struct BrokerParameters: Sendable, Equatable {
       try reader.choice(
         "auto_offset_reset", ["latest", "earliest"], default: "latest",
         help: "auto.offset.reset: where a consumer past the log start begins") == "earliest"
+    p.replicaFetchMinBytes = try reader.quantity(
+      "replica_fetch_min_bytes", .size, default: 1, range: 1...1_073_741_824,
+      help: "replica.fetch.min.bytes: bytes a follower's fetch waits for (up to replica_fetch_wait_max)")
+    p.replicaFetchers = try reader.int(
+      "num_replica_fetchers", default: 1, range: 1...64, help: "num.replica.fetchers: fetcher threads per source broker"
+    )
+    p.roundRobin =
+      try reader.choice(
+        "partitioner", ["sticky", "round_robin"], default: "sticky",
+        help: "records without keys: sticky (a batch at a time, Kafka >= 2.4) or round_robin (a record at a time)")
+      == "round_robin"
+    if p.roundRobin, p.keys != .none {
+      throw reader.error("partitioner", "partitioner: round_robin is for records without keys", hint: "keys: none")
+    }
+    p.networkThreads = try reader.int(
+      "num_network_threads", default: 3, range: 1...1024, help: "num.network.threads: processors reading requests")
+    p.queuedMaxRequests = try reader.int(
+      "queued_max_requests", default: 500, range: 1...1_000_000,
+      help: "queued.max.requests: requests waiting for a handler before the processors block")
+    p.ioThreads = try reader.int(
+      "num_io_threads", default: 8, range: 1...1024, help: "num.io.threads: request handler threads")
+    p.requestCPU = try reader.duration(
+      "request_cpu", default: p.requestCPU, range: .zero...SimTime.seconds(1),
+      help: "CPU time a handler thread spends per request (0: free)")
+    p.appendRate = try reader.quantity(
+      "append_rate", .bandwidth, default: 1e9, range: 0...1e15,
+      help: "bytes per second one core checks and appends to the log (0: free)")
+    p.networkRate = try reader.quantity(
+      "network_thread_rate", .bandwidth, default: 5e9, range: 0...1e15,
+      help: "bytes per second a network thread reads from a socket (0: free)")
+    p.logDirs = try reader.int(
+      "log_dirs", default: 1, range: 1...platform.disks,
+      help: "log.dirs: disks per broker holding logs (at most the platform's disks: \(platform.disks))")
     guard p.deliveryTimeout >= p.linger + p.requestTimeout else {
       throw reader.error(
         "delivery_timeout", "delivery_timeout must be at least linger + request_timeout, as Kafka requires")

@@ -10,7 +10,13 @@ struct ProducerStream {
   var rate: Double
   /// When the next batch's first record arrives.
   var next: SimTime
+  /// The batch records go to (-1: none, the producer is blocked), when its first record came,
+  /// and when it would be full.
   var open: Int32 = -1
+  var opened = SimTime.zero
+  var full = SimTime.zero
+  /// Counts the batches opened (stale `batchFull` events carry an older count).
+  var generation: Int64 = 0
   var paused = false
 }
 
@@ -36,6 +42,7 @@ extension BrokerCluster {
     }
     bufferUsed = Array(repeating: 0, count: p.producers)
     blockedSince = Array(repeating: nil, count: p.producers)
+    pausedStreams = Array(repeating: RingBuffer(), count: p.producers)
     pending = Array(repeating: [], count: p.producers * p.partitions)
     pendingHead = Array(repeating: 0, count: p.producers * p.partitions)
     retryAfter = Array(repeating: .zero, count: p.producers * p.partitions)
@@ -63,6 +70,7 @@ extension BrokerCluster {
   /// of the key (a fixed 64-bit mix in place of murmur2), so even uniform keys load partitions
   /// unevenly, and Zipf keys put their hottest key's load on one partition. Nil: no keys.
   func partitionWeights() -> [Double]? {
+    if p.roundRobin { return Array(repeating: 1 / Double(p.partitions), count: p.partitions) }
     guard p.keys != .none else { return nil }
     var weights = Array(repeating: 0.0, count: p.partitions)
     for key in 0..<p.keyCount {
@@ -80,9 +88,14 @@ extension BrokerCluster {
   /// Buffer memory a batch holds from its creation to its end (Kafka allocates `batch.size`).
   func allocation(_ batch: Int32) -> Double { max(p.batchSize, bytes(batch)) }
 
-  /// The next batch of a stream: it opens with the next record and closes when full or
-  /// `linger` after it opened. Arrivals are Poisson, so the number of records in a linger
-  /// window is Poisson, and the time a full batch fills is an order statistic of them. With
+  /// The next batch of a stream, as Kafka's record accumulator fills it: records are appended to
+  /// a partition's last batch until it is full or the sender drains it. It is ready to send
+  /// when full or `linger` after its first record, and is drained (closed) when the sender has
+  /// room on the connection (`max.in.flight.requests.per.connection`), so under load a batch goes
+  /// on filling past its linger, at linger 0 too. Arrivals are Poisson: the batch would be full
+  /// at the (n-1)th arrival after its first, a gamma draw; drained before that, at a fraction f
+  /// of the way, it holds 1 + Binomial(n-2, f) records (the earlier arrivals are uniform before
+  /// the (n-1)th), and the next record comes an exponential time after the drain. With
   /// `buffer.memory` used up the producer blocks (its application thread waits: no records).
   func openBatch(_ s: Int) {
     let producer = streams[s].producer
@@ -90,46 +103,77 @@ extension BrokerCluster {
     let rate = streams[s].rate
     let opened = max(streams[s].next, simulator.now)
     let n = p.recordsPerBatch
-    let window = p.linger.seconds
-    var records = 1
-    var closed = opened
-    if n > 1 {
-      let more = arrivals.poisson(mean: rate * window)
-      if more >= n - 1 {
-        // Full before linger: the (n-1)th of `more` uniform arrivals in the window.
-        let x = arrivals.gamma(shape: Double(n - 1), scale: 1)
-        let y = arrivals.gamma(shape: Double(more - n + 2), scale: 1)
-        closed = opened + SimTime(seconds: window * x / (x + y))
-        records = n
-      } else {
-        closed = opened + p.linger
-        records = 1 + more
-      }
-    }
-    streams[s].next = closed + SimTime(seconds: arrivals.exponential(mean: 1 / rate))
+    let full = n > 1 ? opened + SimTime(seconds: arrivals.gamma(shape: Double(n - 1), scale: 1 / rate)) : opened
     let partition = streams[s].partition >= 0 ? streams[s].partition : partitioner.uniformInt(p.partitions)
-    batches.append(
-      Batch(created: opened, partition: Int32(partition), records: Int32(records), counted: opened >= warmup))
+    batches.append(Batch(created: opened, partition: Int32(partition), records: 1, counted: opened >= warmup))
     let batch = Int32(batches.count - 1)
     bufferUsed[producer] += allocation(batch)
     streams[s].open = batch
-    simulator.schedule(at: max(closed, simulator.now), to: me, kind: Kind.batchReady.rawValue, payload: Int64(s))
+    streams[s].opened = opened
+    streams[s].full = full
+    streams[s].generation += 1
+    simulator.schedule(
+      at: max(min(full, opened + p.linger), simulator.now), to: me, kind: Kind.batchReady.rawValue, payload: Int64(s))
   }
 
+  /// The open batch is ready: full (closed, and the next one opens), or its linger is over (it
+  /// waits for the sender still open, and closes when drained or full).
   func batchReady(stream s: Int) {
     let batch = streams[s].open
     let producer = streams[s].producer
     let i = Int(batches[Int(batch)].partition)
     pending[producer * p.partitions + i].append(batch)
+    if simulator.now >= streams[s].full {
+      close(stream: s)
+    } else {
+      openStream[batch] = s
+      simulator.schedule(
+        at: streams[s].full, to: me, kind: Kind.batchFull.rawValue,
+        payload: Int64(s) << 32 | (streams[s].generation & 0xFFFF_FFFF))
+    }
     if let broker = leaderBroker(i) { drain(producer: producer, broker: broker) }
+  }
+
+  /// A lingering batch fills up before the sender took it (payload: stream << 32 | generation).
+  func batchFull(_ payload: Int64) {
+    let s = Int(payload >> 32)
+    guard streams[s].generation & 0xFFFF_FFFF == payload & 0xFFFF_FFFF, openStream[streams[s].open] == s else {
+      return
+    }
+    seal(streams[s].open)
+  }
+
+  /// A batch still taking records is closed now (drained, failed or full).
+  func seal(_ batch: Int32) {
+    guard let s = openStream.removeValue(forKey: batch) else { return }
+    close(stream: s)
+  }
+
+  /// Closes a stream's open batch with the records that arrived by now, and opens the next.
+  func close(stream s: Int) {
+    let batch = streams[s].open
+    let now = simulator.now
+    let n = p.recordsPerBatch
+    if now >= streams[s].full {
+      batches[Int(batch)].records = Int32(n)
+      streams[s].next = streams[s].full + SimTime(seconds: arrivals.exponential(mean: 1 / streams[s].rate))
+    } else {
+      let fraction = (now - streams[s].opened).seconds / (streams[s].full - streams[s].opened).seconds
+      batches[Int(batch)].records = Int32(1 + arrivals.binomial(trials: n - 2, probability: fraction))
+      streams[s].next = now + SimTime(seconds: arrivals.exponential(mean: 1 / streams[s].rate))
+    }
+    streams[s].open = -1
     openBatch(s)
   }
 
   // MARK: Blocking on buffer.memory
 
+  /// A stream finds no room for a new batch: it waits, in line behind the producer's other
+  /// waiting streams (Kafka's buffer pool serves waiters first come, first served).
   func block(stream s: Int) {
     streams[s].paused = true
     let producer = streams[s].producer
+    pausedStreams[producer].append(s)
     guard blockedSince[producer] == nil else { return }
     blockedSince[producer] = simulator.now
     blockedCount += 1
@@ -147,16 +191,24 @@ extension BrokerCluster {
     simulator.schedule(after: p.maxBlock, to: me, kind: Kind.blockTimeout.rawValue, payload: Int64(producer))
   }
 
+  /// Buffer memory comes back: waiting streams get it in the order they blocked.
   func release(_ batch: Int32, producer: Int) {
     bufferUsed[producer] -= allocation(batch)
-    guard blockedSince[producer] != nil, bufferUsed[producer] + p.batchSize <= p.bufferMemory else { return }
+    var served = false
+    while bufferUsed[producer] + p.batchSize <= p.bufferMemory, let s = pausedStreams[producer].popFirst() {
+      streams[s].paused = false
+      openBatch(s)
+      served = true
+    }
+    guard blockedSince[producer] != nil else { return }
+    guard pausedStreams[producer].isEmpty else {
+      // A wait ended; `max.block.ms` counts from now for the next in line.
+      if served { blockedSince[producer] = simulator.now }
+      return
+    }
     blockedSince[producer] = nil
     blockedCount -= 1
     blocked.update(Double(blockedCount), at: simulator.now)
-    for s in streams.indices where streams[s].producer == producer && streams[s].paused {
-      streams[s].paused = false
-      openBatch(s)
-    }
   }
 
   // MARK: The sender
@@ -173,6 +225,7 @@ extension BrokerCluster {
         let q = producer * p.partitions + i
         guard pendingHead[q] < pending[q].count, retryAfter[q] <= now else { continue }
         let batch = pending[q][pendingHead[q]]
+        seal(batch)
         let b = bytes(batch)
         if !take.isEmpty && size + b > p.maxRequestSize { break }
         take.append(batch)
@@ -249,6 +302,7 @@ extension BrokerCluster {
         while pendingHead[q] < pending[q].count {
           let batch = pending[q][pendingHead[q]]
           guard now - batches[Int(batch)].created > p.deliveryTimeout else { break }
+          seal(batch)
           fail(batch, producer: producer)
           popPending(q)
         }
@@ -305,8 +359,16 @@ extension BrokerCluster {
 
   // MARK: The leader's side
 
+  /// The request reached the leader's socket: it goes through the request path (RequestHandling.swift).
   func produceArrived(_ id: Int64) {
     guard let request = requests[id] else { return }  // timed out meanwhile
+    requestArrived(
+      .produce(request: id, connection: request.producer * p.brokers + request.broker), broker: request.broker)
+  }
+
+  /// A handler thread has checked the request: it is appended, or waits for the page cache.
+  func produceHandled(_ id: Int64) {
+    guard let request = requests[id] else { return }
     if storage[request.broker].stalled.isEmpty, !appendsStall(request.broker) {
       appendRequest(id)
     } else {
@@ -339,6 +401,7 @@ extension BrokerCluster {
       requests.removeValue(forKey: id)
       unwatch(id, connection: request.producer * p.brokers + broker)
       inFlight[request.producer * p.brokers + broker] -= 1
+      unmute(request.producer * p.brokers + broker, broker: broker)
       drain(producer: request.producer, broker: broker)
       return
     }
@@ -375,6 +438,22 @@ extension BrokerCluster {
     let request = requests[id]!
     platform.message(
       from: host(of: request.broker), to: producerHosts[request.producer], observer: self, tag: tag(.response, id))
+    unmute(request.producer * p.brokers + request.broker, broker: request.broker)
+  }
+
+  /// The partition's leader changed (or it has none): acks=all requests waiting for its high
+  /// watermark are answered at once with NOT_LEADER_OR_FOLLOWER for its batches (Kafka completes
+  /// its delayed produce requests when a broker stops leading), so the producer resends them.
+  func abortWaiting(_ i: Int) {
+    let waiting = partitions[i].waiting[partitions[i].waitingHead...]
+    partitions[i].waiting.removeAll()
+    partitions[i].waitingHead = 0
+    for (_, id) in waiting where requests[id] != nil {
+      for batch in requests[id]!.batches where Int(batches[Int(batch)].partition) == i {
+        requests[id]!.refused.append(batch)
+      }
+      requestDurable(id)
+    }
   }
 
   func responseArrived(_ id: Int64) {

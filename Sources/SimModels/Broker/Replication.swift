@@ -6,6 +6,11 @@ import SimPlatform
 struct ReplicaFetcher {
   var follower: Int
   var leader: Int
+  /// Which of the `num.replica.fetchers` threads for this leader: it fetches the partitions
+  /// whose number is `slot` modulo their count.
+  var slot: Int
+  /// When the parked request is answered even without `replica.fetch.min.bytes` of data.
+  var deadline: SimTime?
   /// A request is out (on its way, parked at the leader, or its response on its way).
   var fetching = false
   /// The request parked at the leader for want of data (`replica.fetch.wait.max.ms`), answered
@@ -24,6 +29,7 @@ struct FetchEntry {
   var from: Int
   var count: Int
   var leaderEnd: Int
+  var bytes: Double
 }
 
 struct FetchRound {
@@ -36,7 +42,11 @@ struct FetchRound {
 extension BrokerCluster {
   func startReplication() {
     for follower in 0..<p.brokers {
-      for leader in 0..<p.brokers { fetchers.append(ReplicaFetcher(follower: follower, leader: leader)) }
+      for leader in 0..<p.brokers {
+        for slot in 0..<p.replicaFetchers {
+          fetchers.append(ReplicaFetcher(follower: follower, leader: leader, slot: slot))
+        }
+      }
     }
     for f in fetchers.indices { scheduleFetch(f, after: .zero) }
   }
@@ -65,7 +75,7 @@ extension BrokerCluster {
     let f = Int(id & 0xFF_FFFF)
     guard id >> 24 == fetchers[f].generation else { return }
     guard alive[fetchers[f].leader], alive[fetchers[f].follower] else { return fetchFailed(f) }
-    serveFetch(f)
+    requestArrived(.fetch(fetcher: f, generation: fetchers[f].generation), broker: fetchers[f].leader)
   }
 
   /// The leader learns how far the follower has got (which may move it into the ISR and the
@@ -79,7 +89,7 @@ extension BrokerCluster {
     let now = simulator.now
     var entries: [FetchEntry] = []
     var total = 0.0
-    for i in ledBy[leaderBroker] {
+    for i in ledBy[leaderBroker] where i % p.replicaFetchers == fetchers[f].slot {
       let r = replicaOn[i][follower]
       guard r >= 0, let leader = partitions[i].leader else { continue }
       let from = partitions[i].replicas[r].log.count
@@ -97,14 +107,20 @@ extension BrokerCluster {
         count += 1
       }
       entries.append(
-        FetchEntry(partition: i, replica: r, epoch: partitions[i].epoch, from: from, count: count, leaderEnd: end))
+        FetchEntry(
+          partition: i, replica: r, epoch: partitions[i].epoch, from: from, count: count, leaderEnd: end, bytes: size))
       total += size
     }
-    guard !entries.isEmpty else {
-      fetchers[f].poll = simulator.schedule(
-        after: p.replicaFetchWaitMax, to: me, kind: Kind.fetchWait.rawValue, payload: Int64(f))
+    // Parked until `replica.fetch.min.bytes` are there or the wait ends; an empty answer at the
+    // end of the wait is followed at once by the next request, so the request stays parked.
+    var deadline = fetchers[f].deadline ?? now + p.replicaFetchWaitMax
+    if entries.isEmpty || total < p.replicaFetchMinBytes && now < deadline {
+      if now >= deadline { deadline = now + p.replicaFetchWaitMax }
+      fetchers[f].deadline = deadline
+      fetchers[f].poll = simulator.schedule(at: deadline, to: me, kind: Kind.fetchWait.rawValue, payload: Int64(f))
       return
     }
+    fetchers[f].deadline = nil
     nextFetchRound += 1
     fetchRounds[nextFetchRound] = FetchRound(
       fetcher: f, generation: fetchers[f].generation, started: now, entries: entries)
@@ -119,8 +135,23 @@ extension BrokerCluster {
     serveFetch(f)
   }
 
-  /// The follower appends what it fetched (if nothing changed meanwhile), then fetches again.
+  /// The fetched data reached the follower: its fetcher thread checks and appends it (its bytes
+  /// at `append_rate` on the follower's cores), then fetches again.
   func fetchArrived(_ id: Int64) {
+    guard let round = fetchRounds[id], round.generation == fetchers[round.fetcher].generation else {
+      fetchRounds.removeValue(forKey: id)
+      return
+    }
+    let fetched = round.entries.reduce(0.0) { $0 + $1.bytes }
+    let cost = seconds(bytes: fetched, at: p.appendRate)
+    guard cost > 0, alive[fetchers[round.fetcher].follower] else { return followerAppended(id) }
+    platform.compute(
+      work: work(cost), host: host(of: fetchers[round.fetcher].follower), observer: self,
+      tag: tag(.followerAppend, id))
+  }
+
+  /// The follower appends what it fetched (if nothing changed meanwhile), then fetches again.
+  func followerAppended(_ id: Int64) {
     guard let round = fetchRounds.removeValue(forKey: id) else { return }
     let f = round.fetcher
     guard round.generation == fetchers[f].generation else { return }
@@ -159,6 +190,7 @@ extension BrokerCluster {
     for f in fetchers.indices where fetchers[f].follower == broker || fetchers[f].leader == broker {
       if let poll = fetchers[f].poll { simulator.cancel(poll) }
       fetchers[f].poll = nil
+      fetchers[f].deadline = nil
       fetchers[f].fetching = false
       fetchers[f].generation += 1
     }
@@ -169,7 +201,7 @@ extension BrokerCluster {
     guard let leader = partitions[i].leader else { return }
     let leaderBroker = partitions[i].replicas[leader].broker
     for r in partitions[i].replicas.indices where r != leader {
-      let f = partitions[i].replicas[r].broker * p.brokers + leaderBroker
+      let f = (partitions[i].replicas[r].broker * p.brokers + leaderBroker) * p.replicaFetchers + i % p.replicaFetchers
       if let poll = fetchers[f].poll {
         simulator.cancel(poll)
         fetchers[f].poll = nil
