@@ -370,6 +370,9 @@ public enum PublishedValidation {
   /// One row of the table.
   public struct Row: Sendable {
     public var experiment: String
+    /// The section's source and calibration, cited under the Markdown table.
+    public var source: String
+    public var calibration: String
     public var check: PublishedCheck
     /// The metric's mean at the selected point, or the ratio of the two points' means.
     public var simulated: Double
@@ -443,7 +446,8 @@ public enum PublishedValidation {
         check.calibrated ? .calibrated : (simulated.isFinite && abs(difference) <= bound ? .pass : .fail)
       rows.append(
         Row(
-          experiment: experiment, check: check, simulated: simulated, lower: lower, upper: upper, error: error,
+          experiment: experiment, source: section.source, calibration: section.calibration, check: check,
+          simulated: simulated, lower: lower, upper: upper, error: error,
           verdict: verdict))
     }
     return rows
@@ -516,14 +520,21 @@ public enum PublishedValidation {
     return file.takeText()
   }
 
-  /// The table as Markdown, with the count line under it.
+  /// The table as Markdown, with the count line under it, then each experiment's source and
+  /// calibration.
   public static func markdown(_ rows: [Row]) -> String {
     func line(_ cells: [String]) -> String {
       "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|") }.joined(separator: " | ") + " |"
     }
     var lines = [line(header), "|" + String(repeating: " --- |", count: header.count)]
     lines += rows.map { line(cells($0)) }
-    lines += ["", countLine(rows) + "."]
+    lines += ["", countLine(rows) + ".", ""]
+    var cited: [String] = []
+    for row in rows where !cited.contains(row.experiment) {
+      cited.append(row.experiment)
+      let sentence = { (text: String) in text.hasSuffix(".") ? text : text + "." }
+      lines.append("- \(row.experiment): \(sentence(row.source)) Calibration: \(sentence(row.calibration))")
+    }
     return lines.joined(separator: "\n")
   }
 

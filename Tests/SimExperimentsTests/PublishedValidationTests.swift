@@ -269,6 +269,10 @@ import Testing
     #expect(!document.contains("old table"))
     #expect(document.contains("| pv-mm1 | wrong on purpose | 40ms |"), "\(document)")
     #expect(document.contains("2 of 3 predictions pass"))
+    #expect(
+      document.contains(
+        "- pv-mm1: queueing theory: the M/M/1 mean response is 1/(mu - lambda). Calibration: the service time"),
+      "\(document)")
 
     // Without the wrong check every prediction passes (exit 0), and editing the section reuses every run.
     let fixed = Self.config(
