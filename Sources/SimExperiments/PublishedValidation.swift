@@ -567,12 +567,9 @@ extension PublishedValidation {
     public var interrupted: Bool
   }
 
-  /// Loads `file`, runs its runs as `bdsim run FILE --resume` does (results in its outputs.dir, so
-  /// records already there are reused), writes the result files and judges its checks.
-  /// `announce` gets the experiment's one progress line before it runs.
-  public static func run(
-    file: String, jobs: Int, progress: Progress? = nil, announce: (String) -> Void = { _ in }
-  ) throws -> Outcome {
+  /// Loads and plans a validation experiment, every sweep point decoded; an experiment without a
+  /// `published:` section is refused (it has nothing to validate).
+  public static func plan(file: String) throws(ConfigError) -> (ExperimentPlan, PublishedSection) {
     let experiment = try ExperimentConfig.load(path: file)
     guard let section = experiment.published else {
       throw ConfigError(
@@ -580,7 +577,17 @@ extension PublishedValidation {
         message: "the experiment has no published: section, so there is nothing to validate",
         hint: "add one (see docs/VALIDATION.md), or keep the file out of the validation set")
     }
-    let plan = try ExperimentPlan(experiment)
+    return (try ExperimentPlan(experiment), section)
+  }
+
+  /// Loads `file`, runs its runs as `bdsim run FILE --resume` does (results in its outputs.dir, so
+  /// records already there are reused), writes the result files and judges its checks.
+  /// `announce` gets the experiment's one progress line before it runs.
+  public static func run(
+    file: String, jobs: Int, progress: Progress? = nil, announce: (String) -> Void = { _ in }
+  ) throws -> Outcome {
+    let (plan, section) = try plan(file: file)
+    let experiment = plan.config
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     let directory = experiment.outputs.directory
     try Experiment.claim(directory, plan: plan, replace: false)

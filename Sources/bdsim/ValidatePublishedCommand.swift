@@ -22,7 +22,7 @@ struct ValidatePublishedCommand: ParsableCommand {
     let jobs = try checkJobs(self.jobs)
     let files = try PublishedValidation.configFiles(paths)
     // Every config is checked before anything runs: a mistake in the last one costs no runs.
-    for file in files { _ = try ExperimentPlan(try ExperimentConfig.load(path: file)) }
+    for file in files { _ = try PublishedValidation.plan(file: file) }
     if let markdown, FileManager.default.contents(atPath: markdown) == nil {
       throw ExperimentError("\(markdown): cannot read the Markdown file to put the table in")
     }

@@ -289,6 +289,14 @@ import Testing
     _ = writeConfig(smallSweep, in: directory, name: "plain.yaml")
     let plain = try runProcess(bdsimBinary(), ["validate-published", "plain.yaml"], in: directory)
     #expect(plain.status == 2 && plain.stderr.contains("no published: section"), "\(plain.stderr)")
+    // Every config is checked before anything runs: the first experiment's runs are not made.
+    let set = directory + "/set"
+    try FileManager.default.createDirectory(atPath: set, withIntermediateDirectories: true)
+    _ = writeConfig(Self.config(dir: "results/first"), in: set, name: "a.yaml")
+    _ = writeConfig(smallSweep, in: set, name: "b.yaml")
+    let mixed = try runProcess(bdsimBinary(), ["validate-published", "set"], in: directory)
+    #expect(mixed.status == 2 && mixed.stderr.contains("set/b.yaml:1:1: error: at published:"), "\(mixed.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: directory + "/results/first"))
     let missing = try runProcess(bdsimBinary(), ["validate-published", "nothing-here"], in: directory)
     #expect(missing.status == 2 && missing.stderr.contains("no such file or directory"), "\(missing.stderr)")
     let empty = try runProcess(bdsimBinary(), ["validate-published", "."], in: scratchDirectory("pv-empty"))
