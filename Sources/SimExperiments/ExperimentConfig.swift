@@ -37,6 +37,18 @@ public struct ExperimentConfig: Sendable {
   public var root: ConfigNode
   /// The `--set` overrides, as given.
   public var overrides: [String]
+  /// The published measurements the experiment is held against (`bdsim validate-published`); a
+  /// run ignores them.
+  public var published: PublishedSection?
+
+  /// The config that defines the results: the whole config but `published:`, which only judges
+  /// them (so editing a tolerance keeps a result directory's runs).
+  public var resultDefinition: ConfigNode {
+    guard let entries = root.entries, entries.contains(where: { $0.key == "published" }) else { return root }
+    var copy = root
+    copy.value = .mapping(entries.filter { $0.key != "published" })
+    return copy
+  }
 
   /// The directory relative file names in parameters are read from: the config's own.
   public var baseDirectory: String {
@@ -103,7 +115,7 @@ public struct ExperimentConfig: Sendable {
 
   static let topLevelKeys = [
     "name", "description", "model", "duration", "warmup", "seed", "seeds", "replications", "platform", "faults",
-    "params", "sweep", "outputs",
+    "params", "sweep", "outputs", "published",
   ]
 
   /// Loads a config file and applies `--set key=value` overrides.
@@ -187,6 +199,7 @@ public struct ExperimentConfig: Sendable {
     _ = reader.node("faults")
     _ = reader.node("params")
     let sweepNode = reader.node("sweep")
+    let publishedNode = reader.node("published")
     var outputsReader = try reader.mapping("outputs")
     let directory = try outputsReader.string("dir", default: "results/\(name)")
     if directory.isEmpty || directory.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
@@ -230,10 +243,13 @@ public struct ExperimentConfig: Sendable {
           hint: "set its values instead: --set 'sweep.\(key)=[...]', or remove it from the sweep")
       }
     }
+    let published = try publishedNode.map { node throws(ConfigError) in
+      try PublishedSection(node, sweep: sweep, metricPatterns: metrics)
+    }
     return ExperimentConfig(
       file: file, name: name, description: description, model: model, duration: duration, warmup: warmup,
       seed: UInt64(seedValue), seedMode: seedMode, replications: replications, sweep: sweep,
       outputs: Outputs(directory: directory, timeseriesInterval: interval, metrics: metrics), root: root,
-      overrides: overrides)
+      overrides: overrides, published: published)
   }
 }

@@ -61,7 +61,8 @@ public struct ExperimentPlan: Sendable {
   /// share it (a fault after the end of the run, a time series with no samples).
   public let warnings: [ConfigWarning]
   public let runs: [Run]
-  /// SHA-256 of the normalised config (after overrides).
+  /// SHA-256 of the normalised config (after overrides), its `published:` section left out: that
+  /// section judges the results and does not make them.
   public let configDigest: String
 
   public init(_ config: ExperimentConfig) throws(ConfigError) {
@@ -70,7 +71,7 @@ public struct ExperimentPlan: Sendable {
 
   private init(checked config: ExperimentConfig) throws(ConfigError) {
     self.config = config
-    configDigest = SHA256.hex(config.root.canonicalJSON)
+    configDigest = SHA256.hex(config.resultDefinition.canonicalJSON)
     var points: [Point] = []
     var warnings: [ConfigWarning] = []
     func warn(_ location: SourceLocation, _ keyPath: String, _ message: String) {

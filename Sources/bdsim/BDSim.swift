@@ -13,7 +13,7 @@ struct BDSim: ParsableCommand {
     version: BDSimVersion.string,
     subcommands: [
       RunCommand.self, ValidateCommand.self, ModelsCommand.self, CompareCommand.self, MergeCommand.self,
-      VerifyCommand.self, PHOLDCommand.self, ValidateQueueingCommand.self,
+      VerifyCommand.self, PHOLDCommand.self, ValidateQueueingCommand.self, ValidatePublishedCommand.self,
     ])
 
   /// Bad input is an answer: every error is one clear message on stderr and exit status 2
