@@ -116,4 +116,23 @@ enum AccountingScenarios {
       values == Self.recorded[scenario]!,
       "\(scenario): \(zip(names, values).map { "\($0)=\($1.map(String.init) ?? "nil")" })")
   }
+
+  /// Settlement on and off (every batch kept to the end, as before) give the same run: every
+  /// metric and the time series alike.
+  @Test(arguments: AccountingScenarios.all().map(\.name))
+  func settlingChangesNoResult(scenario: String) throws {
+    let s = AccountingScenarios.all().first { $0.name == scenario }!
+    func run(settles: Bool) throws -> RunOutput {
+      try BrokerModel.run(
+        s.parameters,
+        context: RunContext(
+          duration: .seconds(s.seconds), streams: RandomStreams(experimentSeed: 1),
+          timeseriesInterval: .seconds(1)),
+        settles: settles)
+    }
+    let settled = try run(settles: true)
+    let kept = try run(settles: false)
+    #expect(settled.metrics == kept.metrics, "\(scenario)")
+    #expect(settled.timeseries == kept.timeseries, "\(scenario)")
+  }
 }

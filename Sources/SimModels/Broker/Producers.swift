@@ -108,9 +108,8 @@ extension BrokerCluster {
     }
     streams[s].next = closed + SimTime(seconds: arrivals.exponential(mean: 1 / rate))
     let partition = streams[s].partition >= 0 ? streams[s].partition : partitioner.uniformInt(p.partitions)
-    batches.append(
+    let batch = newBatch(
       Batch(created: opened, partition: Int32(partition), records: Int32(records), counted: opened >= warmup))
-    let batch = Int32(batches.count - 1)
     bufferUsed[producer] += allocation(batch)
     streams[s].open = batch
     simulator.schedule(at: max(closed, simulator.now), to: me, kind: Kind.batchReady.rawValue, payload: Int64(s))
@@ -142,7 +141,7 @@ extension BrokerCluster {
   func blockTimedOut(producer: Int) {
     guard let since = blockedSince[producer], simulator.now - since >= p.maxBlock else { return }
     let now = simulator.now
-    batches.append(Batch(created: now, partition: 0, records: 1, state: .failed, counted: now >= warmup))
+    settleUnlogged(newBatch(Batch(created: now, partition: 0, records: 1, state: .failed, counted: now >= warmup)))
     blockedSince[producer] = now
     simulator.schedule(after: p.maxBlock, to: me, kind: Kind.blockTimeout.rawValue, payload: Int64(producer))
   }
@@ -231,6 +230,8 @@ extension BrokerCluster {
     guard batches[Int(batch)].state == .inFlight else { return }
     batches[Int(batch)].state = .acked
     if batches[Int(batch)].counted { latency.record(simulator.now - batches[Int(batch)].created) }
+    if simulator.now >= warmup { ackedInWindow += Int(batches[Int(batch)].records) }
+    ackedSinceSample += Int(batches[Int(batch)].records)
     release(batch, producer: producer)
   }
 
@@ -238,6 +239,7 @@ extension BrokerCluster {
     guard batches[Int(batch)].state == .inFlight else { return }
     batches[Int(batch)].state = .failed
     release(batch, producer: producer)
+    settleUnlogged(batch)
   }
 
   /// Batches waiting longer than `delivery.timeout.ms` fail (the oldest are at the queues' heads).
