@@ -19,7 +19,16 @@ public enum BrokerModel: SimulationModel {
     ),
     ("broker.records_acked_lost", "acknowledged, then gone from the partition's log (the durability metric)"),
     ("broker.records_acked_unavailable", "acknowledged, on a replica, but the partition has no leader at the end"),
-    ("broker.produce_throughput_records, _mb", "acknowledged records (and MB) per second"),
+    (
+      "broker.produce_throughput_records, _mb",
+      "records (and MB) acknowledged in the measured window (after the warm-up) per second of it; also a time"
+        + " series, per sampling interval"
+    ),
+    (
+      "broker.records_buffered_end",
+      "records not yet acknowledged or failed at the end (in the producers' buffers, queues or requests),"
+        + " whenever made"
+    ),
     ("broker.produce_latency_mean, _p50, _p99, _p999", "first record of a batch to its acknowledgement, seconds"),
     ("broker.availability", "acknowledged / (acknowledged + failed) records"),
     (
@@ -32,15 +41,20 @@ public enum BrokerModel: SimulationModel {
     ("broker.partition_skew", "records in the busiest partition / the mean (1: even; keyed records skew it)"),
     (
       "broker.bottleneck, _utilisation",
-      "what limits throughput: 0 nothing, 1 network, 2 disk, 4 the producers' CPU (the busiest resource is"
-        + " >= 80% used), 3 the producers (blocked on buffer.memory: in-flight requests and round trips);"
-        + " and the busiest resource's utilisation"
+      "what limits throughput: 0 nothing, 1 network, 2 a broker's disk, 5 a broker's CPU, 4 the producers'"
+        + " CPU (the busiest resource is >= 80% used), 3 the producers (blocked on buffer.memory: in-flight"
+        + " requests and round trips); and the busiest resource's utilisation"
+    ),
+    (
+      "broker.utilisation.cpu, .disk, .link",
+      "time-average utilisation of the broker hosts' own cores, disks (read and write sides) and links (both"
+        + " directions), averaged over the brokers only"
     ),
     (
       "consumer.records_consumed, _duplicated",
       "records read by the consumer groups (each group counts), and read again"
     ),
-    ("consumer.end_to_end_latency_mean, _p50, _p99", "first record of a batch to its consumption, seconds"),
+    ("consumer.end_to_end_latency_mean, _p50, _p99, _p999", "first record of a batch to its consumption, seconds"),
     ("consumer.records_skipped", "records deleted by retention before a group read them (auto.offset.reset)"),
     ("consumer.rebalances", "rebalances: a member's session expired or a member rejoined (each group counts)"),
     ("consumer.disk_read_bytes", "bytes consumers read from the leaders' disks (older than the page cache)"),
@@ -155,6 +169,10 @@ extension BrokerCluster: PlatformWorkload {
     }
     let mean = Double(perPartition.reduce(0, +)) / Double(max(1, perPartition.count))
     m.set("broker.partition_skew", mean > 0 ? Double(perPartition.max()!) / mean : .nan)
+    let brokerHosts = (0..<p.brokers).map(host(of:))
+    m.set("broker.utilisation.cpu", platform.utilisation(of: .cpu, hosts: brokerHosts).mean)
+    m.set("broker.utilisation.disk", platform.utilisation(of: .disk, hosts: brokerHosts).mean)
+    m.set("broker.utilisation.link", platform.utilisation(of: .hostLink, hosts: brokerHosts).mean)
     let (code, utilisation) = bottleneck(producerCPU: cpu)
     m.set("broker.bottleneck", Double(code.rawValue))
     m.set("broker.bottleneck_utilisation", utilisation)
@@ -175,7 +193,9 @@ extension BrokerCluster: PlatformWorkload {
   }
 
   /// What limits the producers: the class of the busiest resource if it is at least 80% used (a
-  /// link shared max-min fairly by produce and replication traffic seldom gets further),
+  /// link shared max-min fairly by produce and replication traffic seldom gets further): any
+  /// link (a producer's own link or an uplink limits as a broker's does), a broker's disk, a
+  /// broker's CPU (request handling), a producer's thread;
   /// else the producers themselves (blocked on buffer.memory: requests in flight and round
   /// trips limit them), else nothing (the offered load gets through).
   enum Bottleneck: Int {
@@ -184,15 +204,19 @@ extension BrokerCluster: PlatformWorkload {
     case disk = 2
     case producers = 3
     case producerCPU = 4
+    case brokerCPU = 5
   }
 
   func bottleneck(producerCPU cpu: Double) -> (Bottleneck, Double) {
     let link = [ResourceClass.hostLink, .uplink].compactMap { platform.busiest($0)?.utilisation }.max() ?? 0
-    let disk = platform.busiest(.disk)?.utilisation ?? 0
-    let busiest = max(link, disk, cpu)
+    let brokerHosts = (0..<p.brokers).map(host(of:))
+    let disk = platform.utilisation(of: .disk, hosts: brokerHosts).busiest
+    let brokerCPU = platform.utilisation(of: .cpu, hosts: brokerHosts).busiest
+    let busiest = max(link, disk, brokerCPU, cpu)
     if busiest >= 0.8 {
       if link == busiest { return (.network, link) }
-      return disk == busiest ? (.disk, disk) : (.producerCPU, cpu)
+      if disk == busiest { return (.disk, disk) }
+      return brokerCPU == busiest ? (.brokerCPU, brokerCPU) : (.producerCPU, cpu)
     }
     if blocked.average(until: simulator.now) > 0.01 { return (.producers, busiest) }
     return (.none, busiest)
