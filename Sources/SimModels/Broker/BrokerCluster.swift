@@ -47,14 +47,16 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   /// `settled`: folded into `settled` (Settlement.swift), its slot free for a new batch.
   enum BatchState: UInt8 { case inFlight, acked, failed, settled }
 
-  /// 24 bytes: a million records a second in 16 KiB batches is 60,000 batches a second.
+  /// 32 bytes: a million records a second in 16 KiB batches is 60,000 batches a second, but only
+  /// the batches not yet settled (Settlement.swift) are alive. Ids (slots) are Int32: at most
+  /// 2^31 batches alive at once; offsets are Int, as a partition's log grows for the whole run.
   struct Batch {
     var created: SimTime
     var partition: Int32
     var records: Int32
     /// Its position in the log of the leader that last appended it (kept true for the current
     /// leader's log: a new leader's log is indexed afresh).
-    var offset: Int32 = -1
+    var offset = -1
     var state = BatchState.inFlight
     var counted: Bool
   }
@@ -398,7 +400,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     partitions[i].waiting.removeAll()
     partitions[i].waitingHead = 0
     let leaderLog = partitions[i].replicas[leader].log
-    for offset in leaderLog.startOffset..<leaderLog.count { batches[Int(leaderLog[offset])].offset = Int32(offset) }
+    for offset in leaderLog.startOffset..<leaderLog.count { batches[Int(leaderLog[offset])].offset = offset }
     partitions[i].highWatermark = min(partitions[i].highWatermark, leaderLog.count)
     // Every other live replica truncates to what it shares with the new leader.
     for r in partitions[i].replicas.indices where r != leader && eligible(partitions[i].replicas[r].broker) {

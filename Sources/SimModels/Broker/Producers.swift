@@ -360,7 +360,7 @@ extension BrokerCluster {
 
   func append(_ batch: Int32, partition i: Int, leader: Int) {
     partitions[i].replicas[leader].log.append(batch)
-    batches[Int(batch)].offset = Int32(partitions[i].replicas[leader].log.count - 1)
+    batches[Int(batch)].offset = partitions[i].replicas[leader].log.count - 1
     appended(bytes(batch), broker: partitions[i].replicas[leader].broker)
     wakeFetchers(of: i)
     if partitions[i].isr.count == 1 { updateHighWatermark(i) }
