@@ -44,6 +44,36 @@ extension Platform {
   }
 }
 
+extension Platform {
+  /// The time-average utilisation since the last reset of one class of the given hosts' own
+  /// resources: `cpu` their cores, `disk` each disk's read and write sides, `hostLink` every
+  /// direction of every link touching them (the two directions of a full-duplex link are two
+  /// resources); `uplink` none. The mean over those resources and the busiest (0 if none).
+  public func utilisation(of kind: ResourceClass, hosts ids: [HostID]) -> (mean: Double, busiest: Double) {
+    var total = 0.0
+    var busiest = 0.0
+    var count = 0
+    for id in ids {
+      let host = hosts[Int(id.index)]
+      let resources: [ResourceID]
+      switch kind {
+      case .cpu: resources = [host.cpu]
+      case .disk: resources = host.diskRead + host.diskWrite
+      case .hostLink: resources = host.links
+      case .uplink: resources = []
+      }
+      for r in resources {
+        let resource = fluid.resources[Int(r.index)]
+        let u = resource.allocated.average(until: simulator.now) / resource.capacity
+        total += u
+        busiest = max(busiest, u)
+        count += 1
+      }
+    }
+    return (count > 0 ? total / Double(count) : 0, busiest)
+  }
+}
+
 extension FluidModel {
   func busiest(_ kind: ResourceClass, until time: SimTime) -> (name: String, utilisation: Double)? {
     var best: (name: String, utilisation: Double)?

@@ -48,24 +48,28 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     case followerAppend = 8  // id: fetch round
   }
 
-  enum BatchState: UInt8 { case inFlight, acked, failed }
+  /// `settled`: folded into `settled` (Settlement.swift), its slot free for a new batch.
+  enum BatchState: UInt8 { case inFlight, acked, failed, settled }
 
-  /// 24 bytes: a million records a second in 16 KiB batches is 60,000 batches a second.
+  /// 32 bytes: a million records a second in 16 KiB batches is 60,000 batches a second, but only
+  /// the batches not yet settled (Settlement.swift) are alive. Ids (slots) are Int32: at most
+  /// 2^31 batches alive at once; offsets are Int, as a partition's log grows for the whole run.
   struct Batch {
     var created: SimTime
     var partition: Int32
     var records: Int32
     /// Its position in the log of the leader that last appended it (kept true for the current
     /// leader's log: a new leader's log is indexed afresh).
-    var offset: Int32 = -1
+    var offset = -1
     var state = BatchState.inFlight
     var counted: Bool
   }
 
   struct Replica {
     var broker: Int
-    /// The batches of the replica's log, in offset order (a batch appears at most once).
-    var log: [Int32] = []
+    /// The batches of the replica's log, in offset order (a batch appears at most once), from
+    /// the first offset not settled.
+    var log = ReplicaLog()
     /// Entries the kernel has written to disk (the rest is in the page cache).
     var flushed = 0
     var lastCaughtUp = SimTime.zero
@@ -101,6 +105,14 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   var controllerAlive = true
   var pendingExpiry: [Int] = []
   var batches: [Batch] = []
+  /// Slots of settled batches, for new ones (Settlement.swift).
+  var freeSlots: [Int32] = []
+  var settled: SettledCounts
+  /// Off: every batch and log entry is kept to the end (a cross-check of settlement in tests).
+  let settles: Bool
+  /// Records acknowledged since the warm-up, and since the last sample.
+  var ackedInWindow = 0
+  var ackedSinceSample = 0
   let warmup: SimTime
   let arrivals: RandomStream
   let partitioner: RandomStream
@@ -141,8 +153,12 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   /// The consumers, made after the cluster (they read its partitions).
   var consumerGroups: ConsumerGroups?
 
-  init(parameters: BrokerParameters, platform: Platform, simulator: Simulator, context: RunContext) {
+  init(
+    parameters: BrokerParameters, platform: Platform, simulator: Simulator, context: RunContext, settles: Bool = true
+  ) {
     p = parameters
+    self.settles = settles
+    settled = SettledCounts(partitions: parameters.partitions)
     self.platform = platform
     self.simulator = simulator
     warmup = context.warmup
@@ -190,7 +206,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     guard let leader = partitions[i].leader else { return false }
     let offset = Int(batches[Int(batch)].offset)
     let log = partitions[i].replicas[leader].log
-    return offset >= 0 && offset < log.count && log[offset] == batch
+    return offset >= log.startOffset && offset < log.count && log[offset] == batch
   }
 
   /// The partitions each broker leads (after any change of leadership).
@@ -233,6 +249,10 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
       underReplicated.reset(at: simulator.now)
       blocked.reset(at: simulator.now)
     case .sample:
+      let interval = sampleInterval!.seconds
+      series.append(
+        time: simulator.now, metric: "broker.produce_throughput_records", value: Double(ackedSinceSample) / interval)
+      ackedSinceSample = 0
       series.append(time: simulator.now, metric: "broker.under_replicated_partitions", value: underReplicated.value)
       series.append(time: simulator.now, metric: "broker.offline_partitions", value: offline.value)
       if let consumers = consumerGroups {
@@ -396,7 +416,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     partitions[i].isr = isr.contains(leader) ? isr : (isr + [leader]).sorted()
     abortWaiting(i)
     let leaderLog = partitions[i].replicas[leader].log
-    for (offset, batch) in leaderLog.enumerated() { batches[Int(batch)].offset = Int32(offset) }
+    for offset in leaderLog.startOffset..<leaderLog.count { batches[Int(leaderLog[offset])].offset = offset }
     partitions[i].highWatermark = min(partitions[i].highWatermark, leaderLog.count)
     // Every other live replica truncates to what it shares with the new leader.
     for r in partitions[i].replicas.indices where r != leader && eligible(partitions[i].replicas[r].broker) {
@@ -405,9 +425,10 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     updateHighWatermark(i)
   }
 
-  func truncate(_ i: Int, _ r: Int, to leaderLog: [Int32]) {
+  func truncate(_ i: Int, _ r: Int, to leaderLog: ReplicaLog) {
     let log = partitions[i].replicas[r].log
-    var common = 0
+    // Settled entries are common to every replica (and gone from all alike).
+    var common = log.startOffset
     while common < log.count, common < leaderLog.count, log[common] == leaderLog[common] { common += 1 }
     if common < log.count {
       partitions[i].replicas[r].log.removeLast(log.count - common)

@@ -19,7 +19,16 @@ public enum BrokerModel: SimulationModel {
     ),
     ("broker.records_acked_lost", "acknowledged, then gone from the partition's log (the durability metric)"),
     ("broker.records_acked_unavailable", "acknowledged, on a replica, but the partition has no leader at the end"),
-    ("broker.produce_throughput_records, _mb", "acknowledged records (and MB) per second"),
+    (
+      "broker.produce_throughput_records, _mb",
+      "records (and MB) acknowledged in the measured window (after the warm-up) per second of it; also a time"
+        + " series, per sampling interval"
+    ),
+    (
+      "broker.records_buffered_end",
+      "records not yet acknowledged or failed at the end (in the producers' buffers, queues or requests),"
+        + " whenever made"
+    ),
     ("broker.produce_latency_mean, _p50, _p99, _p999", "first record of a batch to its acknowledgement, seconds"),
     ("broker.availability", "acknowledged / (acknowledged + failed) records"),
     (
@@ -32,15 +41,20 @@ public enum BrokerModel: SimulationModel {
     ("broker.partition_skew", "records in the busiest partition / the mean (1: even; keyed records skew it)"),
     (
       "broker.bottleneck, _utilisation",
-      "what limits throughput: 0 nothing, 1 network, 2 disk, 4 the producers' CPU (the busiest resource is"
-        + " >= 80% used), 3 the producers (blocked on buffer.memory: in-flight requests and round trips);"
-        + " and the busiest resource's utilisation"
+      "what limits throughput: 0 nothing, 1 network, 2 a broker's disk, 5 a broker's CPU, 4 the producers'"
+        + " CPU (the busiest resource is >= 80% used), 3 the producers (blocked on buffer.memory: in-flight"
+        + " requests and round trips); and the busiest resource's utilisation"
+    ),
+    (
+      "broker.utilisation.cpu, .disk, .link",
+      "time-average utilisation of the broker hosts' own cores, disks (read and write sides) and links (both"
+        + " directions), averaged over the brokers only"
     ),
     (
       "consumer.records_consumed, _duplicated",
       "records read by the consumer groups (each group counts), and read again"
     ),
-    ("consumer.end_to_end_latency_mean, _p50, _p99", "first record of a batch to its consumption, seconds"),
+    ("consumer.end_to_end_latency_mean, _p50, _p99, _p999", "first record of a batch to its consumption, seconds"),
     ("consumer.records_skipped", "records deleted by retention before a group read them (auto.offset.reset)"),
     ("consumer.rebalances", "rebalances: a member's session expired or a member rejoined (each group counts)"),
     ("consumer.disk_read_bytes", "bytes consumers read from the leaders' disks (older than the page cache)"),
@@ -53,8 +67,14 @@ public enum BrokerModel: SimulationModel {
   }
 
   public static func run(_ parameters: BrokerParameters, context: RunContext) throws(ValueError) -> RunOutput {
+    try run(parameters, context: context, settles: true)
+  }
+
+  /// `settles: false` keeps every batch to the end (Settlement.swift): the tests' cross-check.
+  static func run(_ parameters: BrokerParameters, context: RunContext, settles: Bool) throws(ValueError) -> RunOutput {
     try runOnPlatform(parameters.platform, faults: parameters.faults, context: context) { simulator, platform in
-      let cluster = BrokerCluster(parameters: parameters, platform: platform, simulator: simulator, context: context)
+      let cluster = BrokerCluster(
+        parameters: parameters, platform: platform, simulator: simulator, context: context, settles: settles)
       if parameters.consumerGroups > 0 {
         cluster.consumerGroups = ConsumerGroups(cluster: cluster, platform: platform, simulator: simulator)
       }
@@ -66,17 +86,24 @@ public enum BrokerModel: SimulationModel {
 extension BrokerCluster: PlatformWorkload {
   var timeseries: TimeSeries { series }
 
-  /// The fate of every batch created after the warm-up, and the rest of the metrics.
+  /// The fate of every batch created after the warm-up (those settled during the run, and the
+  /// rest), and the rest of the metrics.
   func metrics() -> Metrics {
     let now = simulator.now
     let seconds = (now - warmup).seconds
-    var produced = 0
+    var produced = settled.produced
     var acked = 0
-    var failed = 0
+    var failed = settled.failed
     var inFlight = 0
     var lost = 0
     var unavailable = 0
-    var ackedBytes = 0.0
+    // Records not acknowledged or failed yet, whenever their batch was made.
+    var buffered = 0
+    for (i, partition) in partitions.enumerated() {
+      acked += settled.acked[i]
+      // Settled: held by every replica, so readable if the partition has a leader.
+      if partition.leader == nil { unavailable += settled.acked[i] }
+    }
     // Where each batch stands: in its partition's leader's log, on some replica, or still on its
     // way to a leader (acks=0 counts it delivered when sent: it is in flight, not lost, yet).
     var inLeaderLog = BitSet(count: batches.count)
@@ -87,20 +114,24 @@ extension BrokerCluster: PlatformWorkload {
       for replica in partition.replicas { for batch in replica.log { onSomeReplica.insert(batch) } }
     }
     for request in requests.values { for batch in request.batches { underWay.insert(batch) } }
-    for (i, batch) in batches.enumerated() where batch.counted && batch.created <= now {
+    for (i, batch) in batches.enumerated() where batch.created <= now && batch.state != .settled {
       let records = Int(batch.records)
+      let id = Int32(i)
+      let pending =
+        batch.state == .inFlight || batch.state == .acked && !onSomeReplica.contains(id) && underWay.contains(id)
+      if pending { buffered += records }
+      guard batch.counted else { continue }
       produced += records
       switch batch.state {
+      case .settled: continue
       case .inFlight: inFlight += records
       case .failed: failed += records
       case .acked:
-        let id = Int32(i)
-        if !onSomeReplica.contains(id), underWay.contains(id) {
+        if pending {
           inFlight += records
           continue
         }
         acked += records
-        ackedBytes += Double(records) * p.recordSize
         if partitions[Int(batch.partition)].leader != nil {
           if !inLeaderLog.contains(id) { lost += records }
         } else if onSomeReplica.contains(id) {
@@ -117,8 +148,9 @@ extension BrokerCluster: PlatformWorkload {
     m.set("broker.records_in_flight", Double(inFlight))
     m.set("broker.records_acked_lost", Double(lost))
     m.set("broker.records_acked_unavailable", Double(unavailable))
-    m.set("broker.produce_throughput_records", Double(acked) / seconds)
-    m.set("broker.produce_throughput_mb", ackedBytes / 1e6 / seconds)
+    m.set("broker.records_buffered_end", Double(buffered))
+    m.set("broker.produce_throughput_records", Double(ackedInWindow) / seconds)
+    m.set("broker.produce_throughput_mb", Double(ackedInWindow) * p.recordSize / 1e6 / seconds)
     m.set("broker.produce_latency_mean", latency.count > 0 ? latency.mean : .nan)
     m.set("broker.produce_latency_p50", latency.percentile(50))
     m.set("broker.produce_latency_p99", latency.percentile(99))
@@ -130,11 +162,17 @@ extension BrokerCluster: PlatformWorkload {
     let cpu = Double(produced) / seconds / Double(p.producers) * p.producerRecordCPU.seconds
     m.set("broker.producer_cpu_utilisation", cpu)
     // Skew: the busiest partition's records against the mean (1 = even).
-    let perPartition = partitions.map { partition in
-      partition.leader.map { partition.replicas[$0].log.reduce(0) { $0 + Int(batches[Int($1)].records) } } ?? 0
+    let perPartition = partitions.indices.map { i in
+      partitions[i].leader.map { leader in
+        partitions[i].replicas[leader].log.reduce(settled.logRecords[i]) { $0 + Int(batches[Int($1)].records) }
+      } ?? 0
     }
     let mean = Double(perPartition.reduce(0, +)) / Double(max(1, perPartition.count))
     m.set("broker.partition_skew", mean > 0 ? Double(perPartition.max()!) / mean : .nan)
+    let brokerHosts = (0..<p.brokers).map(host(of:))
+    m.set("broker.utilisation.cpu", platform.utilisation(of: .cpu, hosts: brokerHosts).mean)
+    m.set("broker.utilisation.disk", platform.utilisation(of: .disk, hosts: brokerHosts).mean)
+    m.set("broker.utilisation.link", platform.utilisation(of: .hostLink, hosts: brokerHosts).mean)
     let (code, utilisation) = bottleneck(producerCPU: cpu)
     m.set("broker.bottleneck", Double(code.rawValue))
     m.set("broker.bottleneck_utilisation", utilisation)
@@ -147,6 +185,7 @@ extension BrokerCluster: PlatformWorkload {
       m.set("consumer.end_to_end_latency_mean", consumers.endToEnd.count > 0 ? consumers.endToEnd.mean : .nan)
       m.set("consumer.end_to_end_latency_p50", consumers.endToEnd.percentile(50))
       m.set("consumer.end_to_end_latency_p99", consumers.endToEnd.percentile(99))
+      m.set("consumer.end_to_end_latency_p999", consumers.endToEnd.percentile(99.9))
       m.set("consumer.lag_mean", consumers.lag.average(until: now))
       m.set("consumer.lag_max", consumers.lag.maximum)
     }
@@ -154,7 +193,9 @@ extension BrokerCluster: PlatformWorkload {
   }
 
   /// What limits the producers: the class of the busiest resource if it is at least 80% used (a
-  /// link shared max-min fairly by produce and replication traffic seldom gets further),
+  /// link shared max-min fairly by produce and replication traffic seldom gets further): any
+  /// link (a producer's own link or an uplink limits as a broker's does), a broker's disk, a
+  /// broker's CPU (request handling), a producer's thread;
   /// else the producers themselves (blocked on buffer.memory: requests in flight and round
   /// trips limit them), else nothing (the offered load gets through).
   enum Bottleneck: Int {
@@ -163,15 +204,19 @@ extension BrokerCluster: PlatformWorkload {
     case disk = 2
     case producers = 3
     case producerCPU = 4
+    case brokerCPU = 5
   }
 
   func bottleneck(producerCPU cpu: Double) -> (Bottleneck, Double) {
     let link = [ResourceClass.hostLink, .uplink].compactMap { platform.busiest($0)?.utilisation }.max() ?? 0
-    let disk = platform.busiest(.disk)?.utilisation ?? 0
-    let busiest = max(link, disk, cpu)
+    let brokerHosts = (0..<p.brokers).map(host(of:))
+    let disk = platform.utilisation(of: .disk, hosts: brokerHosts).busiest
+    let brokerCPU = platform.utilisation(of: .cpu, hosts: brokerHosts).busiest
+    let busiest = max(link, disk, brokerCPU, cpu)
     if busiest >= 0.8 {
       if link == busiest { return (.network, link) }
-      return disk == busiest ? (.disk, disk) : (.producerCPU, cpu)
+      if disk == busiest { return (.disk, disk) }
+      return brokerCPU == busiest ? (.brokerCPU, brokerCPU) : (.producerCPU, cpu)
     }
     if blocked.average(until: simulator.now) > 0.01 { return (.producers, busiest) }
     return (.none, busiest)

@@ -299,6 +299,16 @@ final class ConsumerGroups: EventHandler, ActivityObserver, PlatformObserver {
     }
   }
 
+  /// The oldest offset of a partition a group may still read: its committed offsets (a rewind
+  /// starts there), its members' positions and the fetches under way (they hold batch ids).
+  func oldestNeeded(_ partition: Int) -> Int {
+    var oldest = Int.max
+    for group in committed.indices { oldest = min(oldest, committed[group][partition]) }
+    for c in consumers.indices { if let at = consumers[c].position[partition] { oldest = min(oldest, at) } }
+    for fetch in fetches.values where fetch.partition == partition { oldest = min(oldest, fetch.from) }
+    return oldest
+  }
+
   /// Records not yet read: per group and partition, from the owner's position (or the committed
   /// offset of an unowned partition) to the high watermark (as Kafka's lag, records retention
   /// deleted still count).

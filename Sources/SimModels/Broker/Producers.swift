@@ -105,8 +105,7 @@ extension BrokerCluster {
     let n = p.recordsPerBatch
     let full = n > 1 ? opened + SimTime(seconds: arrivals.gamma(shape: Double(n - 1), scale: 1 / rate)) : opened
     let partition = streams[s].partition >= 0 ? streams[s].partition : partitioner.uniformInt(p.partitions)
-    batches.append(Batch(created: opened, partition: Int32(partition), records: 1, counted: opened >= warmup))
-    let batch = Int32(batches.count - 1)
+    let batch = newBatch(Batch(created: opened, partition: Int32(partition), records: 1, counted: opened >= warmup))
     bufferUsed[producer] += allocation(batch)
     streams[s].open = batch
     streams[s].opened = opened
@@ -186,7 +185,7 @@ extension BrokerCluster {
   func blockTimedOut(producer: Int) {
     guard let since = blockedSince[producer], simulator.now - since >= p.maxBlock else { return }
     let now = simulator.now
-    batches.append(Batch(created: now, partition: 0, records: 1, state: .failed, counted: now >= warmup))
+    settleUnlogged(newBatch(Batch(created: now, partition: 0, records: 1, state: .failed, counted: now >= warmup)))
     blockedSince[producer] = now
     simulator.schedule(after: p.maxBlock, to: me, kind: Kind.blockTimeout.rawValue, payload: Int64(producer))
   }
@@ -284,6 +283,8 @@ extension BrokerCluster {
     guard batches[Int(batch)].state == .inFlight else { return }
     batches[Int(batch)].state = .acked
     if batches[Int(batch)].counted { latency.record(simulator.now - batches[Int(batch)].created) }
+    if simulator.now >= warmup { ackedInWindow += Int(batches[Int(batch)].records) }
+    ackedSinceSample += Int(batches[Int(batch)].records)
     release(batch, producer: producer)
   }
 
@@ -291,6 +292,7 @@ extension BrokerCluster {
     guard batches[Int(batch)].state == .inFlight else { return }
     batches[Int(batch)].state = .failed
     release(batch, producer: producer)
+    settleUnlogged(batch)
   }
 
   /// Batches waiting longer than `delivery.timeout.ms` fail (the oldest are at the queues' heads).
@@ -421,7 +423,7 @@ extension BrokerCluster {
 
   func append(_ batch: Int32, partition i: Int, leader: Int) {
     partitions[i].replicas[leader].log.append(batch)
-    batches[Int(batch)].offset = Int32(partitions[i].replicas[leader].log.count - 1)
+    batches[Int(batch)].offset = partitions[i].replicas[leader].log.count - 1
     appended(bytes(batch), broker: partitions[i].replicas[leader].broker)
     wakeFetchers(of: i)
     if partitions[i].isr.count == 1 { updateHighWatermark(i) }

@@ -44,6 +44,16 @@ extension BrokerCluster {
     }
     storage[broker].dirty += bytes
     storage[broker].appendedTotal += bytes
+    // A sample followed by one already more than `page_cache` bytes back answers no question
+    // `inPageCache` can still ask differently (appends only add): keep the page cache's worth.
+    if settles {
+      var drop = 0
+      let history = storage[broker].history
+      while drop + 1 < history.count, storage[broker].appendedTotal - history[drop + 1].appended > p.pageCache {
+        drop += 1
+      }
+      if drop > 0 { storage[broker].history.removeFirst(drop) }
+    }
     if storage[broker].dirty >= p.dirtyBackground { writeBack(broker) }
   }
 
@@ -64,6 +74,7 @@ extension BrokerCluster {
     for (k, (i, r)) in storage[broker].replicas.enumerated() {
       let length = min(done.upTo[k], partitions[i].replicas[r].log.count)
       partitions[i].replicas[r].flushed = max(partitions[i].replicas[r].flushed, length)
+      settle(i)
     }
     if storage[broker].dirty >= p.dirtyBackground { writeBack(broker) }
     // Stalled work goes on, in order, while there is room.
@@ -119,7 +130,8 @@ extension BrokerCluster {
       guard let leader = partitions[i].leader else { continue }
       let log = partitions[i].replicas[leader].log
       let limit = min(partitions[i].highWatermark, log.count)
-      var start = partitions[i].logStart
+      // Settled entries lie below the log start whenever it matters (consumers read it).
+      var start = max(partitions[i].logStart, log.startOffset)
       if let retention = p.retention {
         while start < limit, now - batches[Int(log[start])].created > retention { start += 1 }
       }
