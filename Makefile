@@ -122,7 +122,7 @@ plots: $(PLOTS_STAMP)
 	@if [ -f results/cap-quorum-latency/summary.csv ]; then \
 	  echo "plots/cap-quorum-latency.png"; \
 	  $(PLOTS_VENV)/bin/python plots/plot_frontier.py results/cap-quorum-latency \
-	    --x quorum.write_latency_p999 --y quorum.t_visibility_999 --label read_consistency --label write_consistency \
+	    --x quorum.write_latency_p999 --y quorum.pbs_t_visibility_999 --label read_consistency --label write_consistency \
 	    --group legs.write --logx --logy \
 	    --name "mixture(0.9122 * pareto(shape: 10, scale: 0.235ms), 0.0878 * exp(rate: 1.66/ms))=ssd (all legs)" \
 	    --name "mixture(0.38 * pareto(shape: 1.51, scale: 1.05ms), 0.62 * exp(rate: 0.183/ms))=disk (slow writes)" \

@@ -20,8 +20,23 @@ public enum QuorumModel: SimulationModel {
       "successful reads returning a version older than the newest committed when they started"
     ),
     ("quorum.k_staleness_1, _2, _3", "share of those reads at most 0, 1, 2 committed versions behind"),
-    ("quorum.t_visibility.T", "P(a read started T after a commit returns it or newer), T from visibility_t"),
-    ("quorum.t_visibility_999", "the least t after which reads return the newest commit with probability >= 0.999"),
+    (
+      "quorum.pbs_consistency.T",
+      "PBS: P(a read starting exactly T after a write commits returns it or newer), T from visibility_t (probe reads)"
+    ),
+    (
+      "quorum.pbs_t_visibility_99, _999, _9999",
+      "PBS t-visibility: the least t at which that P(consistent) reaches 0.99, 0.999, 0.9999 (pbs_targets), seconds"
+    ),
+    ("quorum.pbs_probes", "writes probed (each gives one exact time to consistency)"),
+    (
+      "quorum.load_visibility.T",
+      "client reads started between T and the next visibility_t after the newest commit: share fresh (load-dependent)"
+    ),
+    (
+      "quorum.load_visibility_999",
+      "the least bin edge (10 per decade) from which client reads are fresh with probability >= 0.999 (load-dependent)"
+    ),
     ("quorum.conflicts", "writes committed without their quorum having seen the newest committed write (AP)"),
     ("quorum.writes_lost", "acknowledged writes silently dropped by last-write-wins, or held by no node at the end"),
     ("quorum.hint_backlog_mean, _max", "hints waiting to be handed over"),
@@ -93,11 +108,15 @@ extension QuorumStore: PlatformWorkload {
     }
     for (j, t) in p.visibilityTimes.enumerated() {
       let bin = visibilityExact[j]
-      m.set("quorum.t_visibility.\(t.formatted)", bin.count > 0 ? Double(bin.fresh) / Double(bin.count) : .nan)
+      m.set("quorum.load_visibility.\(t.formatted)", bin.count > 0 ? Double(bin.fresh) / Double(bin.count) : .nan)
+      m.set("quorum.pbs_consistency.\(t.formatted)", probes > 0 ? Double(probeConsistent[j]) / Double(probes) : .nan)
     }
-    m.set("quorum.t_visibility_999", visibilityThreshold(0.999))
+    m.set("quorum.load_visibility_999", visibilityThreshold(0.999))
+    m.set("quorum.pbs_probes", Double(probes))
+    for target in p.pbsTargets {
+      m.set("quorum.pbs_t_visibility_\(QuorumParameters.targetName(target))", pbsVisibility(target))
+    }
     m.set("quorum.conflicts", Double(conflicts))
-    let lostByLWW = shadowed.filter { requests[Int($0)].outcome == .succeeded }.count
     m.set("quorum.writes_lost", Double(lostByLWW + neverPropagated()))
     m.set("quorum.hint_backlog_mean", backlog.average(until: now))
     m.set("quorum.hint_backlog_max", Double(backlogMax))

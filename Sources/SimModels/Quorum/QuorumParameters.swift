@@ -1,3 +1,4 @@
+import Foundation
 import SimKernel
 import SimPlatform
 
@@ -56,6 +57,22 @@ public struct QuorumParameters: Sendable, Equatable {
   public var visibilityTimes: [SimTime] = [
     .zero, .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(50), .milliseconds(100),
   ]
+  /// Share of AP writes probed for PBS t-visibility (0: none).
+  public var probeFraction = 1.0
+  /// P(consistent) levels whose t-visibility is reported, in (0, 1).
+  public var pbsTargets = [0.99, 0.999, 0.9999]
+
+  /// `visibility_t` entries at most: each is a counter every probe and client read updates.
+  static let maxVisibilityTimes = 100
+  /// Digits of a PBS target at most (0.999999): the metric's name is spelled from them.
+  static let maxTargetDigits = 6
+
+  /// The metric name's suffix for a target: its digits after "0." (0.999 -> 999).
+  public static func targetName(_ target: Double) -> String {
+    var digits = Quantity.shortest(target)
+    if digits.hasPrefix("0.") { digits.removeFirst(2) }
+    return digits
+  }
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> QuorumParameters {
     let platform = try PlatformSpec.decode(input.platform)
@@ -117,7 +134,13 @@ public struct QuorumParameters: Sendable, Equatable {
     guard p.heartbeatInterval < p.electionTimeout else {
       throw reader.error("heartbeat_interval", "heartbeat_interval must be below election_timeout")
     }
-    let times = try reader.list("visibility_t", help: "times after a commit at which to report t-visibility")
+    let times = try reader.list(
+      "visibility_t", help: "times after a commit at which to report P(consistent), ascending (at most 100)")
+    guard times.count <= maxVisibilityTimes else {
+      throw reader.error(
+        "visibility_t", "\(times.count) times are more than the limit of \(maxVisibilityTimes)",
+        hint: "every probe and client read updates a counter per time; the t-visibility targets need no grid")
+    }
     if !times.isEmpty {
       p.visibilityTimes = []
       for (i, node) in times.enumerated() {
@@ -126,7 +149,54 @@ public struct QuorumParameters: Sendable, Equatable {
             location: node.location, keyPath: reader.keyPath("visibility_t.\(i)"),
             message: "expected a duration such as 5ms", hint: "visibility_t: [0, 1ms, 10ms, 100ms]")
         }
+        if let last = p.visibilityTimes.last, t <= last {
+          throw ConfigError(
+            location: node.location, keyPath: reader.keyPath("visibility_t.\(i)"),
+            message: "\(t.formatted) is not after \(last.formatted): the times must be ascending",
+            hint: "list each time once, smallest first, e.g. [0, 1ms, 10ms, 100ms]")
+        }
         p.visibilityTimes.append(t)
+      }
+    }
+    let fraction = try reader.double(
+      "probe_fraction", default: 1, help: "ap: share of writes probed for PBS t-visibility, 0...1 (0: none)")
+    guard (0...1).contains(fraction) else {
+      throw reader.error(
+        "probe_fraction", "\(Quantity.shortest(fraction)) is out of range: expected 0...1",
+        hint: "a share of the writes, e.g. 1 (every write) or 0.1")
+    }
+    p.probeFraction = fraction
+    let targets = try reader.list(
+      "pbs_targets",
+      help: "P(consistent) levels in (0, 1) whose t-visibility is reported (default [0.99, 0.999, 0.9999])")
+    if !targets.isEmpty {
+      p.pbsTargets = []
+      for (i, node) in targets.enumerated() {
+        let keyPath = reader.keyPath("pbs_targets.\(i)")
+        guard let text = node.scalarText, let target = Double(text), target.isFinite else {
+          throw ConfigError(
+            location: node.location, keyPath: keyPath, message: "expected a probability such as 0.999",
+            hint: "pbs_targets: [0.99, 0.999, 0.9999]")
+        }
+        guard target > 0, target < 1 else {
+          throw ConfigError(
+            location: node.location, keyPath: keyPath,
+            message: "\(Quantity.shortest(target)) is out of range: expected a probability strictly between 0 and 1",
+            hint: target > 1 && target < 100
+              ? "write \(String(format: "%g", target / 100)) for \(Quantity.shortest(target))%" : "e.g. 0.999")
+        }
+        guard targetName(target).count <= maxTargetDigits else {
+          throw ConfigError(
+            location: node.location, keyPath: keyPath,
+            message: "\(Quantity.shortest(target)) has more than \(maxTargetDigits) decimal digits",
+            hint: "the metric is named by the digits (0.999: quorum.pbs_t_visibility_999); e.g. 0.99999")
+        }
+        guard !p.pbsTargets.contains(target) else {
+          throw ConfigError(
+            location: node.location, keyPath: keyPath, message: "\(Quantity.shortest(target)) is listed twice",
+            hint: "list each target once")
+        }
+        p.pbsTargets.append(target)
       }
     }
     p.clients = try decodeClients(&reader, platform: platform, nodes: p.nodes)

@@ -35,11 +35,15 @@ extension QuorumStore {
     if requests[Int(id)].isWrite {
       nextVersion += 1
       requests[Int(id)].version = nextVersion
+      let probed = probes(write: id)
       for (target, intended) in targets(key: key, from: coordinator, count: p.propagate ? p.replication : 0) {
-        send(
+        let arrival = send(
           Message(
             kind: .write, from: coordinator, to: target, request: id, key: m.key, version: nextVersion, node: intended),
           leg: p.legs.write)
+        if probed, intended < 0, let slot = replicas(of: key).firstIndex(of: target) {
+          requests[Int(id)].probeArrivals[slot - replicas(of: key).startIndex] = arrival
+        }
       }
     } else {
       let count = p.readAll ? p.replication : p.readQuorum
@@ -154,9 +158,9 @@ extension QuorumStore {
     for holder in 0..<p.nodes where !hints[holder].isEmpty && platform.isUp(HostID(Int32(holder))) {
       var kept: [(intended: Int32, key: Int32, version: Int64)] = []
       for hint in hints[holder] {
-        if !send(
+        if send(
           Message(kind: .hint, from: Int32(holder), to: hint.intended, key: hint.key, version: hint.version),
-          leg: p.legs.write)
+          leg: p.legs.write) == nil
         {
           kept.append(hint)
         }
@@ -218,7 +222,8 @@ extension QuorumStore {
       let held =
         replicas(of: key).contains { store[Int($0)][key] >= v }
         || hints.contains { $0.contains { $0.key == Int32(key) && $0.version >= v } }
-      if !held, let id = writeOfVersion[v], requests[Int(id)].outcome == .succeeded { lost += 1 }
+      let id = committedWriter[key]
+      if !held, id >= 0, requests[Int(id)].version == v, requests[Int(id)].outcome == .succeeded { lost += 1 }
     }
     return lost
   }

@@ -105,7 +105,7 @@ extension QuorumStore {
   }
 
   func stepDown(range g: Int, slot s: Int, term: Int32) {
-    if raft[g].replicas[s].role == .leader { raft[g].readsWaiting.removeAll() }
+    if raft[g].replicas[s].role == .leader { dropWaitingReads(range: g) }
     raft[g].replicas[s].term = term
     raft[g].replicas[s].role = .follower
     raft[g].replicas[s].votedFor = -1
@@ -141,7 +141,7 @@ extension QuorumStore {
     raft[g].leader = s
     raft[g].match = Array(repeating: 0, count: raft[g].replicas.count)
     raft[g].ackedRound = Array(repeating: 0, count: raft[g].replicas.count)
-    raft[g].readsWaiting.removeAll()
+    dropWaitingReads(range: g)
     raft[g].ready = false
     // A no-op of its own term: once committed, the leader knows what is committed.
     raft[g].replicas[s].log.append((raft[g].replicas[s].term, -1))
@@ -248,11 +248,19 @@ extension QuorumStore {
     for read in raft[g].readsWaiting {
       if read.round <= confirmed {
         respond(read.request, ok: true, version: committedMax[Int(requests[Int(read.request)].key)])
+        release(read.request)
       } else {
         waiting.append(read)
       }
     }
     raft[g].readsWaiting = waiting
+  }
+
+  /// A leader that steps down forgets the reads waiting on it (they time out).
+  func dropWaitingReads(range g: Int) {
+    let dropped = raft[g].readsWaiting
+    raft[g].readsWaiting.removeAll()
+    for read in dropped { release(read.request) }
   }
 
   /// A coordinator forwards to the range's leader, or refuses at once if it cannot reach it.
@@ -271,6 +279,8 @@ extension QuorumStore {
     guard raft[g].replicas[l].role == .leader else { return respond(id, ok: false) }
     if requests[Int(id)].isWrite {
       raft[g].replicas[l].log.append((raft[g].replicas[l].term, id))
+      // Log entries name the request for as long as the log lasts (Raft logs are not compacted).
+      retain(id)
       requests[Int(id)].version = Int64(raft[g].replicas[l].log.count)
       if !raft[g].replicateScheduled {
         raft[g].replicateScheduled = true
@@ -280,6 +290,7 @@ extension QuorumStore {
       // ReadIndex: a heartbeat round started after the read arrived must come back from a majority.
       if raft[g].lastRound < simulator.now { replicate(range: g, round: true) }
       raft[g].readsWaiting.append((id, raft[g].round))
+      retain(id)
       serveReads(range: g)
     }
   }

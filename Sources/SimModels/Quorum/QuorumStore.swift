@@ -69,6 +69,17 @@ final class QuorumStore: EventHandler, PlatformObserver {
     var priorMax: Int64 = -1
     /// Read: who answered what (for read repair).
     var seen: [(node: Int32, version: Int64)] = []
+    /// What still refers to this slot: messages in flight, its timeout, a request that started
+    /// while it was its key's newest committed write, being that write now, a Raft log or a
+    /// waiting read. A finished request nothing refers to is freed and its slot reused. (A
+    /// request's refs name no older request once it is committed or freed: no chains.)
+    var refs: Int32 = 0
+    /// A write's `expected` write (a slot it holds a reference to until it commits), or -1.
+    var expectedWriter: Int32 = -1
+    /// A write that last-write-wins dropped (counted as lost if it was acknowledged).
+    var shadowed = false
+    /// A write probed for t-visibility (PBS): when its message reaches each replica (nil: never sent).
+    var probeArrivals: [SimTime?] = []
   }
 
   let p: QuorumParameters
@@ -87,12 +98,15 @@ final class QuorumStore: EventHandler, PlatformObserver {
   let arrivals: RandomStream
   let choices: RandomStream
   let legStream: RandomStream
+  /// PBS probe reads' choices and legs: their own stream, so probing does not change client traffic.
+  let probeStream: RandomStream
   /// Zipf key popularity, drawn with the kernel's alias table (nil: uniform keys).
   var keyTable: DiscreteTable?
   // Messages and requests.
   var messages: [Message] = []
   var freeMessages: [Int32] = []
   var requests: [Request] = []
+  var freeRequests: [Int32] = []
   var nextVersion: Int64 = 0
   // AP state.
   var store: [[Int64]] = []  // store[node][key]
@@ -103,10 +117,12 @@ final class QuorumStore: EventHandler, PlatformObserver {
   // Ground truth: what was committed, when.
   var committedMax: [Int64] = []
   var committedAt: [SimTime] = []
+  /// Per key, the write of `committedMax` (a slot this holds a reference to), or -1.
+  var committedWriter: [Int32] = []
   /// Per key, committed (version, time), in version order (the last 32).
   var history: [[(version: Int64, time: SimTime)]] = []
-  var writeOfVersion: [Int64: Int32] = [:]
-  var shadowed: Set<Int32> = []
+  /// Acknowledged writes that last-write-wins dropped.
+  var lostByLWW = 0
   // Statistics.
   var readLatency = LatencyHistogram()
   var writeLatency = LatencyHistogram()
@@ -119,11 +135,17 @@ final class QuorumStore: EventHandler, PlatformObserver {
   var hintsPending = 0
   var backlog = TimeWeightedAverage()
   var backlogMax = 0
-  /// t-visibility: reads by time since the newest commit before them (log bins, 10 per decade
-  /// from 10 us), with how many of them returned it.
+  /// Load visibility: client reads by time since the newest commit before them (log bins, 10
+  /// per decade from 10 us), with how many of them returned it.
   var visibilityCount = Array(repeating: 0, count: 80)
   var visibilityFresh = Array(repeating: 0, count: 80)
   var visibilityExact: [(count: Int, fresh: Int)] = []
+  /// PBS t-visibility (QuorumStore+Probes.swift): probed writes, how many of their probe reads
+  /// were consistent by each `visibility_t`, and each probe's exact time to consistency.
+  var probes = 0
+  var probesNever = 0
+  var probeConsistent: [Int] = []
+  var timeToConsistency = LatencyHistogram()
   // Convergence after healing.
   var healedAt: SimTime?
   var fullyConnected = true
@@ -146,6 +168,7 @@ final class QuorumStore: EventHandler, PlatformObserver {
     arrivals = context.streams.stream("quorum.arrivals")
     choices = context.streams.stream("quorum.choices")
     legStream = context.streams.stream("quorum.legs")
+    probeStream = context.streams.stream("quorum.probes")
     me = simulator.register(self)
     platform.addObserver(self)
     buildRing()
@@ -158,6 +181,8 @@ final class QuorumStore: EventHandler, PlatformObserver {
     }
     committedMax = Array(repeating: -1, count: p.keys)
     committedAt = Array(repeating: .zero, count: p.keys)
+    committedWriter = Array(repeating: -1, count: p.keys)
+    probeConsistent = Array(repeating: 0, count: p.visibilityTimes.count)
     history = Array(repeating: [], count: p.keys)
     succeeded = Array(repeating: 0, count: p.clients.count)
     intervalGroupDone = succeeded
@@ -211,10 +236,11 @@ final class QuorumStore: EventHandler, PlatformObserver {
 
   func reachable(_ a: Int32, _ b: Int32) -> Bool { platform.reachable(HostID(a), HostID(b)) }
 
-  /// Sends a message after `leg`'s delay (or the network's latency); false if it cannot go.
+  /// Sends a message after `leg`'s delay (or the network's latency): when it arrives, or nil
+  /// if it cannot go.
   @discardableResult
-  func send(_ message: Message, leg: Distribution? = nil) -> Bool {
-    guard reachable(message.from, message.to) else { return false }
+  func send(_ message: Message, leg: Distribution? = nil) -> SimTime? {
+    guard reachable(message.from, message.to) else { return nil }
     let delay = leg.map { $0.sampleTime(legStream) } ?? latency[Int(message.from)][Int(message.to)]
     let slot: Int32
     if let free = freeMessages.popLast() {
@@ -224,13 +250,15 @@ final class QuorumStore: EventHandler, PlatformObserver {
       messages.append(message)
       slot = Int32(messages.count - 1)
     }
+    if message.request >= 0 { retain(message.request) }
     simulator.schedule(after: delay, to: me, kind: Kind.deliver.rawValue, payload: Int64(slot))
-    return true
+    return simulator.now + delay
   }
 
   func deliver(_ slot: Int32) {
     let m = messages[Int(slot)]
     freeMessages.append(slot)
+    defer { if m.request >= 0 { release(m.request) } }
     guard reachable(m.from, m.to) else { return }  // the way closed while it travelled
     switch m.kind {
     case .request: coordinate(m)
@@ -314,8 +342,12 @@ final class QuorumStore: EventHandler, PlatformObserver {
       group: Int32(g), client: client, key: Int32(key), isWrite: isWrite, start: now, counted: now >= warmup)
     request.expected = committedMax[key]
     request.expectedAt = committedAt[key]
-    requests.append(request)
-    let id = Int32(requests.count - 1)
+    if isWrite, committedWriter[key] >= 0 {
+      request.expectedWriter = committedWriter[key]
+      retain(request.expectedWriter)
+    }
+    let id = allocate(request)
+    retain(id)  // its timeout
     simulator.schedule(after: p.requestTimeout, to: me, kind: Kind.timeout.rawValue, payload: Int64(id))
     guard platform.isUp(HostID(client)) else { return }  // it times out
     let candidates = (0..<Int32(p.nodes)).filter { reachable(client, $0) }
@@ -340,6 +372,44 @@ final class QuorumStore: EventHandler, PlatformObserver {
 
   func timedOut(_ id: Int32) {
     if requests[Int(id)].outcome == .pending { finish(id, ok: false) }
+    release(id)
+  }
+
+  // MARK: Request slots
+
+  /// A slot for a new request: a freed one, or a new one.
+  func allocate(_ request: Request) -> Int32 {
+    if let free = freeRequests.popLast() {
+      requests[Int(free)] = request
+      return free
+    }
+    requests.append(request)
+    return Int32(requests.count - 1)
+  }
+
+  func retain(_ id: Int32) { requests[Int(id)].refs += 1 }
+
+  /// Drops a reference; a finished request nothing refers to any more is freed (and so, in
+  /// turn, may be the write it referred to).
+  func release(_ id: Int32) {
+    var id = id
+    while id >= 0 {
+      requests[Int(id)].refs -= 1
+      let r = requests[Int(id)]
+      precondition(r.refs >= 0, "a quorum request released more often than retained")
+      guard r.refs == 0, r.outcome != .pending else { return }
+      requests[Int(id)].seen = []
+      requests[Int(id)].probeArrivals = []
+      freeRequests.append(id)
+      id = r.expectedWriter
+    }
+  }
+
+  /// A write that last-write-wins drops: lost if it was (or will be) acknowledged.
+  func shadow(_ id: Int32) {
+    guard !requests[Int(id)].shadowed else { return }
+    requests[Int(id)].shadowed = true
+    if requests[Int(id)].outcome == .succeeded { lostByLWW += 1 }
   }
 
   /// The client's verdict: success (answered in time) or failure; a successful read is checked
@@ -347,6 +417,7 @@ final class QuorumStore: EventHandler, PlatformObserver {
   func finish(_ id: Int32, ok: Bool) {
     requests[Int(id)].outcome = ok ? .succeeded : .failed
     let r = requests[Int(id)]
+    if ok, r.isWrite, r.shadowed { lostByLWW += 1 }
     guard r.counted else { return }
     intervalDone += 1
     intervalGroupDone[Int(r.group)] += 1
@@ -399,19 +470,31 @@ final class QuorumStore: EventHandler, PlatformObserver {
     if r.version > committedMax[key] {
       committedMax[key] = r.version
       committedAt[key] = now
+      let previous = committedWriter[key]
+      committedWriter[key] = id
+      retain(id)
+      if previous >= 0 { release(previous) }
     }
     var h = history[key]
     let at = h.firstIndex { $0.version > r.version } ?? h.count
     h.insert((r.version, now), at: at)
     if h.count > 32 { h.removeFirst(h.count - 32) }
     history[key] = h
-    writeOfVersion[r.version] = id
     // A write whose quorum had not seen the newest version committed before it started diverges
-    // from it (last-write-wins then drops one of the two): a conflict.
+    // from it (last-write-wins then drops one of the two, the older): a conflict.
     if p.mode == .ap, r.expected >= 0, r.priorMax < r.expected {
       conflicts += 1
-      if let loser = writeOfVersion[min(r.version, r.expected)] { shadowed.insert(loser) }
+      if r.version < r.expected {
+        shadow(id)
+      } else if r.expectedWriter >= 0, requests[Int(r.expectedWriter)].version == r.expected {
+        shadow(r.expectedWriter)
+      }
     }
+    if r.expectedWriter >= 0 {
+      requests[Int(id)].expectedWriter = -1
+      release(r.expectedWriter)
+    }
+    if p.mode == .ap, !r.probeArrivals.isEmpty, now >= warmup { probe(id) }
   }
 
   func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) { topologyChanged() }
