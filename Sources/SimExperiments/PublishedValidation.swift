@@ -304,8 +304,9 @@ public struct PublishedSection: Sendable {
       return 0
     }
     guard let entries = node.entries, !entries.isEmpty else {
+      let found = node.entries == nil ? node.kindDescription : "an empty mapping"
       throw reader.error(
-        key, "expected a mapping of swept keys to values, found \(node.kindDescription)",
+        key, "expected a mapping of swept keys to values, found \(found)",
         hint: swept.isEmpty ? "the experiment sweeps nothing: leave \(key) out" : "e.g. \(key): {\(swept[0]): ...}")
     }
     var selected = points
