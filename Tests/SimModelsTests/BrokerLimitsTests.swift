@@ -45,7 +45,10 @@ import Testing
     let m = try runBroker(p, seconds: 6)
     expectConservation(m, "network-bound")
     let mb = m["broker.produce_throughput_mb"]!
-    #expect(mb > 100 && mb <= 125, "throughput \(mb) MB/s against a 125 MB/s link")
+    // Below the link: each producer-broker connection has one acks=all request at a time on the
+    // broker (a round trip through the followers' fetches), and the inbound link is shared
+    // max-min with the replication traffic; about 80% of it.
+    #expect(mb > 90 && mb <= 125, "throughput \(mb) MB/s against a 125 MB/s link")
     #expect(m["broker.bottleneck"] == 1, "bottleneck \(m["broker.bottleneck"]!) (1: network)")
     #expect(m["broker.producers_blocked_mean"]! > 0.5, "producers wait on buffer.memory")
   }
@@ -64,6 +67,33 @@ import Testing
     let mb = m["broker.produce_throughput_mb"]!
     #expect(mb > 15 && mb < 22, "throughput \(mb) MB/s against a 20 MB/s disk")
     #expect(m["broker.bottleneck"] == 2, "bottleneck \(m["broker.bottleneck"]!) (2: disk)")
+  }
+
+  /// Without replication each broker writes only the partitions it leads: 2 x 20,000 records/s
+  /// of 1 KiB (41 MB/s of values) over 3 brokers is 13.7 MB/s each, more than one 10 MB/s disk
+  /// takes (about 30 MB/s get through) but not two: with two log directories (`log.dirs`) each
+  /// broker's two partitions sit on different disks, write-backs go to both at once, and
+  /// everything offered gets through.
+  @Test func twoLogDirectoriesWriteBackOnTwoDisks() throws {
+    func run(dirs: Int) throws -> Metrics {
+      var p = brokerParameters(acks: .leader, partitions: 6, replication: 1, minISR: 1)
+      p.platform.diskWrite = 10e6
+      p.platform.disks = 2
+      p.logDirs = dirs
+      p.dirtyBackground = 4 * 1_048_576
+      p.dirtyMax = 16 * 1_048_576
+      p.recordRate = 20_000
+      p.deliveryTimeout = .seconds(60)
+      return try runBroker(p, seconds: 20)
+    }
+    let one = try run(dirs: 1)
+    let two = try run(dirs: 2)
+    let mbOne = one["broker.produce_throughput_mb"]!
+    let mbTwo = two["broker.produce_throughput_mb"]!
+    #expect(mbOne > 27 && mbOne < 34, "one log dir: \(mbOne) MB/s")
+    #expect(one["broker.bottleneck"] == 2, "one log dir: the disk limits")
+    #expect(abs(mbTwo / 40.96 - 1) < 0.03, "two log dirs: \(mbTwo) MB/s")
+    #expect(two["broker.bottleneck"] != 2, "two log dirs: the disks no longer limit")
   }
 
   /// 100 us of producer CPU per record: a producer thread manages 10,000 records/s of the

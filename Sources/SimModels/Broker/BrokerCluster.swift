@@ -285,7 +285,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     case .response: responseArrived(id)
     case .replicaFetch: fetchArrived(id)
     case .fetchRequest: fetchRequestArrived(id)
-    case .writeBack: writeBackDone(broker: Int(id))
+    case .writeBack: writeBackDone(broker: Int(id & 0xFFFF_FFFF))
     case .processor, .handler: threadActivityFinished(Purpose(rawValue: tag >> 56)!, id: id)
     case .followerAppend: followerAppended(id)
     case nil: preconditionFailure("unknown broker activity")
@@ -301,7 +301,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     case .fetchRequest:
       let f = Int(id & 0xFF_FFFF)
       if id >> 24 == fetchers[f].generation { fetchFailed(f) }
-    case .writeBack: storage[Int(id)].writingBack = nil
+    case .writeBack: storage[Int(id & 0xFFFF_FFFF)].writingBack = nil
     case .processor, .handler: break  // the host went down: `requestPathCrashed` has reset its threads
     case .followerAppend: fetchRounds.removeValue(forKey: id)
     case nil: preconditionFailure("unknown broker activity")

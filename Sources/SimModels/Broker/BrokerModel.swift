@@ -89,6 +89,7 @@ extension BrokerCluster: PlatformWorkload {
   /// The fate of every batch created after the warm-up (those settled during the run, and the
   /// rest), and the rest of the metrics.
   func metrics() -> Metrics {
+    countOpenBatches()
     let now = simulator.now
     let seconds = (now - warmup).seconds
     var produced = settled.produced

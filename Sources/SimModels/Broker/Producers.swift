@@ -148,6 +148,23 @@ extension BrokerCluster {
     close(stream: s)
   }
 
+  /// The records that have joined each open batch by now (for the accounting at the end of a
+  /// run: an open batch's count is otherwise only drawn when it closes).
+  func countOpenBatches() {
+    let now = simulator.now
+    let n = p.recordsPerBatch
+    for s in streams.indices where streams[s].open >= 0 {
+      let batch = Int(streams[s].open)
+      guard batches[batch].state == .inFlight, now > streams[s].opened else { continue }
+      if now >= streams[s].full {
+        batches[batch].records = Int32(n)
+      } else {
+        let fraction = (now - streams[s].opened).seconds / (streams[s].full - streams[s].opened).seconds
+        batches[batch].records = Int32(1 + arrivals.binomial(trials: n - 2, probability: fraction))
+      }
+    }
+  }
+
   /// Closes a stream's open batch with the records that arrived by now, and opens the next.
   func close(stream s: Int) {
     let batch = streams[s].open
@@ -424,6 +441,7 @@ extension BrokerCluster {
   func append(_ batch: Int32, partition i: Int, leader: Int) {
     partitions[i].replicas[leader].log.append(batch)
     batches[Int(batch)].offset = partitions[i].replicas[leader].log.count - 1
+    dirtied(bytes(batch), broker: partitions[i].replicas[leader].broker, partition: i)
     appended(bytes(batch), broker: partitions[i].replicas[leader].broker)
     wakeFetchers(of: i)
     if partitions[i].isr.count == 1 { updateHighWatermark(i) }

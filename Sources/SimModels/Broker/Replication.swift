@@ -166,7 +166,12 @@ extension BrokerCluster {
       else { continue }
       let fetched = Array(partitions[i].replicas[leader].log[e.from..<(e.from + e.count)])
       partitions[i].replicas[e.replica].log.append(contentsOf: fetched)
-      for batch in fetched { written += bytes(batch) }
+      var entryBytes = 0.0
+      for batch in fetched {
+        written += bytes(batch)
+        entryBytes += bytes(batch)
+      }
+      dirtied(entryBytes, broker: follower, partition: i)
       if e.from + e.count >= e.leaderEnd { partitions[i].replicas[e.replica].lastCaughtUp = round.started }
     }
     appended(written, broker: follower)

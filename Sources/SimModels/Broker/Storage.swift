@@ -7,8 +7,14 @@ import SimPlatform
 /// limits throughput only when the write rate it sustains is below the append rate.
 struct BrokerStorage {
   var dirty = 0.0
-  /// The write-back under way: its bytes, and each hosted replica's log length it covers.
+  /// The dirty bytes of each log directory (`log.dirs`: one disk each).
+  var dirtyByDir: [Double] = []
+  /// The directory of each partition hosted here (-1: none).
+  var dirOf: [Int] = []
+  /// The write-back under way: its bytes, each hosted replica's log length it covers, and the
+  /// directories' writes still going on.
   var writingBack: (bytes: Double, upTo: [Int])?
+  var writesLeft = 0
   /// Produce requests and replica fetchers waiting for dirty pages to drain.
   var stalled: [Int64] = []
   var stalledFetchers: [Int] = []
@@ -23,8 +29,16 @@ struct BrokerStorage {
 extension BrokerCluster {
   func startStorage() {
     storage = Array(repeating: BrokerStorage(), count: p.brokers)
+    for broker in 0..<p.brokers {
+      storage[broker].dirtyByDir = Array(repeating: 0, count: p.logDirs)
+      storage[broker].dirOf = Array(repeating: -1, count: partitions.count)
+    }
+    // Kafka puts a new partition in the directory with the fewest: round robin here.
     for i in partitions.indices {
-      for (r, replica) in partitions[i].replicas.enumerated() { storage[replica.broker].replicas.append((i, r)) }
+      for (r, replica) in partitions[i].replicas.enumerated() {
+        storage[replica.broker].dirOf[i] = storage[replica.broker].replicas.count % p.logDirs
+        storage[replica.broker].replicas.append((i, r))
+      }
     }
     for broker in 0..<p.brokers {
       simulator.schedule(after: p.flushInterval, to: me, kind: Kind.writeBack.rawValue, payload: Int64(broker))
@@ -36,6 +50,11 @@ extension BrokerCluster {
 
   func appendsStall(_ broker: Int) -> Bool {
     storage[broker].dirty + (storage[broker].writingBack?.bytes ?? 0) >= p.dirtyMax
+  }
+
+  /// `bytes` of partition `i` are dirty in its directory on `broker` (`appended` counts them in all).
+  func dirtied(_ bytes: Double, broker: Int, partition i: Int) {
+    storage[broker].dirtyByDir[storage[broker].dirOf[i]] += bytes
   }
 
   func appended(_ bytes: Double, broker: Int) {
@@ -57,19 +76,30 @@ extension BrokerCluster {
     if storage[broker].dirty >= p.dirtyBackground { writeBack(broker) }
   }
 
-  /// Writes every dirty byte of a broker to its disk (one sequential write).
+  /// Writes every dirty byte of a broker to its disks: one sequential write per log directory,
+  /// at once; the write-back ends when the last is done.
   func writeBack(_ broker: Int) {
     guard alive[broker], storage[broker].writingBack == nil, storage[broker].dirty > 0 else { return }
     let upTo = storage[broker].replicas.map { partitions[$0.partition].replicas[$0.replica].log.count }
-    storage[broker].writingBack = (storage[broker].dirty, upTo)
+    let total = storage[broker].dirty
+    storage[broker].writingBack = (total, upTo)
     storage[broker].dirty = 0
-    platform.diskIO(
-      bytes: storage[broker].writingBack!.bytes, write: true, host: host(of: broker), observer: self,
-      tag: tag(.writeBack, Int64(broker)))
+    // One directory writes the total as counted (the same sum, to the last bit).
+    let writes =
+      p.logDirs == 1 ? [(offset: 0, element: total)] : storage[broker].dirtyByDir.enumerated().filter { $0.element > 0 }
+    storage[broker].dirtyByDir = Array(repeating: 0, count: p.logDirs)
+    storage[broker].writesLeft = writes.count
+    for (dir, bytes) in writes {
+      platform.diskIO(
+        bytes: bytes, write: true, host: host(of: broker), disk: dir, observer: self,
+        tag: tag(.writeBack, Int64(dir) << 32 | Int64(broker)))
+    }
   }
 
   func writeBackDone(broker: Int) {
     guard let done = storage[broker].writingBack else { return }
+    storage[broker].writesLeft -= 1
+    guard storage[broker].writesLeft <= 0 else { return }
     storage[broker].writingBack = nil
     for (k, (i, r)) in storage[broker].replicas.enumerated() {
       let length = min(done.upTo[k], partitions[i].replicas[r].log.count)
@@ -96,6 +126,7 @@ extension BrokerCluster {
   /// never written back with it.
   func storageCrashed(_ broker: Int) {
     storage[broker].dirty = 0
+    storage[broker].dirtyByDir = Array(repeating: 0, count: p.logDirs)
     storage[broker].writingBack = nil
     storage[broker].stalled.removeAll()
     storage[broker].stalledFetchers.removeAll()
