@@ -34,6 +34,21 @@ func runBroker(_ p: BrokerParameters, seed: UInt64 = 1, seconds: Int64 = 20) thr
   ).metrics
 }
 
+/// One partition led by broker 0 (also the controller). Its followers are cut off from it and
+/// from ZooKeeper (on rack2-host3) until they leave the ISR; the leader then crashes, and the
+/// followers come back.
+func uncleanScenario(unclean: Bool) -> BrokerParameters {
+  let followers: [[Int32]] = [[1, 2], [0, 3, 4, 5]]
+  var p = brokerParameters(
+    acks: .leader, partitions: 1, minISR: 1, unclean: unclean,
+    faults: [
+      .partition(at: .seconds(5), groups: followers, duration: .milliseconds(5_500)),
+      .hostCrash(at: .seconds(10), host: 0, duration: nil),
+    ])
+  p.coordinationHost = 5
+  return p
+}
+
 @Suite struct BrokerTests {
   /// Every produced record is acknowledged (readable, lost or unavailable), failed, or in flight.
   func expectConservation(_ m: Metrics, _ label: String) {
@@ -120,21 +135,6 @@ func runBroker(_ p: BrokerParameters, seed: UInt64 = 1, seconds: Int64 = 20) thr
     #expect(m["broker.records_acked_lost"]! > 0)
     // No broker round trip (which costs at least a disk write's 5 ms): at most the linger.
     #expect(m["broker.produce_latency_p99"]! <= 0.0051, "acks=0 does not wait for the broker")
-  }
-
-  /// One partition led by broker 0 (also the controller). Its followers are cut off from it and
-  /// from ZooKeeper (on rack2-host3) until they leave the ISR; the leader then crashes, and the
-  /// followers come back.
-  func uncleanScenario(unclean: Bool) -> BrokerParameters {
-    let followers: [[Int32]] = [[1, 2], [0, 3, 4, 5]]
-    var p = brokerParameters(
-      acks: .leader, partitions: 1, minISR: 1, unclean: unclean,
-      faults: [
-        .partition(at: .seconds(5), groups: followers, duration: .milliseconds(5_500)),
-        .hostCrash(at: .seconds(10), host: 0, duration: nil),
-      ])
-    p.coordinationHost = 5
-    return p
   }
 
   @Test func anUncleanElectionKeepsThePartitionAvailableAndLosesData() throws {

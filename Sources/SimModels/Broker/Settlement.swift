@@ -93,14 +93,7 @@ struct SettledCounts {
 /// proportional to the faults, not to time.
 extension BrokerCluster {
   /// A slot for a new batch: a settled one's, or a new one.
-  func newBatch(_ batch: Batch) -> Int32 {
-    if let slot = freeSlots.popLast() {
-      batches[Int(slot)] = batch
-      return slot
-    }
-    batches.append(batch)
-    return Int32(batches.count - 1)
-  }
+  func newBatch(_ batch: Batch) -> Int32 { batches.store(batch, reusing: &freeSlots) }
 
   /// Settles the prefix of partition `i`'s logs whose fate is decided (see above).
   func settle(_ i: Int) {

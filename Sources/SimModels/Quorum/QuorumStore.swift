@@ -378,14 +378,7 @@ final class QuorumStore: EventHandler, PlatformObserver {
   // MARK: Request slots
 
   /// A slot for a new request: a freed one, or a new one.
-  func allocate(_ request: Request) -> Int32 {
-    if let free = freeRequests.popLast() {
-      requests[Int(free)] = request
-      return free
-    }
-    requests.append(request)
-    return Int32(requests.count - 1)
-  }
+  func allocate(_ request: Request) -> Int32 { requests.store(request, reusing: &freeRequests) }
 
   func retain(_ id: Int32) { requests[Int(id)].refs += 1 }
 
