@@ -1,3 +1,4 @@
+import Foundation
 import SimKernel
 import SimPlatform
 import Testing
@@ -80,7 +81,17 @@ enum AccountingScenarios {
 @Suite struct BrokerAccountingTests {
   /// Settlement on and off (every batch kept to the end, as before) give the same run: every
   /// metric and the time series alike.
-  @Test(arguments: AccountingScenarios.all().map(\.name))
+  /// (Every scenario with `BDSIM_ALL_SCENARIOS=1` in the environment; by default one of each kind, to
+  /// keep the debug suite short: every path that removes or keeps log entries is among them.)
+  static let scenarios =
+    ProcessInfo.processInfo.environment["BDSIM_ALL_SCENARIOS"] != nil
+    ? AccountingScenarios.all().map(\.name)
+    : [
+      "acks0-crash", "acksall-cut-crash", "acksall-two-down", "unclean", "clean-offline", "page-cache-acks1",
+      "consumer-groups-retention",
+    ]
+
+  @Test(arguments: scenarios)
   func settlingChangesNoResult(scenario: String) throws {
     let s = AccountingScenarios.all().first { $0.name == scenario }!
     func run(settles: Bool) throws -> RunOutput {
