@@ -25,6 +25,8 @@ struct ProduceRequest {
   var producer: Int
   var broker: Int
   var batches: [Int32]
+  /// Their bytes on the wire (what the broker's threads spend CPU on).
+  var bytes: Double
   var sent: SimTime
   /// acks=all: batches the high watermark has still to pass.
   var awaiting = 0
@@ -286,7 +288,7 @@ extension BrokerCluster {
     nextRequest += 1
     let id = nextRequest
     inFlight[producer * p.brokers + broker] += 1
-    let request = ProduceRequest(producer: producer, broker: broker, batches: take, sent: simulator.now)
+    let request = ProduceRequest(producer: producer, broker: broker, batches: take, bytes: size, sent: simulator.now)
     if p.acks == .none {
       for batch in take { acknowledge(batch, producer: producer) }  // delivered once sent
     }

@@ -89,7 +89,7 @@ extension BrokerCluster {
 
   func requestBytes(_ job: BrokerJob) -> Double {
     guard case .produce(let id, _) = job, let request = requests[id] else { return 0 }
-    return request.batches.reduce(0.0) { $0 + bytes($1) }
+    return request.bytes
   }
 
   func runProcessor(_ k: Int, broker: Int) {
