@@ -189,6 +189,10 @@ public final class Platform {
   public func name(of host: HostID) -> String { hosts[Int(host.index)].name }
   public func rack(of host: HostID) -> Int { hosts[Int(host.index)].rack }
   public func isUp(_ host: HostID) -> Bool { hosts[Int(host.index)].up }
+  /// The disks of a host (`platform.disks`, or an explicit host's own count).
+  public func diskCount(of host: HostID) -> Int { hosts[Int(host.index)].diskRead.count }
+  /// Whether a disk of a host has failed (its data is gone; it takes no more work).
+  public func isDiskFailed(_ host: HostID, disk: Int) -> Bool { hosts[Int(host.index)].diskFailed[disk] }
   public func hosts(inRack rack: Int) -> [HostID] {
     rackOfHost.indices.filter { rackOfHost[$0] == rack }.map { HostID(Int32($0)) }
   }
