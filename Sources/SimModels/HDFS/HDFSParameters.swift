@@ -120,7 +120,7 @@ public struct HDFSParameters: Sendable, Equatable {
     guard p.heartbeatInterval <= Self.maxHeartbeatInterval else {
       throw reader.error(
         "heartbeat_interval", "a heartbeat interval of \(p.heartbeatInterval.formatted) is longer than 1h",
-        hint: "DataNodes take their commands with their heartbeats; HDFS's default is 3s")
+        hint: "give 1h or less: DataNodes take their commands with their heartbeats; HDFS's default is 3s")
     }
     p.recheckInterval = try reader.period(
       "recheck_interval", default: .seconds(300),
@@ -128,7 +128,9 @@ public struct HDFSParameters: Sendable, Equatable {
     guard p.recheckInterval <= Self.maxRecheckInterval else {
       throw reader.error(
         "recheck_interval", "a recheck interval of \(p.recheckInterval.formatted) is longer than 1d",
-        hint: "a DataNode is declared dead after 2 x recheck_interval + 10 x heartbeat_interval; HDFS's default is 5m")
+        hint:
+          "give 1d or less: a DataNode is declared dead after 2 x recheck_interval + 10 x heartbeat_interval; HDFS's default is 5m"
+      )
     }
     p.replicationInterval = try reader.period(
       "replication_interval", default: .seconds(3), help: "dfs.namenode.replication.interval")
