@@ -232,7 +232,10 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
     var chosen = existing
     var added: [Int32] = []
     let live = (0..<Int32(p.datanodes)).filter { !dead[Int($0)] && platform.isUp(host($0)) && hasVolume($0) }
-    let liveRacks = Array(Set(live.map { rack($0) })).sorted()
+    // The racks with a live DataNode, in order (a pass over the DataNodes, no sorting).
+    var hasLive = Array(repeating: false, count: (racks.max() ?? 0) + 1)
+    for dn in live { hasLive[rack(dn)] = true }
+    let liveRacks = hasLive.indices.filter { hasLive[$0] }
     // getMaxNodesPerRack: at most (replicas - 1) / racks + 2 on a rack, and never all of them.
     let total = min(existing.count + count, live.count + existing.count)
     var maxPerRack = total
