@@ -27,6 +27,10 @@ public enum HDFSModel: SimulationModel {
       "hdfs.detection_seconds, hdfs.rereplication_seconds, hdfs.recovery_seconds",
       "last repair: failure to dead-node declaration, declaration to every block replicated, failure to replicated"
     ),
+    (
+      "hdfs.detection_delay_mean, _min, _max",
+      "failure to dead-node declaration over every DataNode declared dead (s; NaN if none was)"
+    ),
     ("hdfs.blocks_lost, hdfs.bytes_lost", "blocks with no replica left in the NameNode's map at the end"),
     ("hdfs.read_availability", "file reads that succeeded / file reads tried"),
     ("hdfs.reads_node_local, _rack_local, _remote", "where block reads came from (shares)"),
@@ -74,6 +78,9 @@ extension HDFSCluster: PlatformWorkload {
     m.set("hdfs.detection_seconds", last?.detected ?? .nan)
     m.set("hdfs.rereplication_seconds", last?.repaired ?? .nan)
     m.set("hdfs.recovery_seconds", last?.recovered ?? .nan)
+    m.set("hdfs.detection_delay_mean", detections.count > 0 ? detections.mean : .nan)
+    m.set("hdfs.detection_delay_min", detections.count > 0 ? detections.minimum : .nan)
+    m.set("hdfs.detection_delay_max", detections.count > 0 ? detections.maximum : .nan)
     let lost = blocks.indices.filter { blocks[$0].replicas.isEmpty && blocks[$0].pending == 0 && isStored($0) }
     m.set("hdfs.blocks_lost", Double(lost.count))
     m.set("hdfs.bytes_lost", lost.reduce(0.0) { $0 + blocks[$1].size })

@@ -39,6 +39,7 @@ public struct HDFSParameters: Sendable, Equatable {
   public var replicationInterval = SimTime.seconds(3)
   public var replicationWorkMultiplier = 2
   public var maxStreams = 2
+  public var maxStreamsHardLimit = 4
   // Data already there at the start, and the workload.
   public var preloadFiles = 0
   public var preloadFileSize = Distribution.constant(1_073_741_824)
@@ -50,10 +51,31 @@ public struct HDFSParameters: Sendable, Equatable {
   public var fileSize = Distribution.constant(1_073_741_824)
   public var clientRetry = SimTime.seconds(1)
 
-  /// Dead after 2 x recheck + 10 x heartbeat (10.5 minutes by default), as HDFS computes it.
+  /// Dead after 2 x recheck + 10 x heartbeat (10.5 minutes by default), as HDFS computes it
+  /// (DatanodeManager's heartbeatExpireInterval). Both are range-checked (``maxHeartbeatInterval``,
+  /// ``maxRecheckInterval``), so this is at most 2 days + 10 hours: far inside the clock.
   public var deadInterval: SimTime {
     SimTime(nanoseconds: 2 * recheckInterval.nanoseconds + 10 * heartbeatInterval.nanoseconds)
   }
+
+  /// The NameNode's HeartbeatManager.Monitor looks every 5 s and runs heartbeatCheck at the
+  /// first look more than `recheck_interval` after the last check.
+  static let monitorSleep = SimTime.seconds(5)
+
+  /// The time between two heartbeat checks: the smallest multiple of the Monitor's 5 s sleep
+  /// longer than `recheck_interval` (305 s for the default 300 s).
+  public var checkPeriod: SimTime {
+    let sleep = Self.monitorSleep.nanoseconds
+    return SimTime(nanoseconds: sleep * (recheckInterval.nanoseconds / sleep + 1))
+  }
+
+  /// A DataNode's heartbeat period at most: an hour. A DataNode also takes its commands
+  /// (replications, deletions) with its heartbeats, so a longer period stalls the cluster; the
+  /// bound keeps the dead-node interval (10 heartbeats) within hours.
+  static let maxHeartbeatInterval = SimTime.seconds(3600)
+  /// `recheck_interval` at most: a day (the dead-node interval is twice it, so at most 2 days
+  /// and 10 hours, well within the runs the simulator makes and its clock).
+  static let maxRecheckInterval = SimTime.seconds(86_400)
 
   /// Preloaded blocks at most, on average (preload_files x mean preload_file_size / blocksize):
   /// each block is placed at the start and held with its replicas, some 150 bytes each.
@@ -94,16 +116,41 @@ public struct HDFSParameters: Sendable, Equatable {
     p.safemodeExtension = try reader.duration(
       "safemode_extension", default: .seconds(30), help: "dfs.namenode.safemode.extension")
     p.heartbeatInterval = try reader.period(
-      "heartbeat_interval", default: .seconds(3), help: "dfs.heartbeat.interval")
+      "heartbeat_interval", default: .seconds(3), help: "dfs.heartbeat.interval (at most 1h)")
+    guard p.heartbeatInterval <= Self.maxHeartbeatInterval else {
+      throw reader.error(
+        "heartbeat_interval", "a heartbeat interval of \(p.heartbeatInterval.formatted) is longer than 1h",
+        hint: "give 1h or less: DataNodes take their commands with their heartbeats; HDFS's default is 3s")
+    }
     p.recheckInterval = try reader.period(
-      "recheck_interval", default: .seconds(300), help: "dfs.namenode.heartbeat.recheck-interval")
+      "recheck_interval", default: .seconds(300),
+      help: "dfs.namenode.heartbeat.recheck-interval: how often the NameNode checks heartbeats (at most 1d)")
+    guard p.recheckInterval <= Self.maxRecheckInterval else {
+      throw reader.error(
+        "recheck_interval", "a recheck interval of \(p.recheckInterval.formatted) is longer than 1d",
+        hint:
+          "give 1d or less: a DataNode is declared dead after 2 x recheck_interval + 10 x heartbeat_interval; HDFS's default is 5m"
+      )
+    }
     p.replicationInterval = try reader.period(
       "replication_interval", default: .seconds(3), help: "dfs.namenode.replication.interval")
     p.replicationWorkMultiplier = try reader.int(
       "replication_work_multiplier", default: 2, range: 1...1000,
       help: "dfs.namenode.replication.work.multiplier.per.iteration")
     p.maxStreams = try reader.int(
-      "max_streams", default: 2, range: 1...1000, help: "dfs.namenode.replication.max-streams per source DataNode")
+      "max_streams", default: 2, range: 1...1000,
+      help:
+        "dfs.namenode.replication.max-streams: copies queued on a source DataNode, but for blocks with one replica left"
+    )
+    p.maxStreamsHardLimit = try reader.int(
+      "max_streams_hard_limit", default: max(4, p.maxStreams), range: 1...1000,
+      help: "dfs.namenode.replication.max-streams-hard-limit: copies queued on a source DataNode, for any block")
+    guard p.maxStreamsHardLimit >= p.maxStreams else {
+      throw reader.error(
+        "max_streams_hard_limit",
+        "max_streams_hard_limit (\(p.maxStreamsHardLimit)) is below max_streams (\(p.maxStreams))",
+        hint: "the hard limit is for the most endangered blocks, above the soft one; raise it or lower max_streams")
+    }
     for (key, value) in [
       ("heartbeat_interval", p.heartbeatInterval), ("replication_interval", p.replicationInterval),
       ("checkpoint_period", p.checkpointPeriod),
