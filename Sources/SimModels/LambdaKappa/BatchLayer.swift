@@ -52,7 +52,7 @@ final class BatchLayer: EventHandler, ActivityObserver {
   var stored: [Int32] = []
   var loaded: Int64 = 0
   var loading: (readAt: Int64, counts: [Int: Int32], blocks: Int)?
-  var blocks: [Int64: (size: Double, targets: [Int32])] = [:]
+  var blocks: [Int64: (size: Double, targets: [Int32], volumes: [UInt8])] = [:]
   var nextBlock: Int64 = 0
   var loaderBytes = 0.0
   // Runs.
@@ -141,19 +141,21 @@ final class BatchLayer: EventHandler, ActivityObserver {
   func writeBlock(id: Int64, size: Double) {
     let writer = log.hosts.brokers[Int(id) % log.hosts.brokers.count]
     let targets = hdfs.place(replicas: p.batch.hdfs.replication, existing: [], writer: writer)
-    blocks[id] = (size, targets)
+    // Each DataNode's next volume (placement only picks DataNodes with one left).
+    let volumes = targets.map { hdfs.newVolume(on: $0) ?? 0 }
+    blocks[id] = (size, targets, volumes)
     guard !targets.isEmpty else {
       simulator.schedule(after: .seconds(1), to: me, kind: Kind.retryBlock.rawValue, payload: id)
       return
     }
     platform.pipeline(
       bytes: size, hosts: [HostID(writer)] + targets.map { hdfs.host($0) }, readDisk: false, writeDisks: true,
-      observer: self, tag: Purpose.block.rawValue << 56 | id)
+      disks: [0] + volumes.map { Int($0) }, observer: self, tag: Purpose.block.rawValue << 56 | id)
   }
 
   func blockWritten(_ id: Int64) {
     guard let block = blocks.removeValue(forKey: id), var batch = loading else { return }
-    hdfs.addBlock(size: block.size, replicas: block.targets)
+    hdfs.addBlock(size: block.size, replicas: block.targets, volumes: block.volumes)
     batch.blocks -= 1
     loading = batch
     guard batch.blocks == 0 else { return }
