@@ -41,7 +41,12 @@ public struct SparkParameters: Sendable, Equatable {
   public var storageMemory = 8.0 * 1_073_741_824
   public var jobStartup = SimTime.seconds(5)
   public var taskLaunch = SimTime.milliseconds(10)
+  /// `spark.locality.wait` and its per-level waits (each defaults to it): how long a stage keeps
+  /// to PROCESS_LOCAL, NODE_LOCAL and RACK_LOCAL launches before it allows the next level.
   public var localityWait = SimTime.seconds(3)
+  public var localityWaitProcess = SimTime.seconds(3)
+  public var localityWaitNode = SimTime.seconds(3)
+  public var localityWaitRack = SimTime.seconds(3)
   public var maxFailures = 4
   /// Stragglers: this fraction of the worker hosts (the first ones) computes and writes
   /// `slowFactor` times slower. Speculation (`spark.speculation`, off by default in Spark): once
@@ -52,6 +57,11 @@ public struct SparkParameters: Sendable, Equatable {
   public var speculation = false
   public var speculationMultiplier = 1.5
   public var speculationQuantile = 0.75
+
+  /// The longest start-up, launch or locality wait: each is added to the clock, and a day is far
+  /// beyond any real one (Spark's waits are seconds, a Hadoop job's start-up tens of seconds)
+  /// while keeping every sum far below the clock's 292 years.
+  public static let longestDelay = SimTime.seconds(86_400)
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> SparkParameters {
     let job = try HDFSJobInput.decode(&reader, input: input, describing: "the dataset in HDFS")
@@ -109,11 +119,23 @@ public struct SparkParameters: Sendable, Equatable {
     p.storageMemory = try reader.quantity(
       "storage_memory", .size, default: 8 * 1_073_741_824, help: "an executor's storage memory for cached partitions")
     p.jobStartup = try reader.duration(
-      "job_startup", default: .seconds(5), help: "starting the application (and, with engine mapreduce, each job)")
+      "job_startup", default: .seconds(5), range: .zero...Self.longestDelay,
+      help: "starting the application (and, with engine mapreduce, each job: part of each iteration's time)")
     p.taskLaunch = try reader.duration(
-      "task_launch", default: .milliseconds(10), help: "launching a task (1s with engine mapreduce: a JVM each)")
+      "task_launch", default: .milliseconds(10), range: .zero...Self.longestDelay,
+      help: "launching a task (1s with engine mapreduce: a JVM each)")
     p.localityWait = try reader.duration(
-      "locality_wait", default: .seconds(3), help: "spark.locality.wait: a task waits this long for its best place")
+      "locality_wait", default: .seconds(3), range: .zero...Self.longestDelay,
+      help: "spark.locality.wait: how long a stage waits to launch at a locality level before allowing the next")
+    p.localityWaitProcess = try reader.duration(
+      "locality_wait_process", default: p.localityWait, range: .zero...Self.longestDelay,
+      help: "spark.locality.wait.process: the wait at PROCESS_LOCAL (the executor caching the partition)")
+    p.localityWaitNode = try reader.duration(
+      "locality_wait_node", default: p.localityWait, range: .zero...Self.longestDelay,
+      help: "spark.locality.wait.node: the wait at NODE_LOCAL (a host with an HDFS replica or the cached block)")
+    p.localityWaitRack = try reader.duration(
+      "locality_wait_rack", default: p.localityWait, range: .zero...Self.longestDelay,
+      help: "spark.locality.wait.rack: the wait at RACK_LOCAL, before any executor will do")
     p.maxFailures = try reader.int("max_failures", default: 4, range: 1...100, help: "spark.task.maxFailures")
     p.speculation = try reader.bool("speculation", default: false, help: "spark.speculation: copies of slow tasks")
     p.speculationMultiplier = try reader.quantity(
