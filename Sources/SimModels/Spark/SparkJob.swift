@@ -455,8 +455,13 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
         bytes: size(part), write: false, host: HostID(host), disk: hdfs.disk(block, on: local), observer: self,
         tag: self.tag(a))
     } else {
+      // The closest replica, as the HDFS client sorts them (same rack before others); among
+      // equally close ones the client shuffles, here a choice that turns with the partition
+      // and the iteration, so that no DataNode's disk serves every remote read.
       let rack = platform.rack(of: HostID(host))
-      let source = replicas.first { platform.rack(of: hdfs.host($0)) == rack } ?? replicas[0]
+      let near = replicas.filter { platform.rack(of: hdfs.host($0)) == rack }
+      let candidates = near.isEmpty ? replicas : near
+      let source = candidates[(part + iteration) % candidates.count]
       attempts[a].activity = platform.pipeline(
         bytes: size(part), hosts: [hdfs.host(source), HostID(host)], readDisk: true, writeDisks: false,
         disks: [hdfs.disk(block, on: source), 0], observer: self, tag: self.tag(a))
