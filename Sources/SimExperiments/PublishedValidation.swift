@@ -99,6 +99,11 @@ public struct PublishedCheck: Sendable {
   /// Where `metric` is written, for an error if the runs do not report it.
   public var metricLocation: SourceLocation
   public var keyPath: String
+  /// With `relative_to_metric`: the metric whose mean (at the `relative_to` point, else at the
+  /// same point) divides the first one's: a ratio of two metrics, such as first to later
+  /// iteration times.
+  public var baselineMetric: String? = nil
+  public var baselineMetricLocation: SourceLocation? = nil
 
   /// A ratio of two points' means is a plain number whatever the metric measures.
   public var unit: PublishedValue.Unit { published.unit }
@@ -170,7 +175,8 @@ public struct PublishedSection: Sendable {
   }
 
   static let checkKeys = [
-    "name", "metric", "where", "relative_to", "published", "tolerance", "tolerance_absolute", "calibrated",
+    "name", "metric", "where", "relative_to", "relative_to_metric", "published", "tolerance", "tolerance_absolute",
+    "calibrated",
   ]
 
   static func readCheck(
@@ -194,18 +200,27 @@ public struct PublishedSection: Sendable {
     let name = try text("name", "what the check compares", example: "\"3x replication acks=1 / no replication\"")
       .trimmingCharacters(in: .whitespaces)
     guard !name.isEmpty else { throw reader.error("name", "the check's name is empty") }
-    let metric = try text("metric", "the simulated metric", example: "broker.produce_throughput_records")
-    if metric.contains("*") {
-      throw reader.error(
-        "metric", "'\(metric)' is a pattern; a check compares one metric", hint: "name the metric in full")
+    /// A metric the check names (`metric`, `relative_to_metric`): one, in full, kept by the experiment.
+    func checked(_ key: String, _ metric: String) throws(ConfigError) -> String {
+      if metric.contains("*") {
+        throw reader.error(
+          key, "'\(metric)' is a pattern; a check compares one metric", hint: "name the metric in full")
+      }
+      if let problem = ExperimentConfig.metricPatternProblem(metric) {
+        throw reader.error(key, problem.message, hint: problem.hint)
+      }
+      if !metricPatterns.isEmpty, !metricPatterns.contains(where: { globMatch($0, metric) }) {
+        var hint = "add it to outputs.metrics"
+        if let near = closestMatch(to: metric, among: metricPatterns) { hint = "did you mean '\(near)'? or " + hint }
+        throw reader.error(key, "outputs.metrics does not keep '\(metric)'", hint: hint)
+      }
+      return metric
     }
-    if let problem = ExperimentConfig.metricPatternProblem(metric) {
-      throw reader.error("metric", problem.message, hint: problem.hint)
-    }
-    if !metricPatterns.isEmpty, !metricPatterns.contains(where: { globMatch($0, metric) }) {
-      var hint = "add it to outputs.metrics"
-      if let near = closestMatch(to: metric, among: metricPatterns) { hint = "did you mean '\(near)'? or " + hint }
-      throw reader.error("metric", "outputs.metrics does not keep '\(metric)'", hint: hint)
+    let metric = try checked(
+      "metric", try text("metric", "the simulated metric", example: "broker.produce_throughput_records"))
+    var baselineMetric: String?
+    if reader.has("relative_to_metric") {
+      baselineMetric = try checked("relative_to_metric", try reader.string("relative_to_metric"))
     }
     let publishedText = try text("published", "the published value", example: "0.96, 43.9% or 45.5ms")
     let published: PublishedValue
@@ -219,17 +234,23 @@ public struct PublishedSection: Sendable {
     var baseline: Int?
     if let relative = reader.node("relative_to") {
       let other = try select(relative, key: "relative_to", path: path, in: reader, sweep: sweep, points: points)
-      guard other != point else {
+      guard other != point || (baselineMetric != nil && baselineMetric != metric) else {
         throw reader.error(
           "relative_to", "relative_to selects the same point as where, so the ratio is 1",
           hint: "select the point the published ratio divides by")
       }
       baseline = other
     }
-    let metricLocation = node.entries?.first { $0.key == "metric" }?.value.location ?? node.location
+    if baselineMetric == metric, baseline == nil {
+      throw reader.error(
+        "relative_to_metric", "relative_to_metric names the check's own metric at the same point, so the ratio is 1",
+        hint: "name the metric the published ratio divides by, or select another point with relative_to")
+    }
+    func location(_ key: String) -> SourceLocation? { node.entries?.first { $0.key == key }?.value.location }
     return PublishedCheck(
       name: name, metric: metric, point: point, baseline: baseline, published: published, tolerance: tolerance,
-      calibrated: calibrated, metricLocation: metricLocation, keyPath: path)
+      calibrated: calibrated, metricLocation: location("metric") ?? node.location, keyPath: path,
+      baselineMetric: baselineMetric, baselineMetricLocation: location("relative_to_metric"))
   }
 
   /// `tolerance: 20%` (relative, above 0% and at most 100%) or `tolerance_absolute: 0.02`
@@ -415,19 +436,28 @@ public enum PublishedValidation {
   ) throws(ConfigError) -> [Row] {
     var rows: [Row] = []
     for check in section.checks {
-      guard let m = summary.metrics.firstIndex(of: check.metric) else {
-        var hint = "the runs report \(summary.metrics.count) metrics"
-        if let near = closestMatch(to: check.metric, among: summary.metrics) { hint = "did you mean '\(near)'?" }
-        throw ConfigError(
-          file: file, location: check.metricLocation, keyPath: check.keyPath + ".metric",
-          message: "the runs report no metric '\(check.metric)'", hint: hint)
+      /// The column of a metric the check names; one the runs do not report is located at the check.
+      func column(_ metric: String, key: String, location: SourceLocation) throws(ConfigError) -> Int {
+        guard let m = summary.metrics.firstIndex(of: metric) else {
+          var hint = "the runs report \(summary.metrics.count) metrics"
+          if let near = closestMatch(to: metric, among: summary.metrics) { hint = "did you mean '\(near)'?" }
+          throw ConfigError(
+            file: file, location: location, keyPath: check.keyPath + "." + key,
+            message: "the runs report no metric '\(metric)'", hint: hint)
+        }
+        return m
       }
+      let m = try column(check.metric, key: "metric", location: check.metricLocation)
       let a = summary.intervals[check.point][m]
       var simulated = a.mean
       var lower = a.lower
       var upper = a.upper
-      if let baseline = check.baseline {
-        let b = summary.intervals[baseline][m]
+      if check.baseline != nil || check.baselineMetric != nil {
+        let divisor = try check.baselineMetric.map { (name: String) throws(ConfigError) -> Int in
+          try column(
+            name, key: "relative_to_metric", location: check.baselineMetricLocation ?? check.metricLocation)
+        }
+        let b = summary.intervals[check.baseline ?? check.point][divisor ?? m]
         simulated = a.mean / b.mean
         (lower, upper) = ratioInterval(a, b)
       }
@@ -485,7 +515,7 @@ public enum PublishedValidation {
     let interval =
       row.lower.isFinite && row.upper.isFinite ? "[\(unit.format(row.lower)), \(unit.format(row.upper))]" : "-"
     var check = row.check.name
-    if row.check.baseline != nil { check += " (ratio)" }
+    if row.check.baseline != nil || row.check.baselineMetric != nil { check += " (ratio)" }
     return [
       row.experiment, check, unit.format(unit.value, trimmed: true), unit.format(row.simulated), interval, tolerance,
       error, row.verdict.rawValue,

@@ -7,7 +7,8 @@ import Testing
 /// verdicts of a small M/M/1 run held against queueing theory's mean response 1/(mu - lambda).
 @Suite struct PublishedValidationTests {
   /// M/M/1 with a 10 ms mean service at utilisations 0.5 and 0.8: mean responses 20 ms and 50 ms,
-  /// their ratio 2.5. The 40 ms check is wrong on purpose.
+  /// their ratio 2.5, and the simulated response over theory's at 0.8 (a ratio of two metrics)
+  /// close to 1. The 40 ms check is wrong on purpose.
   static func config(
     dir: String, checks: String = Self.checks,
     calibration: String = "\"the service time (10ms) is the one constant, fitted to rho 0.5\""
@@ -54,6 +55,12 @@ import Testing
           relative_to: {params.utilisation: 0.5}
           published: 2.5
           tolerance_absolute: 0.25
+        - name: "simulated / theory at 0.8"
+          metric: station.station.response_mean
+          relative_to_metric: theory.response_mean
+          where: {params.utilisation: 0.8}
+          published: 1
+          tolerance: 15%
         - name: "wrong on purpose"
           metric: station.station.response_mean
           where: {params.utilisation: 0.8}
@@ -78,10 +85,14 @@ import Testing
     let experiment = try ExperimentConfig.load(path: path)
     let section = try #require(experiment.published)
     #expect(section.source.hasPrefix("queueing theory"))
-    #expect(section.checks.map(\.name) == ["rho 0.5", "rho 0.8", "0.8 / 0.5", "wrong on purpose"])
-    #expect(section.checks.map(\.point) == [0, 1, 1, 1])
-    #expect(section.checks.map(\.baseline) == [nil, nil, 0, nil])
-    #expect(section.checks.map(\.calibrated) == [true, false, false, false])
+    #expect(
+      section.checks.map(\.name) == [
+        "rho 0.5", "rho 0.8", "0.8 / 0.5", "simulated / theory at 0.8", "wrong on purpose",
+      ])
+    #expect(section.checks.map(\.point) == [0, 1, 1, 1, 1])
+    #expect(section.checks.map(\.baseline) == [nil, nil, 0, nil, nil])
+    #expect(section.checks.map(\.baselineMetric) == [nil, nil, nil, "theory.response_mean", nil])
+    #expect(section.checks.map(\.calibrated) == [true, false, false, false, false])
     #expect(section.checks[0].published == PublishedValue(value: 0.02, unit: .duration))
     #expect(section.checks[2].published == PublishedValue(value: 2.5, unit: .number))
     #expect(section.checks[1].tolerance == .relative(0.15))
@@ -113,7 +124,7 @@ import Testing
     #expect(a.config.root["published"] != nil, "the section is recorded with the config")
   }
 
-  @Test(arguments: ["170", "171", "172", "173", "174"])
+  @Test(arguments: ["170", "171", "172", "173", "174", "199", "200"])
   func brokenFixtureIsLocatedAtItsKey(_ number: String) throws {
     let fixture = try #require(BrokenFixture.named(number + "-"), "fixture \(number) is missing")
     ConfigCorpusTests.check(fixture)
@@ -167,6 +178,16 @@ import Testing
       (
         "self", base + "\n      relative_to: {params.utilisation: 0.8}\n      published: 1\n      tolerance: 10%",
         "published.checks.0.relative_to", "same point"
+      ),
+      (
+        "selfmetric",
+        base + "\n      relative_to_metric: station.station.response_mean\n      published: 1\n      tolerance: 10%",
+        "published.checks.0.relative_to_metric", "the ratio is 1"
+      ),
+      (
+        "divisor",
+        base + "\n      relative_to_metric: station.station.wait_mean\n      published: 1\n      tolerance: 10%",
+        "published.checks.0.relative_to_metric", "outputs.metrics does not keep"
       ),
       (
         "calibrated", base + "\n      published: 50ms\n      tolerance: 10%\n      calibrated: true",
@@ -237,19 +258,19 @@ import Testing
       in: directory)
     #expect(result.exited && result.status == 1, "a wrong published value must fail: \(result.stdout) \(result.stderr)")
     #expect(result.stderr.contains("pv-mm1: 2 points x 3 replications = 6 runs, 6 to run"), "\(result.stderr)")
-    #expect(result.stdout.contains("2 of 3 predictions pass; 1 calibrated (not counted)"), "\(result.stdout)")
+    #expect(result.stdout.contains("3 of 4 predictions pass; 1 calibrated (not counted)"), "\(result.stdout)")
 
     let rows = try #require(FileManager.default.contents(atPath: directory + "/table.csv")).split(
       separator: UInt8(ascii: "\n")
     )
     .dropFirst().map { String(decoding: $0, as: UTF8.self) }
-    #expect(rows.count == 4)
+    #expect(rows.count == 5)
     let verdicts = rows.map { line -> String in
       // The cells before the raw numbers; the CI cell is quoted and holds a comma.
       let unquoted = line.replacingOccurrences(of: #""\[[^"]*\]""#, with: "CI", options: .regularExpression)
       return String(unquoted.split(separator: ",")[8])
     }
-    #expect(verdicts == ["calibrated", "pass", "pass", "FAIL"], "\(rows)")
+    #expect(verdicts == ["calibrated", "pass", "pass", "pass", "FAIL"], "\(rows)")
 
     // The ratio is the hand-divided means of summary.csv.
     let summary = String(decoding: try #require(contents(directory + "/results/pv-mm1", "summary.csv")), as: UTF8.self)
@@ -260,6 +281,14 @@ import Testing
     let ratioRow = rows[2].replacingOccurrences(of: #""\[[^"]*\]""#, with: "CI", options: .regularExpression)
       .split(separator: ",")
     #expect(Double(ratioRow[10]) == means[1] / means[0], "\(rows[2])")
+    // The ratio of two metrics at one point: the simulated response over theory's at 0.8.
+    let theory = summary.split(separator: "\n").filter { $0.contains(",theory.response_mean,") }.map {
+      Double($0.split(separator: ",")[4])!
+    }
+    let metricsRow = rows[3].replacingOccurrences(of: #""\[[^"]*\]""#, with: "CI", options: .regularExpression)
+      .split(separator: ",")
+    #expect(theory.count == 2 && Double(metricsRow[10]) == means[1] / theory[1], "\(rows[3])")
+    #expect(rows[3].contains("simulated / theory at 0.8 (ratio)"), "\(rows[3])")
     #expect(Double(rows[1].split(separator: ",").last!) != nil)
 
     // Only the text between the markers changed.
@@ -268,7 +297,7 @@ import Testing
     #expect(document.hasSuffix(after))
     #expect(!document.contains("old table"))
     #expect(document.contains("| pv-mm1 | wrong on purpose | 40ms |"), "\(document)")
-    #expect(document.contains("2 of 3 predictions pass"))
+    #expect(document.contains("3 of 4 predictions pass"))
     #expect(
       document.contains(
         "- pv-mm1: queueing theory: the M/M/1 mean response is 1/(mu - lambda). Calibration: the service time"),
@@ -281,7 +310,7 @@ import Testing
     let again = try runProcess(bdsimBinary(), ["validate-published", "validation/mm1.yaml"], in: directory)
     #expect(again.exited && again.status == 0, "\(again.stdout) \(again.stderr)")
     #expect(again.stderr.contains("all reused from results/pv-mm1"), "\(again.stderr)")
-    #expect(again.stdout.contains("2 of 2 predictions pass; 1 calibrated"), "\(again.stdout)")
+    #expect(again.stdout.contains("3 of 3 predictions pass; 1 calibrated"), "\(again.stdout)")
   }
 
   @Test func badArgumentsAreRefusedWithExitStatus2() throws {

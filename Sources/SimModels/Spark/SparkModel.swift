@@ -15,15 +15,16 @@ public enum SparkModel: SimulationModel {
     ("spark.job_failed", "1 if a task failed max_failures times"),
     (
       "spark.first_iteration_seconds, spark.later_iteration_seconds_mean, _max",
-      "the first iteration (which reads and caches), and the others (series: spark.iteration_seconds)"
+      "the first iteration (which reads and caches), and the others (series: spark.iteration_seconds); with engine spark an iteration spans its stages (the application is up), with engine mapreduce its job from submission: start-up, tasks, shuffle"
     ),
     ("spark.tasks_process_local, _node_local, _rack_local, _any", "task launches by locality (shares)"),
     ("spark.cache_hit_ratio", "tasks after the first iteration whose partition was cached where they ran"),
+    ("spark.cache_remote_reads", "tasks that fetched their cached partition from the executor holding it"),
     ("spark.cached_fraction", "partitions cached (in memory or on disk) at the end"),
     ("spark.bytes_read_hdfs, spark.shuffle_bytes", "input read from HDFS (every recomputation too), bytes shuffled"),
     (
       "spark.recomputed_lost, _uncached; spark.rerun_shuffle",
-      "later tasks recomputed from lineage: their cached partition was lost with its executor, or never fit; tasks run again for lost shuffle output"
+      "later tasks recomputed from lineage, their partition cached nowhere: its copy was lost with its executor (or disk), or it was never cached (did not fit, or no cache); tasks run again for lost shuffle output"
     ),
     ("spark.speculative_tasks, _won", "speculative copies launched, and those that finished first"),
     ("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)"),
@@ -64,6 +65,7 @@ extension SparkJob: PlatformWorkload {
     m.set("spark.shuffle_bytes", shuffleBytes)
     m.set("spark.recomputed_lost", Double(recomputedLost))
     m.set("spark.recomputed_uncached", Double(recomputedUncached))
+    m.set("spark.cache_remote_reads", Double(remoteReads))
     m.set("spark.rerun_shuffle", Double(rerunShuffle))
     m.set("spark.speculative_tasks", Double(speculative))
     m.set("spark.speculative_won", Double(speculativeWon))
