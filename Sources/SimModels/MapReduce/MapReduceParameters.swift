@@ -62,6 +62,9 @@ public struct MapReduceParameters: Sendable, Equatable {
     public var restart: SimTime?
   }
   public var workerKills: [WorkerKill] = []
+  /// At most this many `worker_kills` entries: each is an event and a scan of the attempts, and a
+  /// fault schedule of more is better written as fewer, larger kills.
+  public static let maxWorkerKills = 10_000
   /// Stragglers: this fraction of the worker hosts (the first ones) computes and writes
   /// `slowFactor` times slower.
   public var slowHosts = 0.0
@@ -137,15 +140,37 @@ public struct MapReduceParameters: Sendable, Equatable {
       "max_attempts", default: 4, range: 1...100, help: "mapreduce.map.maxattempts / reduce.maxattempts")
     p.speculative = try reader.bool(
       "speculative", default: true, help: "mapreduce.map.speculative / reduce.speculative: backup tasks")
-    p.speculativeCapRunning = try reader.double(
-      "speculative_cap_running_tasks", default: 0.1, range: 0...1,
-      help: "mapreduce.job.speculative.speculative-cap-running-tasks: backups per running task of a kind")
-    p.speculativeCapTotal = try reader.double(
-      "speculative_cap_total_tasks", default: 0.01, range: 0...1,
-      help: "mapreduce.job.speculative.speculative-cap-total-tasks: backups per task of a kind")
+    for (key, defaultValue, help) in [
+      (
+        "speculative_cap_running_tasks", 0.1,
+        "mapreduce.job.speculative.speculative-cap-running-tasks: backups at once per running task of a kind"
+      ),
+      (
+        "speculative_cap_total_tasks", 0.01,
+        "mapreduce.job.speculative.speculative-cap-total-tasks: backups at once per task of a kind"
+      ),
+    ] {
+      let value = try reader.double(key, default: defaultValue, help: help)
+      guard (0...1).contains(value) else {
+        throw reader.error(
+          key, "\(key) must be in 0...1, got \(Quantity.shortest(value))",
+          hint: "a fraction of the tasks of a kind (Hadoop's default: \(Quantity.shortest(defaultValue)))")
+      }
+      if key == "speculative_cap_running_tasks" {
+        p.speculativeCapRunning = value
+      } else {
+        p.speculativeCapTotal = value
+      }
+    }
     p.speculativeMinimumAllowed = try reader.int(
-      "speculative_minimum_allowed_tasks", default: 10, range: 0...1_000_000,
+      "speculative_minimum_allowed_tasks", default: 10,
       help: "mapreduce.job.speculative.minimum-allowed-tasks: backups of a kind allowed at once, at least")
+    guard (0...HDFSJobInput.maxBlocks).contains(p.speculativeMinimumAllowed) else {
+      throw reader.error(
+        "speculative_minimum_allowed_tasks",
+        "speculative_minimum_allowed_tasks must be in 0...1,000,000, got \(p.speculativeMinimumAllowed)",
+        hint: "a count of backup tasks; a job has at most 1,000,000 maps (Hadoop's default: 10)")
+    }
     p.speculativeRetryAfterNoSpeculate = try reader.period(
       "speculative_retry_after_no_speculate", default: .seconds(1),
       help: "mapreduce.job.speculative.retry-after-no-speculate: the next scan after one that launched nothing")
@@ -154,14 +179,25 @@ public struct MapReduceParameters: Sendable, Equatable {
       help: "mapreduce.job.speculative.retry-after-speculate: the next scan after one that launched a backup")
     p.workerKills = []
     let workerCount = hdfs.datanodes
-    for (i, node) in try reader.list(
-      "worker_kills", help: "worker processes killed: list of {at, workers, restart} (restart absent: never)"
-    ).enumerated() {
+    let kills = try reader.list(
+      "worker_kills", help: "worker processes killed: list of {at, workers, restart} (restart absent: never)")
+    guard kills.count <= Self.maxWorkerKills else {
+      throw reader.error(
+        "worker_kills", "\(kills.count) worker_kills entries, more than the model's limit of 10,000",
+        hint: "merge kills at the same time into one entry (workers: N)")
+    }
+    for (i, node) in kills.enumerated() {
       var item = try ConfigReader(node, path: reader.keyPath("worker_kills.\(i)"))
-      let at = try item.duration("at", help: "when")
-      let workers = try item.int(
-        "workers", range: 1...workerCount, help: "how many worker processes (chosen at random)")
-      let restart = item.has("restart") ? try item.duration("restart", help: "after how long a new one starts") : nil
+      let at = try item.duration("at", help: "when, after the job's submission")
+      let workers = try item.int("workers", help: "how many worker processes (chosen at random; 0: none, for a sweep)")
+      guard (0...workerCount).contains(workers) else {
+        throw item.error(
+          "workers", "workers must be in 0...\(workerCount) (the cluster's workers), got \(workers)",
+          hint: "give 0 to \(workerCount): every host but the NameNode's runs one worker process")
+      }
+      let restart =
+        item.has("restart")
+        ? try item.duration("restart", help: "after how long a new one starts (absent: never)") : nil
       try item.finish()
       p.workerKills.append(WorkerKill(at: at, workers: workers, restart: restart))
     }
