@@ -28,6 +28,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     case fetchWake = 4  // payload: reduce
     case workerKill = 5  // payload: index in worker_kills
     case workerRestart = 6  // payload: host
+    case serve = 7  // payload: server
   }
 
   enum Phase { case launching, reading, computing, writing, fetching, merging, reducing, outputting, done, failed }
@@ -74,6 +75,8 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     var activity: ActivityID?
     var waiters: [(offset: Double, attempt: Int, serial: Int)] = []
     var head = 0
+    /// A read is due at the current instant (requests made at one instant share one read).
+    var scheduled = false
   }
 
   let p: MapReduceParameters
@@ -109,6 +112,10 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   var rackMaps: [[Int]]
   var rackHead: [Int]
   var pendingReduces: [Int] = []
+  /// Maps to run again (a failed attempt, a lost output): taken before the others, wherever a
+  /// slot is free, as Hadoop's RMContainerAllocator asks for them at PRIORITY_FAST_FAIL_MAP.
+  var rerunMaps: [Int] = []
+  var rerunHead = 0
   /// Map outputs in completion order, and each map's valid one (an index, or -1).
   var outputs: [Output] = []
   var outputOf: [Int]
@@ -241,6 +248,11 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
           after: launchedBackups > 0 ? p.speculativeRetryAfterSpeculate : p.speculativeRetryAfterNoSpeculate, to: me,
           kind: Kind.speculate.rawValue)
       }
+    case .serve:
+      let s = Int(event.payload)
+      guard servers[s].scheduled else { return }
+      servers[s].scheduled = false
+      startServing(s)
     case .workerKill: killWorkers(p.workerKills[Int(event.payload)])
     case .workerRestart:
       let host = Int32(event.payload)
@@ -299,6 +311,14 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   /// map has waited `locality_wait`, or any after twice that. (index in pending, level 0/1/2)
   func pickMap(for host: Int32, now: SimTime) -> (Int, Int)? {
     let h = Int(host)
+    while rerunHead < rerunMaps.count, !isPending[rerunMaps[rerunHead]] { rerunHead += 1 }
+    if rerunHead < rerunMaps.count {
+      let m = rerunMaps[rerunHead]
+      let hosts = hdfs.blocks[m].replicas.map { self.host(ofReplica: $0) }
+      let rack = platform.rack(of: HostID(host))
+      let level = hosts.contains(host) ? 0 : hosts.contains { platform.rack(of: HostID($0)) == rack } ? 1 : 2
+      return (m, level)
+    }
     while localHead[h] < localMaps[h].count, !isPending[localMaps[h][localHead[h]]] { localHead[h] += 1 }
     if localHead[h] < localMaps[h].count { return (localMaps[h][localHead[h]], 0) }
     while fifoHead < fifo.count, !isPending[fifo[fifoHead]] { fifoHead += 1 }
@@ -526,10 +546,12 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
 
   func requeue(_ t: Int) {
     tasks[t].done = false
+    // Re-executed tasks go first (a reduce to the head of the queue).
     if tasks[t].isMap {
       makePending(t)
+      rerunMaps.append(t)
     } else {
-      pendingReduces.append(t)
+      pendingReduces.insert(t, at: 0)
     }
     simulator.schedule(after: .zero, to: me, kind: Kind.schedule.rawValue)
   }
@@ -561,17 +583,25 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     var waiting = 0
   }
 
+  /// The poll interval (of `shuffle_poll_interval`, counted from the job's start) `time` is in.
+  func pollTick(_ time: SimTime) -> Int64 {
+    (time.nanoseconds - started.nanoseconds) / p.shufflePoll.nanoseconds
+  }
+
   /// The reduce attempt fetches its share of every valid map output it lacks, in one transfer,
-  /// at most every `shuffle_poll_interval`, each source disk's share asked of its server; with
-  /// all maps done and nothing left, it merges.
+  /// at most once in each `shuffle_poll_interval` of the job's clock (so the reduces that wait
+  /// poll together, and each map host gets their requests at one instant), each source disk's
+  /// share asked of its server; with all maps done and nothing left, it merges.
   func fetch(_ a: Int) {
     guard let shuffle = shuffles[a], shuffle.inFlight == nil else { return }
     let now = simulator.now
-    if now < shuffle.lastFetch + p.shufflePoll, mapsDone < maps {
+    let last = pollTick(shuffle.lastFetch)
+    if pollTick(now) <= last, mapsDone < maps {
       if !shuffle.wakeScheduled {
         shuffles[a]!.wakeScheduled = true
         simulator.schedule(
-          at: shuffle.lastFetch + p.shufflePoll, to: me, kind: Kind.fetchWake.rawValue, payload: Int64(a))
+          at: SimTime(nanoseconds: started.nanoseconds + (last + 1) * p.shufflePoll.nanoseconds), to: me,
+          kind: Kind.fetchWake.rawValue, payload: Int64(a))
       }
       return
     }
@@ -604,13 +634,21 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       servers[part.server].requested += part.bytes
       servers[part.server].waiters.append((servers[part.server].requested, a, fetchSerial))
       waiting += 1
-      startServing(part.server)
+      requestServing(part.server)
     }
     shuffles[a]!.inFlight = Fetch(
       serial: fetchSerial, upTo: outputs.count, bytes: bytes, parts: parts, waiting: waiting)
     shuffles[a]!.lastFetch = now
     shuffleFetched += bytes
     attempts[a].activity = platform.gather(bytes: bytes, to: HostID(attempts[a].host), observer: self, tag: Int64(a))
+  }
+
+  /// A server is asked for bytes: unless it is reading, it reads once every request of this
+  /// instant is in.
+  func requestServing(_ s: Int) {
+    guard servers[s].activity == nil, !servers[s].scheduled else { return }
+    servers[s].scheduled = true
+    simulator.schedule(after: .zero, to: me, kind: Kind.serve.rawValue, payload: Int64(s))
   }
 
   /// A server reads all that was asked of it so far (if it is not reading already).
@@ -637,7 +675,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       }
     }
     compact(s)
-    startServing(s)
+    requestServing(s)
     for a in ready { fetchDone(a) }
   }
 
@@ -827,6 +865,10 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       let done = isMap ? mapsDone : reducesDone
       let waiting = isMap ? pendingCount > 0 : !reducesStarted || !pendingReduces.isEmpty
       guard !waiting, done >= 1, Double(done) >= 0.05 * Double(total) else { continue }
+      if p.speculation == .endOfPhase {
+        launchedBackups += backUpTheRest(isMap: isMap, total: total)
+        continue
+      }
       let mean = attemptDurations[isMap ? 0 : 1].mean
       var running = 0
       var already = 0
@@ -858,6 +900,31 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       backups += 1
       launchedBackups += 1
       launch(task: best.task, on: free[random.uniformInt(free.count)])
+    }
+    return launchedBackups
+  }
+
+  /// Dean and Ghemawat's backup tasks (OSDI 2004, section 3.6): "when a MapReduce operation is
+  /// close to completion, the master schedules backup executions of the remaining in-progress
+  /// tasks". Close to completion: no task of the kind waits for a slot and the ones in progress
+  /// are no more than the backups allowed (max(minimum-allowed-tasks, cap-total-tasks x
+  /// tasks)); then each in progress without a backup gets one on a random other host with a
+  /// free slot. Returns the backups launched.
+  func backUpTheRest(isMap: Bool, total: Int) -> Int {
+    let range = isMap ? 0..<maps : maps..<tasks.count
+    let inProgress = range.filter { !tasks[$0].done && !tasks[$0].attempts.isEmpty }
+    let allowed = max(Double(p.speculativeMinimumAllowed), p.speculativeCapTotal * Double(total))
+    guard !inProgress.isEmpty, Double(inProgress.count) <= allowed else { return 0 }
+    var launchedBackups = 0
+    for t in inProgress where tasks[t].attempts.count == 1 {
+      let original = attempts[tasks[t].attempts[0]].host
+      let free = workers.filter {
+        $0 != original && available($0) && (isMap ? mapFree[Int($0)] : reduceFree[Int($0)]) > 0
+      }
+      guard !free.isEmpty else { break }
+      backups += 1
+      launchedBackups += 1
+      launch(task: t, on: free[random.uniformInt(free.count)])
     }
     return launchedBackups
   }

@@ -46,6 +46,13 @@ public struct MapReduceParameters: Sendable, Equatable {
   public var shufflePoll = SimTime.seconds(1)
   public var maxAttempts = 4
   public var speculative = true
+  /// Which backup rule: Hadoop's speculator (progress-rate estimates), or Dean and Ghemawat's
+  /// (backups of every remaining in-progress task once the operation is close to completion).
+  public enum Speculation: String, Sendable, Equatable {
+    case hadoop
+    case endOfPhase = "end_of_phase"
+  }
+  public var speculation = Speculation.hadoop
   /// Hadoop's DefaultSpeculator (mapreduce.job.speculative.*): at most max(minimum, capTotal x
   /// tasks, capRunning x running tasks) backups of a kind at once; a scan every
   /// `retryAfterNoSpeculate`, or `retryAfterSpeculate` after one that launched a backup.
@@ -140,6 +147,12 @@ public struct MapReduceParameters: Sendable, Equatable {
       "max_attempts", default: 4, range: 1...100, help: "mapreduce.map.maxattempts / reduce.maxattempts")
     p.speculative = try reader.bool(
       "speculative", default: true, help: "mapreduce.map.speculative / reduce.speculative: backup tasks")
+    p.speculation = Speculation(
+      rawValue: try reader.choice(
+        "speculation", ["hadoop", "end_of_phase"], default: "hadoop",
+        help:
+          "hadoop: DefaultSpeculator, a backup for the task a new attempt would beat; end_of_phase: Dean and Ghemawat's, backups of every remaining task once they fit the allowance"
+      ))!
     for (key, defaultValue, help) in [
       (
         "speculative_cap_running_tasks", 0.1,
