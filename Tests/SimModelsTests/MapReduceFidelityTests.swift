@@ -16,9 +16,10 @@ import Testing
 
   /// Paired runs (same seed): killing worker processes, or crashing a machine, mid-job never
   /// makes the job finish sooner than the same job left alone; the lost work is done again.
-  @Test(arguments: [1, 2, 3] as [UInt64])
-  func aFailureNeverShortensAJob(seed: UInt64) throws {
-    let p = mapReduceParameters()
+  @Test(arguments: [1, 2, 3] as [UInt64], [MapReduceParameters.Speculation.hadoop, .endOfPhase])
+  func aFailureNeverShortensAJob(seed: UInt64, rule: MapReduceParameters.Speculation) throws {
+    var p = mapReduceParameters()
+    p.speculation = rule
     let calm = try job(p, seed: seed)
     var killed = p
     killed.workerKills = [.init(at: .seconds(20), workers: 3, restart: .zero)]
@@ -30,15 +31,18 @@ import Testing
     gone.workerKills = [.init(at: .seconds(30), workers: 2, restart: nil)]
     let g = try job(gone, seed: seed)
     #expect(g >= calm, "2 workers killed for good: \(g) s, calm \(calm) s")
-    let crashed = mapReduceParameters(faults: [.hostCrash(at: .seconds(25), host: 5, duration: nil)])
+    var crashed = mapReduceParameters(faults: [.hostCrash(at: .seconds(25), host: 5, duration: nil)])
+    crashed.speculation = rule
     let c = try job(crashed, seed: seed)
     #expect(c >= calm, "a machine crashed: \(c) s, calm \(calm) s")
   }
 
   /// Paired runs: a straggler slower by 2, 3, 5 than by the factor before never shortens the job
   /// (backup tasks on), and 5x stragglers lengthen it.
-  @Test func aSlowerStragglerNeverShortensAJob() throws {
+  @Test(arguments: [MapReduceParameters.Speculation.hadoop, .endOfPhase])
+  func aSlowerStragglerNeverShortensAJob(rule: MapReduceParameters.Speculation) throws {
     var p = mapReduceParameters()
+    p.speculation = rule
     p.slowHosts = 0.2
     var times: [Double] = []
     for factor in [1.0, 2, 3, 5] {
@@ -48,7 +52,7 @@ import Testing
     for k in 1..<times.count {
       #expect(times[k] >= times[k - 1], "slow_factor 1, 2, 3, 5: \(times) s")
     }
-    #expect(times[3] > times[0])
+    #expect(times[3] > times[0], "slow_factor 1, 2, 3, 5 (\(rule)): \(times) s")
   }
 
   /// Without stragglers backup tasks cost less than 1% (they are launched only once no task of
@@ -59,8 +63,11 @@ import Testing
     p.speculative = false
     let off = try job(p, seed: seed)
     p.speculative = true
-    let on = try job(p, seed: seed)
-    #expect(on <= 1.01 * off, "backups on: \(on) s, off: \(off) s")
+    for rule in [MapReduceParameters.Speculation.hadoop, .endOfPhase] {
+      p.speculation = rule
+      let on = try job(p, seed: seed)
+      #expect(on <= 1.01 * off, "backups on (\(rule)): \(on) s, off: \(off) s")
+    }
   }
 
   /// Every byte the maps wrote is read once by the reduces that committed; with failures too
