@@ -17,12 +17,25 @@ public enum MapReduceModel: SimulationModel {
     ("mapreduce.maps, _reduces", "tasks"),
     ("mapreduce.maps_node_local, _rack_local, _remote", "map launches by locality (shares)"),
     (
-      "mapreduce.bytes_read_hdfs, _spilled, _shuffle_written, _shuffle_read, _written_hdfs",
-      "bytes read by maps, written to local disks by spills and merges, map output, fetched by reduces, job output"
+      "mapreduce.bytes_read_hdfs, _spilled, _written_hdfs",
+      "bytes read by maps, written to local disks by spills and merges, job output (once, not per replica)"
     ),
     (
+      "mapreduce.bytes_shuffle_written, _shuffle_read",
+      "map output (each map's once), and what the reduces that committed fetched: equal"
+    ),
+    (
+      "mapreduce.bytes_map_output_rewritten",
+      "map output written again by maps re-executed after their output was lost"
+    ),
+    (
+      "mapreduce.bytes_shuffle_fetched, _shuffle_wasted, _shuffle_served",
+      "every byte reduces fetched (read + wasted); fetched by attempts that did not commit or from outputs lost mid-fetch; read by the map hosts' shuffle services"
+    ),
+    ("mapreduce.workers_killed", "worker processes killed by worker_kills"),
+    (
       "mapreduce.tasks_rerun_failed, _lost_output",
-      "attempts run again: after a failure, for a map output lost with its host"
+      "attempts run again: after a failure or a lost host or worker, for a map output lost with its worker"
     ),
     ("mapreduce.backup_tasks, _backups_won", "speculative attempts launched, and those that finished first"),
     (
@@ -42,14 +55,16 @@ public enum MapReduceModel: SimulationModel {
     try runOnPlatform(parameters.hdfs.platform, faults: parameters.hdfs.faults, context: context) {
       simulator, platform in
       let hdfs = HDFSCluster(parameters: parameters.hdfs, platform: platform, simulator: simulator, context: context)
-      return MapReduceJob(
+      let job = MapReduceJob(
         parameters: parameters, hdfs: hdfs, platform: platform, simulator: simulator, context: context)
+      if let interval = context.timeseriesInterval { job.sample(every: interval) }
+      return job
     }
   }
 }
 
 extension MapReduceJob: PlatformWorkload {
-  var timeseries: TimeSeries { TimeSeries() }
+  var timeseries: TimeSeries { sampler?.series ?? TimeSeries() }
 
   func metrics() -> Metrics {
     var m = Metrics()
@@ -66,6 +81,11 @@ extension MapReduceJob: PlatformWorkload {
     m.set("mapreduce.bytes_spilled", bytesSpilled)
     m.set("mapreduce.bytes_shuffle_written", shuffleWritten)
     m.set("mapreduce.bytes_shuffle_read", shuffleRead)
+    m.set("mapreduce.bytes_map_output_rewritten", outputRewritten)
+    m.set("mapreduce.bytes_shuffle_fetched", shuffleFetched)
+    m.set("mapreduce.bytes_shuffle_wasted", shuffleWasted)
+    m.set("mapreduce.bytes_shuffle_served", shuffleServed)
+    m.set("mapreduce.workers_killed", Double(workersKilled))
     m.set("mapreduce.bytes_written_hdfs", bytesWritten)
     m.set("mapreduce.tasks_rerun_failed", Double(rerunFailed))
     m.set("mapreduce.tasks_rerun_lost_output", Double(rerunLostOutput))

@@ -13,11 +13,14 @@ public struct MapReduceParameters: Sendable, Equatable {
     public var reduceCost: Double
     public var reduceOutputRatio: Double
 
-    /// Named jobs: sort (TeraSort: everything moves), grep (almost nothing leaves the maps) and
-    /// word count (a combiner folds (word, 1) pairs).
+    /// Named jobs: sort (TeraSort: everything moves), grep (only the matches leave the maps) and
+    /// word count (a combiner folds (word, 1) pairs). grep's output ratio is Dean and Ghemawat's
+    /// (OSDI 2004, section 5.2): a rare pattern matched in 92,337 of 10^10 100-byte records, so
+    /// about 9.2e-6 of the input reaches its single reduce.
     public static let presets: [String: Costs] = [
       "sort": Costs(mapCost: 5e-9, mapOutputRatio: 1, combinerRatio: 1, reduceCost: 5e-9, reduceOutputRatio: 1),
-      "grep": Costs(mapCost: 2e-9, mapOutputRatio: 0.001, combinerRatio: 1, reduceCost: 1e-9, reduceOutputRatio: 1),
+      "grep": Costs(
+        mapCost: 2e-9, mapOutputRatio: 92_337.0 / 1e10, combinerRatio: 1, reduceCost: 1e-9, reduceOutputRatio: 1),
       "wordcount": Costs(
         mapCost: 20e-9, mapOutputRatio: 1.5, combinerRatio: 0.05, reduceCost: 10e-9, reduceOutputRatio: 1),
     ]
@@ -43,6 +46,32 @@ public struct MapReduceParameters: Sendable, Equatable {
   public var shufflePoll = SimTime.seconds(1)
   public var maxAttempts = 4
   public var speculative = true
+  /// Which backup rule: Hadoop's speculator (progress-rate estimates), or Dean and Ghemawat's
+  /// (backups of every remaining in-progress task once the operation is close to completion).
+  public enum Speculation: String, Sendable, Equatable {
+    case hadoop
+    case endOfPhase = "end_of_phase"
+  }
+  public var speculation = Speculation.hadoop
+  /// Hadoop's DefaultSpeculator (mapreduce.job.speculative.*): at most max(minimum, capTotal x
+  /// tasks, capRunning x running tasks) backups of a kind at once; a scan every
+  /// `retryAfterNoSpeculate`, or `retryAfterSpeculate` after one that launched a backup.
+  public var speculativeCapRunning = 0.1
+  public var speculativeCapTotal = 0.01
+  public var speculativeMinimumAllowed = 10
+  public var speculativeRetryAfterNoSpeculate = SimTime.seconds(1)
+  public var speculativeRetryAfterSpeculate = SimTime.seconds(15)
+  /// Worker processes killed (their tasks and map outputs lost, their host and its disks still
+  /// up for HDFS), each group restarted after its `restart`.
+  public struct WorkerKill: Sendable, Equatable {
+    public var at: SimTime
+    public var workers: Int
+    public var restart: SimTime?
+  }
+  public var workerKills: [WorkerKill] = []
+  /// At most this many `worker_kills` entries: each is an event and a scan of the attempts, and a
+  /// fault schedule of more is better written as fewer, larger kills.
+  public static let maxWorkerKills = 10_000
   /// Stragglers: this fraction of the worker hosts (the first ones) computes and writes
   /// `slowFactor` times slower.
   public var slowHosts = 0.0
@@ -91,7 +120,9 @@ public struct MapReduceParameters: Sendable, Equatable {
     ] where value < 0 {
       throw reader.error(key, "\(key) must be >= 0")
     }
-    p.reduces = try reader.int("reduces", default: 16, range: 1...1_000_000, help: "mapreduce.job.reduces")
+    p.reduces = try reader.int(
+      "reduces", default: p.job == "grep" ? 1 : 16, range: 1...1_000_000,
+      help: "mapreduce.job.reduces (grep: 1, as in Dean and Ghemawat's grep)")
     p.mapSlots = try reader.int(
       "map_slots", default: hdfs.platform.cores, range: 1...10_000, help: "map containers per host")
     p.reduceSlots = try reader.int(
@@ -116,6 +147,73 @@ public struct MapReduceParameters: Sendable, Equatable {
       "max_attempts", default: 4, range: 1...100, help: "mapreduce.map.maxattempts / reduce.maxattempts")
     p.speculative = try reader.bool(
       "speculative", default: true, help: "mapreduce.map.speculative / reduce.speculative: backup tasks")
+    p.speculation = Speculation(
+      rawValue: try reader.choice(
+        "speculation", ["hadoop", "end_of_phase"], default: "hadoop",
+        help:
+          "hadoop: DefaultSpeculator, a backup for the task a new attempt would beat; end_of_phase: Dean and Ghemawat's, backups of every remaining task once they fit the allowance"
+      ))!
+    for (key, defaultValue, help) in [
+      (
+        "speculative_cap_running_tasks", 0.1,
+        "mapreduce.job.speculative.speculative-cap-running-tasks: backups at once per running task of a kind"
+      ),
+      (
+        "speculative_cap_total_tasks", 0.01,
+        "mapreduce.job.speculative.speculative-cap-total-tasks: backups at once per task of a kind"
+      ),
+    ] {
+      let value = try reader.double(key, default: defaultValue, help: help)
+      guard (0...1).contains(value) else {
+        throw reader.error(
+          key, "\(key) must be in 0...1, got \(Quantity.shortest(value))",
+          hint: "a fraction of the tasks of a kind (Hadoop's default: \(Quantity.shortest(defaultValue)))")
+      }
+      if key == "speculative_cap_running_tasks" {
+        p.speculativeCapRunning = value
+      } else {
+        p.speculativeCapTotal = value
+      }
+    }
+    p.speculativeMinimumAllowed = try reader.int(
+      "speculative_minimum_allowed_tasks", default: 10,
+      help: "mapreduce.job.speculative.minimum-allowed-tasks: backups of a kind allowed at once, at least")
+    guard (0...HDFSJobInput.maxBlocks).contains(p.speculativeMinimumAllowed) else {
+      throw reader.error(
+        "speculative_minimum_allowed_tasks",
+        "speculative_minimum_allowed_tasks must be in 0...1,000,000, got \(p.speculativeMinimumAllowed)",
+        hint: "a count of backup tasks; a job has at most 1,000,000 maps (Hadoop's default: 10)")
+    }
+    p.speculativeRetryAfterNoSpeculate = try reader.period(
+      "speculative_retry_after_no_speculate", default: .seconds(1),
+      help: "mapreduce.job.speculative.retry-after-no-speculate: the next scan after one that launched nothing")
+    p.speculativeRetryAfterSpeculate = try reader.period(
+      "speculative_retry_after_speculate", default: .seconds(15),
+      help: "mapreduce.job.speculative.retry-after-speculate: the next scan after one that launched a backup")
+    p.workerKills = []
+    let workerCount = hdfs.datanodes
+    let kills = try reader.list(
+      "worker_kills", help: "worker processes killed: list of {at, workers, restart} (restart absent: never)")
+    guard kills.count <= Self.maxWorkerKills else {
+      throw reader.error(
+        "worker_kills", "\(kills.count) worker_kills entries, more than the model's limit of 10,000",
+        hint: "merge kills at the same time into one entry (workers: N)")
+    }
+    for (i, node) in kills.enumerated() {
+      var item = try ConfigReader(node, path: reader.keyPath("worker_kills.\(i)"))
+      let at = try item.duration("at", help: "when, after the job's submission")
+      let workers = try item.int("workers", help: "how many worker processes (chosen at random; 0: none, for a sweep)")
+      guard (0...workerCount).contains(workers) else {
+        throw item.error(
+          "workers", "workers must be in 0...\(workerCount) (the cluster's workers), got \(workers)",
+          hint: "give 0 to \(workerCount): every host but the NameNode's runs one worker process")
+      }
+      let restart =
+        item.has("restart")
+        ? try item.duration("restart", help: "after how long a new one starts (absent: never)") : nil
+      try item.finish()
+      p.workerKills.append(WorkerKill(at: at, workers: workers, restart: restart))
+    }
     self = p
   }
 }

@@ -1,0 +1,47 @@
+import SimKernel
+
+extension Platform {
+  /// The sender's half of a shuffle: `bytes` read from disk `disk` of `source` and sent up its
+  /// host link and, with several racks, its rack's uplink, as one activity. With ``gather(bytes:to:observer:tag:)``
+  /// on the receivers' side it charges both ends of an aggregated all-to-all transfer (a
+  /// MapReduce shuffle) without a flow per pair. With an explicit topology the route to another
+  /// host stands in for "to all over".
+  @discardableResult
+  public func serve(bytes: Double, from source: HostID, disk: Int, observer: any ActivityObserver, tag: Int64 = 0)
+    -> ActivityID
+  {
+    let s = hosts[Int(source.index)]
+    precondition(disk < s.diskRead.count, "host \(s.name) has no disk\(disk)")
+    guard s.up else { return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown) }
+    if s.diskFailed[disk] { return fluid.startFailed(observer: observer, tag: tag, reason: .diskFailed) }
+    var resources = [s.diskRead[disk]]
+    if spec.explicit != nil {
+      if hosts.count > 1 {
+        let other = HostID(source.index == 0 ? 1 : 0)
+        resources += route(from: source, to: other).resources.filter { !resources.contains($0) }
+      }
+    } else {
+      resources.append(s.linkUp)
+      if spec.racks > 1 { resources.append(rackUp[s.rack]) }
+    }
+    return fluid.start(
+      amount: bytes, on: resources, latency: spec.diskLatency, observer: observer, tag: tag,
+      endpoints: (source.index, source.index))
+  }
+}
+
+extension FluidModel {
+  /// The units a running activity has still to serve (0 once it is served or gone): what a
+  /// model reads as a task's progress.
+  public func remaining(of activity: ActivityID) -> Double {
+    guard isCurrent(activity) else { return 0 }
+    let a = activities[Int(activity.slot)]
+    let elapsed = Double(simulator.now.nanoseconds - a.lastUpdate.nanoseconds) / 1e9
+    return max(0, a.remaining - a.rate * elapsed)
+  }
+
+  /// The amount a running activity was started with (0 once it is gone).
+  public func amount(of activity: ActivityID) -> Double {
+    isCurrent(activity) ? activities[Int(activity.slot)].amount : 0
+  }
+}

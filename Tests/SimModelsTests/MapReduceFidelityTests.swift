@@ -1,0 +1,142 @@
+import SimKernel
+import SimPlatform
+import Testing
+
+@testable import SimModels
+
+/// Issue 16: failures and stragglers that cannot speed a job up, bytes conserved through the
+/// shuffle, map-side disks serving it, and a host's disks all used.
+@Suite struct MapReduceFidelityTests {
+  func job(_ p: MapReduceParameters, seed: UInt64 = 1) throws -> Double {
+    try runMapReduce(p, seed: seed)["mapreduce.job_seconds"]!
+  }
+
+  /// Equal up to rounding (a reduce's share of a map output is a fraction of it).
+  func same(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-9 * max(abs(a), abs(b)) }
+
+  /// Paired runs (same seed): killing worker processes, or crashing a machine, mid-job never
+  /// makes the job finish sooner than the same job left alone; the lost work is done again.
+  @Test(arguments: [1, 2, 3] as [UInt64], [MapReduceParameters.Speculation.hadoop, .endOfPhase])
+  func aFailureNeverShortensAJob(seed: UInt64, rule: MapReduceParameters.Speculation) throws {
+    var p = mapReduceParameters()
+    p.speculation = rule
+    let calm = try job(p, seed: seed)
+    var killed = p
+    killed.workerKills = [.init(at: .seconds(20), workers: 3, restart: .zero)]
+    let k = try runMapReduce(killed, seed: seed)
+    #expect(k["mapreduce.workers_killed"] == 3)
+    #expect(k["mapreduce.tasks_rerun_failed"]! > 0)
+    #expect(k["mapreduce.job_seconds"]! >= calm, "3 workers killed: \(k["mapreduce.job_seconds"]!) s, calm \(calm) s")
+    var gone = p
+    gone.workerKills = [.init(at: .seconds(30), workers: 2, restart: nil)]
+    let g = try job(gone, seed: seed)
+    #expect(g >= calm, "2 workers killed for good: \(g) s, calm \(calm) s")
+    var crashed = mapReduceParameters(faults: [.hostCrash(at: .seconds(25), host: 5, duration: nil)])
+    crashed.speculation = rule
+    let c = try job(crashed, seed: seed)
+    #expect(c >= calm, "a machine crashed: \(c) s, calm \(calm) s")
+  }
+
+  /// Paired runs: a straggler slower by 2, 3, 5 than by the factor before never shortens the job
+  /// (backup tasks on), and 5x stragglers lengthen it.
+  @Test(arguments: [MapReduceParameters.Speculation.hadoop, .endOfPhase])
+  func aSlowerStragglerNeverShortensAJob(rule: MapReduceParameters.Speculation) throws {
+    var p = mapReduceParameters()
+    p.speculation = rule
+    p.slowHosts = 0.2
+    var times: [Double] = []
+    for factor in [1.0, 2, 3, 5] {
+      p.slowFactor = factor
+      times.append(try job(p))
+    }
+    for k in 1..<times.count {
+      #expect(times[k] >= times[k - 1], "slow_factor 1, 2, 3, 5: \(times) s")
+    }
+    #expect(times[3] > times[0], "slow_factor 1, 2, 3, 5 (\(rule)): \(times) s")
+  }
+
+  /// Without stragglers backup tasks cost less than 1% (they are launched only once no task of
+  /// the kind waits, for tasks a new attempt would beat).
+  @Test(arguments: [1, 2] as [UInt64])
+  func backupTasksWithoutStragglersCostUnderOnePercent(seed: UInt64) throws {
+    var p = mapReduceParameters()
+    p.speculative = false
+    let off = try job(p, seed: seed)
+    p.speculative = true
+    for rule in [MapReduceParameters.Speculation.hadoop, .endOfPhase] {
+      p.speculation = rule
+      let on = try job(p, seed: seed)
+      #expect(on <= 1.01 * off, "backups on (\(rule)): \(on) s, off: \(off) s")
+    }
+  }
+
+  /// Every byte the maps wrote is read once by the reduces that committed; with failures too
+  /// (what attempts that did not commit fetched is wasted, apart), and every fetched byte is
+  /// read or wasted.
+  @Test func mapOutputBytesEqualCommittedReduceInput() throws {
+    let calm = try runMapReduce(mapReduceParameters())
+    #expect(same(calm["mapreduce.bytes_shuffle_written"]!, calm["mapreduce.bytes_shuffle_read"]!))
+    #expect(same(calm["mapreduce.bytes_shuffle_written"]!, 16 * 1_073_741_824))
+    var p = mapReduceParameters(faults: [.hostCrash(at: .seconds(35), host: 6, duration: nil)])
+    p.workerKills = [.init(at: .seconds(20), workers: 3, restart: .seconds(5))]
+    p.slowHosts = 0.2
+    let m = try runMapReduce(p)
+    #expect(m["mapreduce.job_failed"] == 0)
+    #expect(same(m["mapreduce.bytes_shuffle_written"]!, m["mapreduce.bytes_shuffle_read"]!))
+    #expect(
+      same(
+        m["mapreduce.bytes_shuffle_fetched"]!, m["mapreduce.bytes_shuffle_read"]! + m["mapreduce.bytes_shuffle_wasted"]!
+      ))
+    #expect(m["mapreduce.bytes_shuffle_wasted"]! > 0)
+    #expect(m["mapreduce.tasks_rerun_lost_output"]! > 0)
+    #expect(m["mapreduce.bytes_map_output_rewritten"]! > 0)
+  }
+
+  /// The map hosts' shuffle services read every map output from the disk it was written to:
+  /// the platform's disks carry exactly the input read, the spills, the output replicas and the
+  /// shuffle served; and with slow disks the job takes longer than the maps' reads alone allow.
+  /// (No backup tasks: a losing attempt's partial work would blur the identity.)
+  @Test func mapSideDisksServeTheShuffle() throws {
+    var p = mapReduceParameters()
+    p.speculative = false
+    p.hdfs.platform.diskRead = 20e6
+    p.job = "custom"
+    p.costs.mapCost = 1e-9
+    p.costs.reduceCost = 1e-9
+    p.reduceMemory = 64 * 1_073_741_824  // no reduce-side merge on disk
+    let m = try runMapReduce(p)
+    let shuffle = m["mapreduce.bytes_shuffle_written"]!
+    #expect(same(m["mapreduce.bytes_shuffle_served"]!, shuffle))
+    let expected =
+      m["mapreduce.bytes_read_hdfs"]! + m["mapreduce.bytes_spilled"]!
+      + m["mapreduce.bytes_written_hdfs"]! * Double(p.outputReplication) + shuffle
+    #expect(same(m["platform.disk_bytes"]!, expected), "disk bytes \(m["platform.disk_bytes"]!), expected \(expected)")
+    // 15 workers' disks read the input, then the shuffle: 2 x 16 GiB at 20 MB/s each.
+    let bothReads = (p.inputSize + shuffle) / (15 * p.hdfs.platform.diskRead)
+    #expect(m["mapreduce.job_seconds"]! >= bothReads, "job \(m["mapreduce.job_seconds"]!) s, disk reads \(bothReads) s")
+  }
+
+  /// `platform.disks: 4`: splits, spills, merges, the shuffle and the output spread over four
+  /// disks, and a disk-bound sort runs much faster than on one.
+  @Test func fourDisksSpeedADiskBoundSort() throws {
+    var p = mapReduceParameters()
+    p.hdfs.platform.diskRead = 30e6
+    p.hdfs.platform.diskWrite = 30e6
+    let one = try job(p)
+    p.hdfs.platform.disks = 4
+    let four = try job(p)
+    #expect(four < 0.5 * one, "4 disks: \(four) s, 1 disk: \(one) s")
+  }
+
+  /// grep's preset: Dean and Ghemawat's match rate (92,337 of 10^10 records) and one reduce.
+  @Test func grepSendsOnlyItsMatchesToOneReduce() throws {
+    let input = ModelInput(platform: .mapping([("racks", .scalar("2")), ("hosts_per_rack", .scalar("8"))]))
+    var reader = try ConfigReader(
+      .mapping([("job", .scalar("grep")), ("input_size", .scalar("4GiB"))]), path: "params")
+    let p = try MapReduceModel.decode(&reader, input: input)
+    #expect(p.reduces == 1)
+    #expect(p.costs.mapOutputRatio == 92_337.0 / 1e10)
+    let m = try runMapReduce(p)
+    #expect(m["mapreduce.bytes_shuffle_read"]! < 1e-5 * p.inputSize)
+  }
+}
