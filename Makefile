@@ -10,7 +10,7 @@ help:
 	@echo "make deps      install GSL (libgsl-dev) if pkg-config cannot find it"
 	@echo "make demo      build (release), run experiments/quickstart.yaml, print its table, write CSV and plots/quickstart.png"
 	@echo "make validation  the kernel's queueing-theory validation table (results/queueing-validation/)"
-	@echo "make validate-published  the broker and quorum store against published measurements (experiments/validation/, table in docs/VALIDATION.md)"
+	@echo "make validate-published  the broker, quorum store, Spark and MapReduce against published measurements (experiments/validation/, table in docs/VALIDATION.md)"
 	@echo "make plots     (re)draw plots/quickstart.png (Python venv in plots/.venv)"
 	@echo "make test      run the whole test suite (debug build)"
 	@echo "make test-fast the suite without the long statistical checks"

@@ -7,16 +7,6 @@ import Testing
 /// Re-replication placement and sources, volumes and dead-node detection, each against what the
 /// NameNode and the DataNodes do (docs/models/hdfs.md).
 @Suite struct HDFSPlacementTests {
-  /// A cluster at time zero with runHDFS's seed (so its placement), for `body`.
-  func atStart<T>(_ p: HDFSParameters, _ body: (HDFSCluster) throws -> T) rethrows -> T {
-    let simulator = Simulator()
-    let platform = Platform(spec: p.platform, simulator: simulator)
-    let cluster = HDFSCluster(
-      parameters: p, platform: platform, simulator: simulator,
-      context: RunContext(duration: .seconds(1), streams: RandomStreams(experimentSeed: 1)))
-    return try withExtendedLifetime((simulator, platform)) { try body(cluster) }
-  }
-
   /// The cluster after `seconds` with its faults, as runHDFS runs it, for `body`.
   func afterRun<T>(_ p: HDFSParameters, seconds: Int64, seed: UInt64 = 1, _ body: (HDFSCluster) throws -> T) rethrows
     -> T
@@ -39,7 +29,7 @@ import Testing
   /// given) puts the third on the writer's rack, and the writer of a reconstruction is its
   /// source (a new block's pipeline puts it on the second replica's rack).
   @Test func aThirdReplicaNextToTwoOnDifferentRacksGoesToTheSourcesRack() {
-    atStart(hdfsParameters()) { c in
+    withCluster(hdfsParameters()) { c in
       for source: Int32 in [0, 3] {
         for _ in 0..<200 {
           let t = c.reconstructionTargets(1, existing: [0, 3], excluding: [], source: source)
@@ -58,7 +48,7 @@ import Testing
   /// Two replicas left on one rack: the third on another rack, any of its live nodes alike: rack 0
   /// has 3 DataNodes and rack 2 has 4, so 3/7 of the draws go to rack 0.
   @Test func aThirdReplicaNextToTwoOnOneRackGoesToAnotherRackUniformly() {
-    atStart(hdfsParameters()) { c in
+    withCluster(hdfsParameters()) { c in
       var onRack0 = 0
       let draws = 2000
       for _ in 0..<draws {
@@ -74,7 +64,7 @@ import Testing
   /// One replica left and two to make: the first on another rack than the replica, the second
   /// (two chosen, on different racks, newBlock false) on the source's rack.
   @Test func oneReplicaLeftGetsOneRemoteAndOneOnItsOwnRack() {
-    atStart(hdfsParameters()) { c in
+    withCluster(hdfsParameters()) { c in
       for _ in 0..<200 {
         let t = c.reconstructionTargets(2, existing: [5], excluding: [], source: 5)
         #expect(t.count == 2 && !t.contains(5) && t[0] != t[1])
@@ -90,7 +80,7 @@ import Testing
     var p = hdfsParameters()
     p.preloadFiles = 1
     p.preloadFileSize = .constant(1_048_576)  // one block
-    atStart(p) { c in
+    withCluster(p) { c in
       let replicas = c.blocks[0].replicas
       #expect(replicas.count == 3)
       func shares(_ draws: Int = 8000) -> [Int32: Double] {
@@ -126,7 +116,7 @@ import Testing
     // are soon busy and the other survivor (on another rack) is the source more often.
     (p.maxStreams, p.maxStreamsHardLimit) = (1000, 1000)
     let dead: Int32 = 6
-    let before = atStart(p) { c in c.blocks.map(\.replicas) }
+    let before = withCluster(p) { c in c.blocks.map(\.replicas) }
     afterRun(p, seconds: 600) { c in
       #expect(c.dead[Int(dead)])
       #expect(c.blocks.count == before.count, "no block created")
@@ -158,7 +148,7 @@ import Testing
     for racks in [2, 4, 8] {
       var p = hdfsParameters(racks: racks, perRack: 5, faults: [.hostCrash(at: .seconds(5), host: 2, duration: nil)])
       p.preloadFiles = 4 * p.datanodes
-      let bytes = atStart(p) { c in c.stored[1].keys.reduce(0.0) { $0 + c.blocks[Int($1)].size } }
+      let bytes = withCluster(p) { c in c.stored[1].keys.reduce(0.0) { $0 + c.blocks[Int($1)].size } }
       let m = try runHDFS(p, seconds: 900)
       let seconds = m["hdfs.rereplication_seconds"]!
       let bound = bytes / (Double(p.datanodes - 1) * p.platform.diskWrite)
@@ -175,7 +165,7 @@ import Testing
     var p = hdfsParameters()
     p.platform.disks = 4
     p.preloadFiles = 44  // 352 blocks, 1,056 replicas: 96 per DataNode
-    atStart(p) { c in
+    withCluster(p) { c in
       for dn in 0..<p.datanodes {
         var counts = [0, 0, 0, 0]
         for volume in c.stored[dn].values { counts[Int(volume)] += 1 }
@@ -205,7 +195,7 @@ import Testing
     p.platform.disks = 4
     p.preloadFiles = 22
     let dn = 3
-    let before = atStart(p) { c in c.stored[dn] }
+    let before = withCluster(p) { c in c.stored[dn] }
     let onVolume = before.values.filter { $0 == 2 }.count
     #expect(onVolume > 10)
     afterRun(p, seconds: 300) { c in

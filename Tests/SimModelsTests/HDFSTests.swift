@@ -37,17 +37,18 @@ func runHDFS(_ p: HDFSParameters, seconds: Int64) throws -> Metrics {
     .metrics
 }
 
+/// A cluster at time zero, with the seed runHDFS uses (so the same placement), and the
+/// simulator and platform it holds unowned.
+func withCluster<T>(_ p: HDFSParameters, _ body: (HDFSCluster) throws -> T) rethrows -> T {
+  let simulator = Simulator()
+  let platform = Platform(spec: p.platform, simulator: simulator)
+  let cluster = HDFSCluster(
+    parameters: p, platform: platform, simulator: simulator,
+    context: RunContext(duration: .seconds(1), streams: RandomStreams(experimentSeed: 1)))
+  return try withExtendedLifetime((simulator, platform)) { try body(cluster) }
+}
+
 @Suite struct HDFSTests {
-  /// A cluster at time zero, with the seed runHDFS uses (so the same placement), and the
-  /// simulator and platform it holds unowned.
-  func withCluster<T>(_ p: HDFSParameters, _ body: (HDFSCluster) throws -> T) rethrows -> T {
-    let simulator = Simulator()
-    let platform = Platform(spec: p.platform, simulator: simulator)
-    let cluster = HDFSCluster(
-      parameters: p, platform: platform, simulator: simulator,
-      context: RunContext(duration: .seconds(1), streams: RandomStreams(experimentSeed: 1)))
-    return try withExtendedLifetime((simulator, platform)) { try body(cluster) }
-  }
 
   @Test func theDefaultPolicySpansExactlyTwoRacksAndTheRackFaultTolerantOneThree() {
     for policy in [HDFSParameters.Placement.default, .rackFaultTolerant, .oneRack] {
