@@ -140,3 +140,44 @@ import Testing
     #expect(m["mapreduce.bytes_shuffle_read"]! < 1e-5 * p.inputSize)
   }
 }
+
+extension MapReduceFidelityTests {
+  /// experiments/mapreduce-stragglers.yaml's crash point, replication 2 (seed 29): a shuffle
+  /// wake-up scheduled while the last maps ran fired after the reduces had begun their merge and
+  /// began it again, so stale completions skipped their phases and the job ended before the
+  /// reduces' output was written (80.7 s against 98.7 s without the crash). Every reduce's
+  /// output must reach the disks, and the crash must not shorten the job (a known issue, below).
+  @Test func aShuffleWakeUpNeverRestartsAMerge() throws {
+    let input = ModelInput(
+      platform: .mapping([
+        ("racks", .scalar("2")), ("hosts_per_rack", .scalar("10")), ("host_link", .scalar("10Gbps")),
+      ]))
+    var reader = try ConfigReader(
+      .mapping([
+        ("job", .scalar("wordcount")), ("input_size", .scalar("128GiB")), ("reduces", .scalar("38")),
+        ("speculative", .scalar("false")),
+      ]), path: "params")
+    let calm = try MapReduceModel.decode(&reader, input: input)
+    var crashed = calm
+    crashed.hdfs.faults = [.hostCrash(at: .seconds(30), host: 14, duration: nil)]
+    func run(_ p: MapReduceParameters) throws -> Metrics {
+      try MapReduceModel.run(
+        p, context: RunContext(duration: .seconds(7200), streams: RandomStreams(experimentSeed: 29, replication: 2))
+      ).metrics
+    }
+    let c = try run(crashed)
+    let expected =
+      c["mapreduce.bytes_read_hdfs"]! + c["mapreduce.bytes_spilled"]!
+      + c["mapreduce.bytes_written_hdfs"]! * Double(crashed.outputReplication) + c["mapreduce.bytes_shuffle_served"]!
+    // The crashed host's unfinished reads and writes are the only disk bytes not accounted for.
+    #expect(
+      c["platform.disk_bytes"]! >= 0.97 * expected, "disk bytes \(c["platform.disk_bytes"]!), expected \(expected)")
+    let m = try run(calm)
+    #expect(c["mapreduce.job_seconds"]! >= 0.95 * m["mapreduce.job_seconds"]!)
+    // Still open (issue 16): with the merge fixed the crash is 1.9% faster (96.8 s against
+    // 98.7 s), where the reduce phase after the maps is shorter on 17 hosts than on 18.
+    withKnownIssue("a crash still shortens this job by 1.9%") {
+      #expect(c["mapreduce.job_seconds"]! >= m["mapreduce.job_seconds"]!)
+    }
+  }
+}

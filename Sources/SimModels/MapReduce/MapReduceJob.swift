@@ -593,7 +593,11 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   /// poll together, and each map host gets their requests at one instant), each source disk's
   /// share asked of its server; with all maps done and nothing left, it merges.
   func fetch(_ a: Int) {
-    guard let shuffle = shuffles[a], shuffle.inFlight == nil else { return }
+    // Only a reduce attempt in its copy phase fetches: a wake-up scheduled while maps still ran
+    // can fire after the attempt has moved on to its merge (all maps done in between), and must
+    // not start the merge again.
+    guard attempts[a].live, attempts[a].phase == .fetching, let shuffle = shuffles[a], shuffle.inFlight == nil
+    else { return }
     let now = simulator.now
     let last = pollTick(shuffle.lastFetch)
     if pollTick(now) <= last, mapsDone < maps {
