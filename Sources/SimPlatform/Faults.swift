@@ -6,6 +6,8 @@ import SimKernel
 ///       - {at: 10m, host: rack1-host3, for: 5m}        # crash, then recover (no 'for': for good)
 ///       - {at: 1h, rack: rack2, for: 30m}               # rack power loss: all its hosts
 ///       - {at: 2h, disk: rack1-host2/disk0}             # disk failure: its data is gone
+///       - {at: 0s, disk: rack1-host2/disk1, degraded: 1MB/s, for: 1h}   # a slow disk: reads and writes
+///       - {at: 0s, disk: rack1-host3/disk0, degraded: {read: 1MB/s}}    # only its reads slow
 ///       - {at: 20m, link: rack1-uplink, for: 1m}        # a rack uplink (or a host's link: rack1-host3)
 ///       - {at: 30m, partition: [[rack1], [rack2, rack3-host1]], for: 10m}
 ///       - {random: hosts, mttf: 30d, mttr: "exp(mean: 1h)", burst: {hosts: 2, probability: 0.3}}
@@ -22,6 +24,8 @@ public enum FaultSpec: Sendable, Equatable {
   case hostCrash(at: SimTime, host: Int32, duration: SimTime?)
   case rackPowerLoss(at: SimTime, rack: Int, duration: SimTime?)
   case diskFailure(at: SimTime, host: Int32, disk: Int)
+  /// A disk slowed to `read`/`write` bytes per second (nil: that side unchanged), keeping its data.
+  case diskDegraded(at: SimTime, host: Int32, disk: Int, read: Double?, write: Double?, duration: SimTime?)
   case linkFailure(at: SimTime, link: LinkName, duration: SimTime?)
   case partition(at: SimTime, groups: [[Int32]], duration: SimTime?)
   /// Every host in `hosts` fails after an MTTF draw and recovers after an MTTR draw, repeatedly;
@@ -135,7 +139,12 @@ public enum FaultSpec: Sendable, Equatable {
         }
         faults.append(.rackPowerLoss(at: at, rack: rack, duration: duration))
       case "disk":
-        guard duration == nil else { throw r.error("for", "a failed disk does not come back (its data is gone)") }
+        let degraded = r.has("degraded")
+        guard duration == nil || degraded else {
+          throw r.error(
+            "for", "a failed disk does not come back (its data is gone)",
+            hint: "for a disk that slows down and recovers, add degraded: RATE")
+        }
         let text = try r.string("disk")
         let parts = text.split(separator: "/")
         guard parts.count == 2, let h = names.firstIndex(of: String(parts[0])), parts[1].hasPrefix("disk"),
@@ -147,7 +156,12 @@ public enum FaultSpec: Sendable, Equatable {
               "disks are \(spec.disks <= 1 ? "HOST/disk0" : "HOST/disk0 ... HOST/disk\(spec.disks - 1)"), e.g. rack1-host1/disk0"
           )
         }
-        faults.append(.diskFailure(at: at, host: Int32(h), disk: d))
+        guard degraded else {
+          faults.append(.diskFailure(at: at, host: Int32(h), disk: d))
+          break
+        }
+        let (read, write) = try degradedRates(&r, spec: spec)
+        faults.append(.diskDegraded(at: at, host: Int32(h), disk: d, read: read, write: write, duration: duration))
       case "link":
         let text = try r.string("link")
         if let explicit = spec.explicit {
@@ -208,6 +222,43 @@ public enum FaultSpec: Sendable, Equatable {
   }
 
   static func rackIndex(_ text: String, spec: PlatformSpec) -> Int? { spec.rackNames.firstIndex(of: text) }
+
+  /// A degraded disk's rates: `degraded: RATE` (reads and writes) or `degraded: {read: RATE,
+  /// write: RATE}` (either or both), each positive and below the disk's own rate.
+  static func degradedRates(_ r: inout ConfigReader, spec: PlatformSpec) throws(ConfigError) -> (Double?, Double?) {
+    let help = "the degraded disk's rate (below the platform's disk_read / disk_write)"
+    if r.node("degraded")?.scalarText != nil {
+      let rate = try r.quantity("degraded", .bandwidth, range: PlatformSpec.bandwidthRange, help: help)
+      let nominal = min(spec.diskRead, spec.diskWrite)
+      guard rate < nominal else {
+        throw r.error(
+          "degraded", "a degraded disk must be slower than the platform's \(Quantity.shortest(nominal / 1e6))MB/s",
+          hint: "give a rate below disk_read and disk_write, e.g. 1MB/s")
+      }
+      return (rate, rate)
+    }
+    var m = try r.mapping("degraded", help: help)
+    var rates: [Double?] = []
+    for (key, nominal) in [("read", spec.diskRead), ("write", spec.diskWrite)] {
+      guard m.has(key) else {
+        rates.append(nil)
+        continue
+      }
+      let rate = try m.quantity(key, .bandwidth, range: PlatformSpec.bandwidthRange, help: "the degraded \(key) rate")
+      guard rate < nominal else {
+        throw m.error(
+          key, "a degraded disk's \(key) rate must be below the platform's \(Quantity.shortest(nominal / 1e6))MB/s",
+          hint: "give a rate below disk_\(key), e.g. 1MB/s")
+      }
+      rates.append(rate)
+    }
+    guard rates.contains(where: { $0 != nil }) else {
+      throw m.error(
+        nil, "degraded needs a rate", hint: "give degraded: 1MB/s, or degraded: {read: 1MB/s, write: 5MB/s}")
+    }
+    try m.finish()
+    return (rates[0], rates[1])
+  }
 
   /// Reads a host name under `key`; an unknown one is an error with the nearest name.
   public static func host(_ r: inout ConfigReader, _ key: String, names: [String]) throws(ConfigError) -> Int32 {

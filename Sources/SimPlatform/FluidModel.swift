@@ -57,12 +57,16 @@ public protocol ActivityObserver: AnyObject {
 public final class FluidModel: EventHandler {
   struct Resource {
     var name: String
+    /// What activities share now: the nominal capacity, or less while degraded (a failing disk).
     var capacity: Double
+    /// The capacity it was built with.
+    let nominal: Double
     var kind: ResourceClass
     var up = true
     /// Slots of the activities using it; `positions` in each activity says where.
     var activities: [Int32] = []
-    /// Time-average of the allocated rate (utilisation = this / capacity).
+    /// Time-average of the allocated rate scaled to the nominal capacity (allocated x nominal /
+    /// capacity), so that utilisation = this / nominal is the busy fraction, degraded or not.
     var allocated = TimeWeightedAverage()
     var allocatedNow = 0.0
     /// Units carried by finished activities, and that figure at the last statistics reset.
@@ -143,7 +147,7 @@ public final class FluidModel: EventHandler {
   @discardableResult
   public func addResource(name: String, capacity: Double, kind: ResourceClass) -> ResourceID {
     precondition(capacity > 0 && capacity.isFinite, "resource \(name): capacity must be positive")
-    resources.append(Resource(name: name, capacity: capacity, kind: kind))
+    resources.append(Resource(name: name, capacity: capacity, nominal: capacity, kind: kind))
     resourceStamp.append(0)
     residual.append(0)
     unfixed.append(0)
@@ -153,6 +157,21 @@ public final class FluidModel: EventHandler {
 
   public func name(of resource: ResourceID) -> String { resources[Int(resource.index)].name }
   public func capacity(of resource: ResourceID) -> Double { resources[Int(resource.index)].capacity }
+  /// The capacity a resource was built with.
+  public func nominalCapacity(of resource: ResourceID) -> Double { resources[Int(resource.index)].nominal }
+
+  /// Changes what a resource can carry (a degrading disk, a throttled link), from now on; the
+  /// activities on it are re-shared at once. Utilisation stays the busy fraction: a degraded
+  /// resource that is saturated is fully utilised.
+  public func setCapacity(_ resource: ResourceID, _ capacity: Double) {
+    precondition(capacity > 0 && capacity.isFinite, "resource \(name(of: resource)): capacity must be positive")
+    let r = Int(resource.index)
+    guard resources[r].capacity != capacity else { return }
+    resources[r].capacity = capacity
+    // The running average is on the nominal scale: restate the current allocation.
+    setAllocated(r, resources[r].allocatedNow)
+    markDirty(resource.index)
+  }
   public func isUp(_ resource: ResourceID) -> Bool { resources[Int(resource.index)].up }
   /// The rate currently allocated on a resource.
   public func allocated(on resource: ResourceID) -> Double { resources[Int(resource.index)].allocatedNow }
@@ -401,6 +420,7 @@ public final class FluidModel: EventHandler {
   func setAllocated(_ r: Int, _ value: Double) {
     let clamped = max(0, value)
     resources[r].allocatedNow = clamped
-    resources[r].allocated.update(clamped, at: simulator.now)
+    let scale = resources[r].nominal / resources[r].capacity
+    resources[r].allocated.update(scale == 1 ? clamped : clamped * scale, at: simulator.now)
   }
 }

@@ -34,6 +34,39 @@ extension Platform {
     for observer in observers { observer.diskFailed(host, disk: disk, in: simulator) }
   }
 
+  /// Slows a disk to `read` and/or `write` bytes per second (nil: that side keeps its rate) until
+  /// ``restoreDisk(_:)``: a gray failure such as a drive retrying correctable read errors (Dean and
+  /// Ghemawat 2004 report 30 MB/s falling to 1 MB/s) or a co-tenant's I/O. The disk keeps its
+  /// data and keeps serving, only slower; activities on it are re-shared at once. Where
+  /// degradations of one disk overlap, the slowest holds. Returns the id for ``restoreDisk(_:)``.
+  @discardableResult
+  public func degradeDisk(_ host: HostID, disk: Int, read: Double?, write: Double?) -> Int {
+    let id = nextDegradation
+    nextDegradation += 1
+    degradations.append((id, host.index, disk, read, write))
+    applyDiskRates(host, disk: disk)
+    return id
+  }
+
+  /// Ends a degradation: its disk returns to the slowest rate still in force, or its own.
+  public func restoreDisk(_ id: Int) {
+    guard let i = degradations.firstIndex(where: { $0.id == id }) else { return }
+    let d = degradations.remove(at: i)
+    applyDiskRates(HostID(d.host), disk: d.disk)
+  }
+
+  func applyDiskRates(_ host: HostID, disk: Int) {
+    let h = hosts[Int(host.index)]
+    let active = degradations.filter { $0.host == host.index && $0.disk == disk }
+    for (resource, rates) in [
+      (h.diskRead[disk], active.compactMap(\.read)), (h.diskWrite[disk], active.compactMap(\.write)),
+    ] {
+      fluid.setCapacity(resource, min(fluid.nominalCapacity(of: resource), rates.min() ?? .infinity))
+    }
+    let degraded = Set(degradations.map { Int64($0.host) << 8 | Int64($0.disk) }).count
+    faultLog.append(time: simulator.now, metric: "faults.disks_degraded", value: Double(degraded))
+  }
+
   /// Whether a disk has failed.
   public func diskFailed(_ host: HostID, disk: Int) -> Bool { hosts[Int(host.index)].diskFailed[disk] }
 
@@ -118,6 +151,7 @@ public final class FaultInjector: EventHandler {
   let faults: [FaultSpec]
   var me = EntityID(0)
   var partitionIDs: [Int: Int] = [:]
+  var degradationIDs: [Int: Int] = [:]
   /// Hosts that fail at random, with their streams and next failure.
   var clocks: [Int32: RandomClock] = [:]
   var randomlyDown: Set<Int32> = []
@@ -132,7 +166,7 @@ public final class FaultInjector: EventHandler {
     for (i, fault) in faults.enumerated() {
       switch fault {
       case .hostCrash(let at, _, _), .rackPowerLoss(let at, _, _), .diskFailure(let at, _, _),
-        .linkFailure(let at, _, _),
+        .diskDegraded(let at, _, _, _, _, _), .linkFailure(let at, _, _),
         .partition(let at, _, _):
         simulator.schedule(at: at, to: me, kind: Kind.scheduled.rawValue, payload: Int64(i))
       case .random(let hosts, _, _, _, _):
@@ -210,6 +244,13 @@ public final class FaultInjector: EventHandler {
       later(duration)
     case .diskFailure(_, let host, let disk):
       platform.failDisk(HostID(host), disk: disk)
+    case .diskDegraded(_, let host, let disk, let read, let write, let duration):
+      if starting {
+        degradationIDs[index] = platform.degradeDisk(HostID(host), disk: disk, read: read, write: write)
+      } else if let id = degradationIDs.removeValue(forKey: index) {
+        platform.restoreDisk(id)
+      }
+      later(duration)
     case .linkFailure(_, let link, let duration):
       platform.setLink(link, down: starting)
       later(duration)

@@ -64,7 +64,7 @@ extension Platform {
       }
       for r in resources {
         let resource = fluid.resources[Int(r.index)]
-        let u = resource.allocated.average(until: simulator.now) / resource.capacity
+        let u = resource.allocated.average(until: simulator.now) / resource.nominal
         total += u
         busiest = max(busiest, u)
         count += 1
@@ -78,7 +78,7 @@ extension FluidModel {
   func busiest(_ kind: ResourceClass, until time: SimTime) -> (name: String, utilisation: Double)? {
     var best: (name: String, utilisation: Double)?
     for resource in resources where resource.kind == kind {
-      let u = resource.allocated.average(until: time) / resource.capacity
+      let u = resource.allocated.average(until: time) / resource.nominal
       if best == nil || u > best!.utilisation { best = (resource.name, u) }
     }
     return best
@@ -99,7 +99,7 @@ extension FluidModel {
     var total = 0.0
     var count = 0
     for resource in resources where resource.kind == kind {
-      total += resource.allocated.average(until: time) / resource.capacity
+      total += resource.allocated.average(until: time) / resource.nominal
       count += 1
     }
     return count > 0 ? total / Double(count) : 0

@@ -63,6 +63,9 @@ public final class Platform {
   var linkDownCauses: [Int32: Int] = [:]
   var downHosts = 0
   var failedDisks = 0
+  /// Degraded disks in force, by id: each slows one disk's read and/or write side.
+  var degradations: [(id: Int, host: Int32, disk: Int, read: Double?, write: Double?)] = []
+  var nextDegradation = 0
   var linksDown = 0
   var activePartitions = 0
   /// Statistics.

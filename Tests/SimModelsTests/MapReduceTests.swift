@@ -76,6 +76,27 @@ func runMapReduce(_ p: MapReduceParameters, seed: UInt64 = 1) throws -> Metrics 
     #expect(abs(written - calm["mapreduce.bytes_written_hdfs"]!) <= 1e-9 * written, "every byte output once")
   }
 
+  /// Paired runs: a worker's disk degraded to 30 MB/s, then 5 MB/s, from the start (a gray
+  /// failure: it keeps its data and keeps serving) never shortens the job, with or without
+  /// backup tasks, and the slowest lengthens it; no byte is lost or made.
+  @Test(arguments: [false, true])
+  func aDegradedDiskNeverShortensAJob(speculative: Bool) throws {
+    var p = mapReduceParameters()
+    p.speculative = speculative
+    var times: [Double] = []
+    var written: [Double] = []
+    for rate in [nil, 30e6, 5e6] as [Double?] {
+      p.hdfs.faults =
+        rate.map { [.diskDegraded(at: .zero, host: 4, disk: 0, read: $0, write: $0, duration: nil)] } ?? []
+      let m = try runMapReduce(p)
+      times.append(m["mapreduce.job_seconds"]!)
+      written.append(m["mapreduce.bytes_written_hdfs"]!)
+    }
+    #expect(times[1] >= times[0] && times[2] >= times[1], "calm, 30 MB/s, 5 MB/s: \(times) s")
+    #expect(times[2] > 1.05 * times[0], "calm, 30 MB/s, 5 MB/s: \(times) s")
+    #expect(written.allSatisfy { abs($0 - p.inputSize) <= 1e-9 * p.inputSize }, "output bytes \(written)")
+  }
+
   @Test func theSameSeedGivesTheSameRun() throws {
     var p = mapReduceParameters(faults: [.hostCrash(at: .seconds(40), host: 4, duration: .seconds(30))])
     p.slowHosts = 0.2

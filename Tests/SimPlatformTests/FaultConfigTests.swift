@@ -35,4 +35,28 @@ import Testing
       (error as? ConfigError)?.message.contains("rack1-host2 is in groups 0 and 1") == true
     }
   }
+
+  /// `degraded: RATE` slows both sides; a mapping slows the sides it names; `for` ends it.
+  @Test func aDegradedDiskReadsAsRatesAndADuration() throws {
+    var spec = PlatformSpec()
+    spec.disks = 2
+    func decode(_ degraded: ConfigNode, for duration: String? = nil) throws -> FaultSpec {
+      var entries: [(String, ConfigNode)] = [
+        ("at", .scalar("1s")), ("disk", .scalar("rack1-host2/disk1")), ("degraded", degraded),
+      ]
+      if let duration { entries.append(("for", .scalar(duration))) }
+      return try FaultSpec.decode(ConfigNode(.sequence([.mapping(entries)])), spec: spec, baseDirectory: nil)[0]
+    }
+    #expect(
+      try decode(.scalar("1MB/s"))
+        == .diskDegraded(at: .seconds(1), host: 1, disk: 1, read: 1e6, write: 1e6, duration: nil))
+    #expect(
+      try decode(.mapping([("write", .scalar("8Mbps"))]), for: "1h")
+        == .diskDegraded(at: .seconds(1), host: 1, disk: 1, read: nil, write: 1e6, duration: .seconds(3600)))
+    #expect {
+      _ = try decode(.mapping([("read", .scalar("1MB/s")), ("reads", .scalar("1MB/s"))]))
+    } throws: { error in
+      (error as? ConfigError)?.keyPath == "faults.0.degraded.reads"
+    }
+  }
 }

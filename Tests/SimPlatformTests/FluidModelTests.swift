@@ -228,3 +228,45 @@ func smallPlatform(racks: Int = 1, hostsPerRack: Int = 4, oversubscription: Doub
     #expect(a != timeline(seed: 2))
   }
 }
+
+@Suite struct DegradedDiskTests {
+  /// 60 MB read from a 100 MB/s disk that falls to 1 MB/s at 0.3 s: 30 MB by then, 30 MB more
+  /// at 1 MB/s, 30.3 s in all. The same with the disk back after 10 s: 40 MB by 10.3 s, the
+  /// other 20 MB at 100 MB/s, 10.5 s. The disk is busy throughout, so its busy fraction is 1.
+  @Test func aDegradedDiskSlowsWhatIsOnItAndRecovers() {
+    for (duration, expected) in [(SimTime?.none, 30.3), (.seconds(10), 10.5)] {
+      let (sim, platform) = smallPlatform(racks: 1, hostsPerRack: 2)
+      let recorder = Recorder()
+      platform.diskIO(bytes: 60e6, write: false, host: HostID(0), observer: recorder, tag: 1)
+      // A write on the same disk is not slowed when only reads degrade: 50 MB at the default 150 MB/s.
+      platform.diskIO(bytes: 50e6, write: true, host: HostID(0), observer: recorder, tag: 2)
+      let injector = FaultInjector(
+        faults: [
+          .diskDegraded(at: .milliseconds(300), host: 0, disk: 0, read: 1e6, write: nil, duration: duration)
+        ], platform: platform, simulator: sim, streams: RandomStreams(experimentSeed: 1))
+      _ = injector
+      sim.run()
+      #expect(abs(seconds(recorder.finished[1]) - expected) < 1e-8, "finished at \(seconds(recorder.finished[1]))")
+      #expect(abs(seconds(recorder.finished[2]) - 50.0 / 150) < 1e-8)
+      #expect(recorder.failed.isEmpty)
+      // Busy from 0 to the end, degraded or not.
+      let read = platform.hosts[0].diskRead[0]
+      #expect(abs(platform.fluid.resources[Int(read.index)].allocated.average(until: sim.now) / 100e6 - 1) < 1e-9)
+      #expect(platform.faultLog.samples.map(\.value) == (duration == nil ? [1] : [1, 0]))
+    }
+  }
+
+  /// Overlapping degradations of one disk: the slowest holds while both are in force.
+  @Test func theSlowestOfOverlappingDegradationsHolds() {
+    let (sim, platform) = smallPlatform(racks: 1, hostsPerRack: 2)
+    let read = platform.hosts[0].diskRead[0]
+    let a = platform.degradeDisk(HostID(0), disk: 0, read: 10e6, write: nil)
+    let b = platform.degradeDisk(HostID(0), disk: 0, read: 2e6, write: nil)
+    #expect(platform.fluid.capacity(of: read) == 2e6)
+    platform.restoreDisk(b)
+    #expect(platform.fluid.capacity(of: read) == 10e6)
+    platform.restoreDisk(a)
+    #expect(platform.fluid.capacity(of: read) == 100e6)
+    _ = sim
+  }
+}
