@@ -35,6 +35,29 @@ import Testing
     #expect(BDSimVersion.commit == "unknown" || BDSimVersion.commit.prefix(40).allSatisfy(\.isHexDigit))
   }
 
+  /// A config kept in a git checkout records that checkout's commit, not the current directory's.
+  @Test func aConfigInACheckoutRecordsItsCommit() throws {
+    let base = scratchDirectory("provenance-config-checkout")
+    let git = URL(fileURLWithPath: "/usr/bin/env")
+    guard (try? runProcess(git, ["git", "--version"]))?.status == 0 else { return }  // no git: nothing to record
+    let path = writeConfig(smallSweep, in: base)
+    for arguments in [
+      ["init", "-q"], ["add", "config.yaml"],
+      ["-c", "user.name=t", "-c", "user.email=t@localhost", "commit", "-q", "-m", "config"],
+    ] {
+      let result = try runProcess(git, ["git"] + arguments, in: base)
+      try #require(result.status == 0, "git \(arguments): \(result.stderr)")
+    }
+    let head = try runProcess(git, ["git", "rev-parse", "HEAD"], in: base).stdout
+      .trimmingCharacters(in: .whitespacesAndNewlines)
+    let out = base + "/results"
+    let run = try runProcess(
+      bdsimBinary(), ["run", path, "--out", out, "--quiet", "--jobs", "2"], in: NSTemporaryDirectory())
+    #expect(run.status == 0, "\(run.stderr)")
+    let manifest = String(decoding: contents(out, "manifest.json") ?? Data(), as: UTF8.self)
+    #expect(head.count == 40 && manifest.contains("\"config_git_commit\": \"\(head)\""), "\(manifest.prefix(500))")
+  }
+
   @Test func compareWritesAFileOnlyWhenAsked() throws {
     let directory = try resultDirectory("compare-cli-csv")
     let plain = try runProcess(

@@ -180,6 +180,26 @@ import Testing
     #expect(abs(Double(perServers[0][10])! - 2.5) < 1e-12)
   }
 
+  /// With two directories, A is read from the first and B from the second: the same sweep with
+  /// a service time twice as long has exactly twice the theoretical response time.
+  @Test func contrastAcrossTwoDirectories() throws {
+    let base = scratchDirectory("compare-two-directories")
+    let path = writeConfig(smallSweep, in: base)
+    try runExperiment(path, into: base + "/one", jobs: 2)
+    try runExperiment(path, into: base + "/two", jobs: 2, overrides: ["params.service=\"exp(mean: 2s)\""])
+    let result = try Compare.run(
+      directories: [base + "/one", base + "/two"], metric: "theory.response_mean", by: nil,
+      contrast: .init(a: ["servers=2", "utilisation=0.8"], b: ["servers=2"]))
+    #expect(result.text.contains("A: \(base)/one: params.servers=2 params.utilisation=0.8"), "\(result.text)")
+    let b = try #require(parseCSV(result.csv).first { $0[1].hasPrefix("B:") })
+    #expect(abs(Double(b[10])! - 2) < 1e-12 && abs(Double(b[13])! - 100) < 1e-9, "\(b)")
+    #expect(throws: ExperimentError.self) {
+      _ = try Compare.run(
+        directories: [base + "/one", base + "/two", base + "/one"], metric: "theory.response_mean", by: nil,
+        contrast: .init(a: ["servers=1"], b: ["servers=2"]))
+    }
+  }
+
   /// Fieller's interval of the ratio of means against values worked by hand.
   @Test func fiellerIntervalOfTheRatioOfMeans() throws {
     func observations(_ values: [Double]) -> [Compare.Observation] {
