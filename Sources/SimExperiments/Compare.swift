@@ -362,11 +362,11 @@ public enum Compare {
       }
       let levels = levels(of: key, in: table)
       let others = table.sweptColumns.indices.filter { $0 != column }
+      // One row per level, so that the table grows down, not across, with the levels.
       header =
-        others.map { table.sweptColumns[$0] } + levels.map { "\(key)=\($0)" }
-        + levels.dropFirst().flatMap {
-          ["diff vs \(levels[0]) at \($0)", "ratio vs \(levels[0]) at \($0)", "change vs \(levels[0]) at \($0)"]
-        }
+        others.map { table.sweptColumns[$0] } + [
+          key, "mean", "diff vs \(levels[0])", "ratio vs \(levels[0])", "change",
+        ]
       var contexts: [[String]] = []
       for group in table.groups {
         let context = others.map { group.label[$0] }
@@ -377,44 +377,35 @@ public enum Compare {
           table.groups.first { g in g.label[column] == level && others.map { g.label[$0] } == context }?.observations
             ?? []
         }
-        var row = context
         let base = observations(levels[0])
         for level in levels {
-          let ci = summary(observations(level))
-          row.append(cell(ci))
-          let d = level != levels[0] ? difference(base, observations(level)) : nil
+          let own = observations(level)
+          let ci = summary(own)
+          let d = level != levels[0] ? difference(base, own) : nil
           csv.append(csvRow(label: context.joined(separator: " "), group: "\(key)=\(level)", ci, d))
+          let comparison =
+            level == levels[0] ? ["", "", ""] : comparisonCells(base.isEmpty || own.isEmpty ? nil : d)
+          rows.append(context + [level, own.isEmpty ? "-" : cell(ci)] + comparison)
         }
-        for level in levels.dropFirst() { row += comparisonCells(difference(base, observations(level))) }
-        rows.append(row)
       }
     } else {
       let first = tables[0]
-      header =
-        first.sweptColumns + tables.map(\.directory)
-        + tables.dropFirst().flatMap {
-          ["diff \($0.directory) - \(first.directory)", "ratio \($0.directory) / \(first.directory)", "change"]
-        }
+      header = first.sweptColumns + ["directory", "mean", "diff vs \(first.directory)", "ratio", "change"]
       var labels: [[String]] = []
       for table in tables {
         for group in table.groups where !labels.contains(group.label) { labels.append(group.label) }
       }
       for label in labels {
-        var row = label
         let base = first.groups.first { $0.label == label }?.observations ?? []
-        for table in tables {
+        for (index, table) in tables.enumerated() {
           let observations = table.groups.first { $0.label == label }?.observations ?? []
           let ci = summary(observations)
-          row.append(observations.isEmpty ? "-" : cell(ci))
           let compared = table.directory != first.directory && !base.isEmpty && !observations.isEmpty
           let d = compared ? difference(base, observations) : nil
           csv.append(csvRow(label: label.joined(separator: " "), group: table.directory, ci, d))
+          let comparison = index == 0 ? ["", "", ""] : comparisonCells(d)
+          rows.append(label + [table.directory, observations.isEmpty ? "-" : cell(ci)] + comparison)
         }
-        for table in tables.dropFirst() {
-          let observations = table.groups.first { $0.label == label }?.observations ?? []
-          row += comparisonCells(base.isEmpty || observations.isEmpty ? nil : difference(base, observations))
-        }
-        rows.append(row)
       }
     }
     let text =
