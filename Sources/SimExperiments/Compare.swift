@@ -221,6 +221,16 @@ public enum Compare {
           + "got \(directories.count)")
     }
     let tables = try directories.map { try load($0, metric: metric) }
+    if contrast == nil, parameter == nil, let other = tables.first(where: { $0.sweptColumns != tables[0].sweptColumns })
+    {
+      func swept(_ table: Table) -> String {
+        table.sweptColumns.isEmpty ? "nothing" : table.sweptColumns.joined(separator: ", ")
+      }
+      throw ExperimentError(
+        "\(other.directory) sweeps \(swept(other)) but \(tables[0].directory) sweeps \(swept(tables[0])): directories "
+          + "compared point by point must sweep the same keys (compare two points with --a KEY=VALUE... --b KEY=VALUE...)"
+      )
+    }
     var header: [String] = []
     var rows: [[String]] = []
     var preface = ""

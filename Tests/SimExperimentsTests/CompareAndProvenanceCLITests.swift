@@ -102,6 +102,26 @@ import Testing
     #expect(result.stderr.contains(message) && result.stderr.contains(fix), "\(result.stderr)")
   }
 
+  /// A directory written after --b is read as one more KEY=VALUE: the error says where it goes.
+  /// Directories that sweep different keys cannot be put row by row: the error says so.
+  @Test func misplacedAndMismatchedDirectoriesAreOneLineErrors() throws {
+    let directory = try resultDirectory("compare-cli-directory-last")
+    let late = try runProcess(
+      bdsimBinary(), ["compare", "--metric", "theory.response_mean", "--a", "servers=1", "--b", "servers=2", directory])
+    #expect(late.status == 2 && late.stdout.isEmpty, "\(late.status): \(late.stdout)")
+    #expect(
+      late.stderr.hasPrefix("error: --b: '\(directory)' is not KEY=VALUE; result directories go before --a and --b")
+        && late.stderr.split(separator: "\n").count == 1, "\(late.stderr)")
+
+    let base = scratchDirectory("compare-cli-other-sweep")
+    let path = writeConfig(smallSweep, in: base)
+    try runExperiment(path, into: base + "/out", jobs: 2, overrides: ["sweep={params.servers: [1, 2]}"])
+    let mismatched = try runProcess(
+      bdsimBinary(), ["compare", directory, base + "/out", "--metric", "theory.response_mean"])
+    #expect(mismatched.status == 2 && mismatched.stdout.isEmpty, "\(mismatched.status): \(mismatched.stdout)")
+    #expect(mismatched.stderr.contains("must sweep the same keys"), "\(mismatched.stderr)")
+  }
+
   /// The listing's names and summaries are separate columns (it printed `lambda-kappaLambda`),
   /// and sizes read in units (`6871947673.6B` is 6.4 GiB).
   @Test func modelsAreAlignedAndDefaultsAreInUnits() throws {
