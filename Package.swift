@@ -53,7 +53,7 @@ let package = Package(
       dependencies: ["SimKernel", "SimPlatform"],
       swiftSettings: releaseSettings
     ),
-    // The commit BDSim is built from, written by `git` before each build ("unknown" without it).
+    // The commit BDSim is built from, asked of `git` at build time ("unknown" without it).
     .plugin(name: "BuildInfo", capability: .buildTool()),
     .target(name: "SimBuildInfo", plugins: ["BuildInfo"]),
     // Configs, sweeps, the parallel runner and the result files.
