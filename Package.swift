@@ -53,10 +53,13 @@ let package = Package(
       dependencies: ["SimKernel", "SimPlatform"],
       swiftSettings: releaseSettings
     ),
+    // The commit BDSim is built from, asked of `git` at build time ("unknown" without it).
+    .plugin(name: "BuildInfo", capability: .buildTool()),
+    .target(name: "SimBuildInfo", plugins: ["BuildInfo"]),
     // Configs, sweeps, the parallel runner and the result files.
     .target(
       name: "SimExperiments",
-      dependencies: ["SimKernel", "SimModels", .product(name: "Yams", package: "Yams")]
+      dependencies: ["SimKernel", "SimModels", "SimBuildInfo", .product(name: "Yams", package: "Yams")]
     ),
     // The command-line tool: a thin layer over the libraries.
     .executableTarget(

@@ -121,7 +121,8 @@ public struct Aggregator {
     out += "  \"name\": \(jsonString(config.name)),\n"
     out += "  \"model\": \(jsonString(config.model.name)),\n"
     out += "  \"bdsim_version\": \(jsonString(BDSimVersion.string)),\n"
-    out += "  \"git_commit\": \(gitCommit().map(jsonString) ?? "null"),\n"
+    out += "  \"bdsim_commit\": \(jsonString(BDSimVersion.commit)),\n"
+    out += "  \"config_git_commit\": \(gitCommit(of: config.file).map(jsonString) ?? "null"),\n"
     out += "  \"command_line\": [\(commandLine.map(jsonString).joined(separator: ", "))],\n"
     out += "  \"config_file\": \(jsonString(config.file)),\n"
     out += "  \"overrides\": [\(config.overrides.map(jsonString).joined(separator: ", "))],\n"
@@ -177,11 +178,16 @@ func globMatch(_ pattern: String, _ text: String) -> Bool {
   return rest.hasSuffix(parts.last!)
 }
 
-/// The commit of the working directory's git checkout, if there is one.
-func gitCommit() -> String? {
+/// The commit of the git checkout the config file lies in, if there is one (and git to ask).
+///
+/// It is the config's, not bdsim's (that is ``BDSimVersion/commit``), and not the current
+/// directory's: a config kept in a repository of experiments records that repository's commit.
+func gitCommit(of configFile: String) -> String? {
+  var directory = (configFile as NSString).deletingLastPathComponent
+  if directory.isEmpty { directory = "." }
   let process = Process()
   process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  process.arguments = ["git", "rev-parse", "HEAD"]
+  process.arguments = ["git", "-C", directory, "rev-parse", "HEAD"]
   let pipe = Pipe()
   process.standardOutput = pipe
   process.standardError = FileHandle.nullDevice

@@ -1,9 +1,17 @@
+import SimBuildInfo
 import SimKernel
 import SimModels
 
-/// The version written into manifests and run-spec hashes.
+/// The version written into manifests and run-spec hashes, and the commit it was built from.
 public enum BDSimVersion {
   public static let string = "0.2.0"
+
+  /// The commit this build was made from (`COMMIT`, `COMMIT-dirty` or `unknown`): manifests record
+  /// it, run-spec hashes do not (a rebuild at another commit can still --resume).
+  public static let commit = BuildInfo.described
+
+  /// What `bdsim --version` prints: `0.2.0 (commit 0123abc...)`.
+  public static let full = "\(string) (commit \(commit))"
 }
 
 /// Something in a config that is legal but most likely not what was meant, located like a

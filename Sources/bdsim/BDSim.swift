@@ -10,7 +10,7 @@ struct BDSim: ParsableCommand {
     commandName: "bdsim",
     abstract: "A deterministic discrete-event simulator of big-data infrastructure.",
     discussion: "Start with: bdsim run experiments/quickstart.yaml",
-    version: BDSimVersion.string,
+    version: BDSimVersion.full,
     subcommands: [
       RunCommand.self, ValidateCommand.self, ModelsCommand.self, CompareCommand.self, MergeCommand.self,
       VerifyCommand.self, PHOLDCommand.self, ValidateQueueingCommand.self, ValidatePublishedCommand.self,

@@ -115,20 +115,62 @@ struct VerifyCommand: ParsableCommand {
 struct CompareCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "compare",
-    abstract: "Compare one metric across result directories, or across levels of a swept parameter.")
+    abstract:
+      "Compare one metric across result directories, across levels of a swept parameter, or between two sweep points.",
+    discussion: """
+      Each comparison shows the difference (paired per replication when the seeds match, else Welch's), the ratio \
+      of the means and the percent change, with 95% intervals (Fieller's for the ratio). Examples:
+        bdsim compare results/q --metric M --by servers
+        bdsim compare results/q --metric M --a servers=1 utilisation=0.5 --b servers=2
+      """)
 
-  @Argument(help: "Result directories.") var directories: [String]
+  @Argument(help: "Result directories (before --a and --b).") var directories: [String] = []
   @Option(help: "The metric (a column of runs.csv).") var metric: String
   @Option(help: "Compare the levels of this swept parameter against its first level.") var by: String?
-  @Option(help: "Where to write the comparison as CSV (default: DIR/compare.csv of the first directory).") var csv:
-    String?
+  @Option(
+    parsing: .upToNextOption,
+    help: ArgumentHelp(
+      "The baseline point: KEY=VALUE of swept keys (several allowed); keys not named give one row each.",
+      valueName: "KEY=VALUE"))
+  var a: [String] = []
+  @Option(
+    parsing: .upToNextOption,
+    help: ArgumentHelp(
+      "The point compared with --a (keys named only in --a keep --a's value); from the second directory if two.",
+      valueName: "KEY=VALUE"))
+  var b: [String] = []
+  @Option(
+    help: ArgumentHelp(
+      "Also write the comparison as CSV to this file (nothing is written without it).", valueName: "FILE"))
+  var csv: String?
 
   func run() throws {
-    let result = try Compare.run(directories: directories, metric: metric, by: by)
+    guard !directories.isEmpty else {
+      // `--b servers=2 results/q` reads the directory as one more KEY=VALUE of --b.
+      for (flag, items) in [("--a", a), ("--b", b)] {
+        if let item = items.first(where: { !$0.contains("=") }) {
+          throw ExperimentError(
+            "\(flag): '\(item)' is not KEY=VALUE; result directories go before --a and --b "
+              + "(bdsim compare \(item) --metric \(metric) --a ... --b ...)")
+        }
+      }
+      throw ExperimentError("compare needs a result directory (bdsim compare DIR --metric \(metric))")
+    }
+    var contrast: Compare.Contrast?
+    if !a.isEmpty || !b.isEmpty {
+      guard !a.isEmpty, !b.isEmpty else {
+        let missing = a.isEmpty ? "--a" : "--b"
+        throw ExperimentError(
+          "\(missing) is missing: --a and --b go together (e.g. --a params.servers=1 --b params.servers=2)")
+      }
+      contrast = Compare.Contrast(a: a, b: b)
+    }
+    let result = try Compare.run(directories: directories, metric: metric, by: by, contrast: contrast)
     print(result.text)
-    let path = csv ?? directories[0] + "/compare.csv"
-    try writeAtomically(result.csv, to: path)
-    print("\nwrote \(path)")
+    if let csv {
+      try writeAtomically(result.csv, to: csv)
+      print("\nwrote \(csv)")
+    }
   }
 }
 

@@ -141,4 +141,125 @@ import Testing
     #expect(abs(Double(row[7])! - expected.lower) < 1e-12)
     #expect(row[9] == "true")
   }
+
+  /// The queueing model's `theory.*` metrics are the formulas' values, the same in every
+  /// replication: M/M/1's response time is 1 / (mu - lambda), 2s at utilisation 0.5 and 5s at 0.8;
+  /// M/M/2's at 0.5 is 4/3 s. Their ratios are exact and their intervals have no width.
+  @Test func ratiosAndChangesOfExactValuesAreTheHandComputedOnes() throws {
+    let base = scratchDirectory("compare-ratio")
+    let path = writeConfig(smallSweep, in: base)
+    let directory = base + "/out"
+    try runExperiment(path, into: directory, jobs: 2)
+    let byServers = try Compare.run(directories: [directory], metric: "theory.response_mean", by: "servers")
+    let csv = parseCSV(byServers.csv)
+    #expect(
+      csv[0].suffix(6) == [
+        "ratio", "ratio_ci95_low", "ratio_ci95_high", "change_pct", "change_pct_ci95_low", "change_pct_ci95_high",
+      ])
+    let row = try #require(csv.first { $0[0] == "0.5" && $0[1] == "params.servers=2" })
+    for column in 10...12 { #expect(abs(Double(row[column])! - 2.0 / 3.0) < 1e-12, "\(csv[0][column])") }
+    for column in 13...15 { #expect(abs(Double(row[column])! + 100.0 / 3.0) < 1e-9, "\(csv[0][column])") }
+    #expect(byServers.text.contains("0.6667 [0.6667, 0.6667]") && byServers.text.contains("-33.33%"))
+
+    // Two keys changed at once: M/M/1 at 0.8 against M/M/2 at 0.5 is 5 / (4/3) = 3.75, +275%.
+    let contrast = try Compare.run(
+      directories: [directory], metric: "theory.response_mean", by: nil,
+      contrast: .init(a: ["params.servers=2", "utilisation=0.5"], b: ["servers=1", "params.utilisation=0.8"]))
+    let rows = parseCSV(contrast.csv)
+    #expect(rows.count == 3)
+    let b = try #require(rows.first { $0[1].hasPrefix("B:") })
+    #expect(abs(Double(b[10])! - 3.75) < 1e-12 && abs(Double(b[13])! - 275) < 1e-9)
+    #expect(contrast.text.contains("+275.0%"))
+
+    // A key named on one side only keeps its value on the other: one row per other key's value.
+    let oneKey = try Compare.run(
+      directories: [directory], metric: "theory.response_mean", by: nil,
+      contrast: .init(a: ["utilisation=0.5"], b: ["utilisation=0.8"]))
+    let perServers = parseCSV(oneKey.csv).filter { $0[1].hasPrefix("B:") }
+    #expect(perServers.map(\.[0]) == ["1", "2"])
+    #expect(abs(Double(perServers[0][10])! - 2.5) < 1e-12)
+  }
+
+  /// With two directories, A is read from the first and B from the second: the same sweep with
+  /// a service time twice as long has exactly twice the theoretical response time.
+  @Test func contrastAcrossTwoDirectories() throws {
+    let base = scratchDirectory("compare-two-directories")
+    let path = writeConfig(smallSweep, in: base)
+    try runExperiment(path, into: base + "/one", jobs: 2)
+    try runExperiment(path, into: base + "/two", jobs: 2, overrides: ["params.service=\"exp(mean: 2s)\""])
+    let result = try Compare.run(
+      directories: [base + "/one", base + "/two"], metric: "theory.response_mean", by: nil,
+      contrast: .init(a: ["servers=2", "utilisation=0.8"], b: ["servers=2"]))
+    #expect(result.text.contains("A: \(base)/one: params.servers=2 params.utilisation=0.8"), "\(result.text)")
+    let b = try #require(parseCSV(result.csv).first { $0[1].hasPrefix("B:") })
+    #expect(abs(Double(b[10])! - 2) < 1e-12 && abs(Double(b[13])! - 100) < 1e-9, "\(b)")
+    #expect(throws: ExperimentError.self) {
+      _ = try Compare.run(
+        directories: [base + "/one", base + "/two", base + "/one"], metric: "theory.response_mean", by: nil,
+        contrast: .init(a: ["servers=1"], b: ["servers=2"]))
+    }
+  }
+
+  /// Fieller's interval of the ratio of means against values worked by hand.
+  @Test func fiellerIntervalOfTheRatioOfMeans() throws {
+    func observations(_ values: [Double]) -> [Compare.Observation] {
+      values.enumerated().map { Compare.Observation(replication: $0.offset, seed: "s\($0.offset)", value: $0.element) }
+    }
+    // B is exactly twice A in every replication: the ratio is 2 with no uncertainty at all,
+    // although both means have intervals of their own.
+    let twice = Compare.difference(observations([10, 11, 12]), observations([20, 22, 24]))
+    #expect(twice.paired)
+    #expect(abs(twice.ratio.estimate - 2) < 1e-12)
+    #expect(abs(twice.ratio.lower - 2) < 1e-9 && abs(twice.ratio.upper - 2) < 1e-9)
+    // But when the baseline's own interval reaches zero (1, 2, 3: 2 ± 2.48), so does the
+    // ratio's, proportional or not: Fieller's set is then the whole line.
+    #expect(Compare.difference(observations([1, 2, 3]), observations([2, 4, 6])).ratio.unbounded)
+    // A constant baseline: the interval is B's own interval divided by it. B = 9, 10, 11 over
+    // A = 5: mean 10 ± t(0.975, 2) * 1 / sqrt(3), divided by 5.
+    let t = StudentT.quantile(probability: 0.975, degreesOfFreedom: 2)
+    let constant = Compare.difference(observations([5, 5, 5]), observations([9, 10, 11]))
+    #expect(abs(constant.ratio.lower - (10 - t / 3.0.squareRoot()) / 5) < 1e-12)
+    #expect(abs(constant.ratio.upper - (10 + t / 3.0.squareRoot()) / 5) < 1e-12)
+    // A baseline whose mean cannot be told from zero has no finite interval.
+    let nearZero = Compare.difference(observations([-1, 1.2, 0.1]), observations([1, 2, 3]))
+    #expect(nearZero.ratio.unbounded)
+    // Unpaired (different seeds): the estimate is still the ratio of means.
+    let unpaired = Compare.difference(
+      observations([1, 2, 3]), [9, 10, 11].map { Compare.Observation(replication: 0, seed: "x\($0)", value: $0) })
+    #expect(!unpaired.paired && abs(unpaired.ratio.estimate - 5) < 1e-12)
+    #expect(unpaired.ratio.lower < 5 && unpaired.ratio.upper > 5)
+  }
+
+  /// A point that does not exist is an error naming the flag, the key and the values it takes.
+  @Test func aMissingPointNamesTheKeyAndItsValues() throws {
+    let base = scratchDirectory("compare-missing-point")
+    let text = smallSweep.replacingOccurrences(
+      of: "\noutputs:", with: "\n  exclude:\n    - {params.servers: 2, params.utilisation: 0.8}\noutputs:")
+    #expect(text.contains("exclude"))
+    let path = writeConfig(text, in: base)
+    let directory = base + "/out"
+    try runExperiment(path, into: directory, jobs: 2)
+    func message(_ a: [String], _ b: [String], by: String? = nil) -> String {
+      do {
+        _ = try Compare.run(
+          directories: [directory], metric: "theory.response_mean", by: by, contrast: .init(a: a, b: b))
+        return ""
+      } catch { return "\(error)" }
+    }
+    #expect(
+      message(["servers=3"], ["servers=1"])
+        == "--a: no point of \(directory) has params.servers=3 (params.servers takes 1, 2)")
+    #expect(
+      message(["servers=1"], ["utilisation=0.9"]).contains(
+        "--b: no point of \(directory) has params.utilisation=0.9 (params.utilisation takes 0.5, 0.8)"))
+    // Each value exists, but not together (excluded): the message lists the points there are.
+    let excluded = message(["servers=1", "utilisation=0.8"], ["servers=2"])
+    #expect(
+      excluded.hasPrefix("--b: no point of \(directory) has params.servers=2 params.utilisation=0.8"), "\(excluded)")
+    #expect(excluded.contains("params.servers=2 params.utilisation=0.5"), "\(excluded)")
+    #expect(message(["srevers=1"], ["servers=2"]).contains("did you mean 'params.servers'?"))
+    #expect(message(["servers"], ["servers=2"]).contains("is not KEY=VALUE"))
+    #expect(message(["servers=1"], ["servers=2"], by: "servers").contains("cannot be combined"))
+    #expect(message(["servers=1", "params.servers=2"], ["servers=2"]).contains("given twice"))
+  }
 }

@@ -7,6 +7,8 @@ import Testing
     ("250us", Int64(250_000)), ("5ms", 5_000_000), ("1.5s", 1_500_000_000), ("2m", 120_000_000_000),
     ("1h", 3_600_000_000_000), ("0", 0), ("0.1s", 100_000_000), ("7ns", 7), ("1.000000001s", 1_000_000_001),
     (" 3 ms ", 3_000_000), ("2d", 172_800_000_000_000), ("0.5us", 500), ("1µs", 1000),
+    // docs/EXPERIMENTS.md lists `min` beside `m`.
+    ("10min", 600_000_000_000), ("1.5min", 90_000_000_000),
   ])
   func parsesDurationsExactly(text: String, nanoseconds: Int64) throws {
     #expect(try SimTime(parsing: text).nanoseconds == nanoseconds)
