@@ -26,12 +26,76 @@ public struct Aggregator {
     public var metrics: [String]
     /// intervals[point][metric index]
     public var intervals: [[ConfidenceInterval]]
+    /// Per point: whether every replication reached a steady state ("yes", "no"), or nil where
+    /// the model judges none (a batch job).
+    public var steady: [String?] = []
+    /// One line per point that is not steady: which signal, how, in how many replications.
+    public var steadyWarnings: [String] = []
   }
+
+  /// The run-level steady-state verdict (``SteadyStateMonitor``): kept whatever
+  /// `outputs.metrics` selects, since a result without it cannot be trusted.
+  static let alwaysKept: Set<String> = ["steady_state.ok", "steady_state.truncation_s", "steady_state.warmup_s"]
 
   /// Whether a metric passes the config's `outputs.metrics` patterns.
   func keeps(_ metric: String) -> Bool {
     let patterns = plan.config.outputs.metrics
-    return patterns.isEmpty || patterns.contains { globMatch($0, metric) }
+    return patterns.isEmpty || patterns.contains { globMatch($0, metric) } || Self.alwaysKept.contains(metric)
+  }
+
+  /// Per point, what its runs' steady-state signals say (from every metric of the records, kept
+  /// or not).
+  struct SteadyTally {
+    var judged = 0
+    var unsteady = 0
+    /// Per signal, in order of first report: replications rising, falling, settling late.
+    var signals: [(name: String, rising: Int, falling: Int, late: Int)] = []
+
+    mutating func add(_ metrics: Metrics, duration: SimTime) {
+      guard let ok = metrics["steady_state.ok"] else { return }
+      judged += 1
+      if ok != 1 { unsteady += 1 }
+      let prefix = "steady_state."
+      for (name, value) in metrics.entries where name.hasPrefix(prefix) {
+        var signal: String
+        let rising: Int
+        let falling: Int
+        let late: Int
+        if name.hasSuffix(".trend") {
+          signal = String(name.dropFirst(prefix.count).dropLast(".trend".count))
+          (rising, falling, late) = (value > 0 ? 1 : 0, value < 0 ? 1 : 0, 0)
+        } else if name.hasSuffix(".truncation_s"), name != "steady_state.truncation_s" {
+          signal = String(name.dropFirst(prefix.count).dropLast(".truncation_s".count))
+          // Half-way (MSER's bound); the batch before it ends 1% of the run earlier.
+          (rising, falling, late) = (0, 0, value > 0.495 * duration.seconds ? 1 : 0)
+        } else {
+          continue
+        }
+        if let i = signals.firstIndex(where: { $0.name == signal }) {
+          signals[i].rising += rising
+          signals[i].falling += falling
+          signals[i].late += late
+        } else {
+          signals.append((signal, rising, falling, late))
+        }
+      }
+    }
+
+    func warning(point: ExperimentPlan.Point) -> String? {
+      guard unsteady > 0 else { return nil }
+      let at = point.assignments.isEmpty ? "" : " (\(point.assignments.map { "\($0.path)=\($0.value.compactText)" }.joined(separator: ", ")))"
+      let end = point.duration.formatted
+      var what: [String] = []
+      for s in signals {
+        if s.rising > 0 { what.append("\(s.name) still rising at the end of \(end) (\(s.rising) of \(judged) runs)") }
+        if s.falling > 0 { what.append("\(s.name) still falling at the end of \(end) (\(s.falling) of \(judged) runs)") }
+        if s.late > 0, s.rising == 0, s.falling == 0 {
+          what.append("\(s.name) still settling half-way through \(end) (\(s.late) of \(judged) runs)")
+        }
+      }
+      return "point \(point.index)\(at): \(what.joined(separator: "; ")): results are not steady; run longer or set warmup"
+        + " (warmup: auto truncates by the detected point)"
+    }
   }
 
   /// Writes every result file; every run's record must be present.
@@ -44,6 +108,7 @@ public struct Aggregator {
     var kept: [[(name: String, value: Double)]] = []
     kept.reserveCapacity(plan.runs.count)
     var walls = [Double](repeating: .nan, count: plan.runs.count)
+    var tallies = [SteadyTally](repeating: SteadyTally(), count: plan.points.count)
     var series = CSVFile(header: ["run", "time_s", "metric", "value"])
     // Temporary names of their own: shards sharing a directory may aggregate at the same moment.
     // A failure part-way (disk full) removes them and leaves the previous result files as they were.
@@ -54,6 +119,7 @@ public struct Aggregator {
         throw ExperimentError("run \(run.index) has no result in \(directory)/runs; run again with --resume")
       }
       walls[run.index] = record.wallSeconds
+      tallies[run.point].add(record.output.metrics, duration: plan.points[run.point].duration)
       let entries = record.output.metrics.entries.filter { keeps($0.name) }
       for entry in entries where !metrics.contains(entry.name) { metrics.append(entry.name) }
       kept.append(entries)
@@ -112,7 +178,10 @@ public struct Aggregator {
     try summaryFile.commit()
     try seriesFile.commit()
     try writeAtomically(manifest(commandLine: commandLine, walls: walls), to: directory + "/manifest.json")
-    return Summary(metrics: metrics, intervals: intervals)
+    return Summary(
+      metrics: metrics, intervals: intervals,
+      steady: tallies.map { $0.judged == 0 ? nil : $0.unsteady == 0 ? "yes" : "no" },
+      steadyWarnings: zip(tallies, plan.points).compactMap { $0.warning(point: $1) })
   }
 
   func manifest(commandLine: [String], walls: [Double]) -> String {

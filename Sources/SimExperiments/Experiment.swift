@@ -151,9 +151,12 @@ public enum SummaryTable {
     } else {
       shown = Array(summary.metrics.indices)
     }
+    // The steady-state verdict is a column of its own, not a metric among the others.
+    shown.removeAll { Aggregator.alwaysKept.contains(summary.metrics[$0]) }
+    let judged = summary.steady.contains { $0 != nil }
     let header =
       plan.config.sweep.paths.map { $0.hasPrefix("params.") ? String($0.dropFirst(7)) : $0 }
-      + shown.map { summary.metrics[$0] }
+      + shown.map { summary.metrics[$0] } + (judged ? ["steady"] : [])
     var rows: [[String]] = []
     for point in plan.points {
       var row = point.assignments.map(\.value.compactText)
@@ -162,9 +165,12 @@ public enum SummaryTable {
         row.append(
           ci.halfWidth.isFinite ? "\(significant(ci.mean)) ± \(significant(ci.halfWidth))" : significant(ci.mean))
       }
+      if judged { row.append(summary.steady[point.index] ?? "-") }
       rows.append(row)
     }
-    return TextTable.render(header: header, rows: rows)
+    var table = TextTable.render(header: header, rows: rows)
+    for warning in summary.steadyWarnings { table += "\nnot steady: " + warning }
+    return table
   }
 
   /// Four significant digits, no exponent for everyday magnitudes.

@@ -40,6 +40,9 @@ public struct ExperimentConfig: Sendable {
   /// The published measurements the experiment is held against (`bdsim validate-published`); a
   /// run ignores them.
   public var published: PublishedSection?
+  /// `warmup: auto`: each run is run once to find its MSER-5 truncation point
+  /// (``SteadyStateMonitor``), then again with that warm-up (`warmup` is then zero).
+  public var autoWarmup = false
 
   /// The config that defines the results: the whole config but `published:`, which only judges
   /// them (so editing a tolerance keeps a result directory's runs).
@@ -187,7 +190,8 @@ public struct ExperimentConfig: Sendable {
     do { try checkLength(duration, of: "duration") } catch {
       throw reader.error("duration", error.message, hint: error.hint)
     }
-    let warmup = try reader.duration("warmup", default: .zero)
+    let autoWarmup = reader.node("warmup")?.scalarText == "auto"
+    let warmup = autoWarmup ? .zero : try reader.duration("warmup", default: .zero)
     guard warmup < duration else {
       throw reader.error("warmup", "warmup (\(warmup)) must be shorter than duration (\(duration))")
     }
@@ -250,6 +254,6 @@ public struct ExperimentConfig: Sendable {
       file: file, name: name, description: description, model: model, duration: duration, warmup: warmup,
       seed: UInt64(seedValue), seedMode: seedMode, replications: replications, sweep: sweep,
       outputs: Outputs(directory: directory, timeseriesInterval: interval, metrics: metrics), root: root,
-      overrides: overrides, published: published)
+      overrides: overrides, published: published, autoWarmup: autoWarmup)
   }
 }

@@ -41,6 +41,8 @@ public struct ExperimentPlan: Sendable {
     public var assignments: [(path: String, value: ConfigNode)]
     public var duration: SimTime
     public var warmup: SimTime
+    /// `warmup: auto` (then `warmup` is zero): see ``ExperimentPlan/execute(_:)``.
+    public var autoWarmup: Bool
     public var parameters: ModelParameters
     /// Canonical JSON of everything that defines the point (model, duration, warm-up, params).
     public var definition: String
@@ -105,7 +107,15 @@ public struct ExperimentPlan: Sendable {
       }
       var duration = config.duration
       var warmup = config.warmup
+      var autoWarmup = config.autoWarmup
       for (path, value) in sweepPoint.assignments where path == "duration" || path == "warmup" {
+        if path == "warmup" {
+          autoWarmup = value.scalarText == "auto"
+          if autoWarmup {
+            warmup = .zero
+            continue
+          }
+        }
         guard let text = value.scalarText else {
           throw ConfigError(
             location: value.location, keyPath: "sweep.\(path)",
@@ -166,7 +176,7 @@ public struct ExperimentPlan: Sendable {
       }
       var definition =
         "{\"model\":\(jsonString(config.model.name)),\"duration\":\(jsonString(duration.formatted)),"
-        + "\"warmup\":\(jsonString(warmup.formatted)),\"params\":\(params.canonicalJSON)"
+        + "\"warmup\":\(jsonString(autoWarmup ? "auto" : warmup.formatted)),\"params\":\(params.canonicalJSON)"
       // Platform and faults are part of what a run is only for models that use them (so older
       // result directories of other models keep their spec hashes).
       if config.model.usesPlatform {
@@ -177,7 +187,7 @@ public struct ExperimentPlan: Sendable {
       points.append(
         Point(
           index: sweepPoint.index, assignments: sweepPoint.assignments, duration: duration, warmup: warmup,
-          parameters: parameters, definition: definition))
+          autoWarmup: autoWarmup, parameters: parameters, definition: definition))
     }
     self.points = points
     self.warnings = warnings
@@ -212,7 +222,24 @@ public struct ExperimentPlan: Sendable {
   }
 
   /// Runs one (point, replication).
+  /// One run. With `warmup: auto`, the run is made twice with the same seed: once without a
+  /// warm-up, to find the latest MSER-5 truncation point of the model's steady-state signals
+  /// (`steady_state.truncation_s`), and again with that point as its warm-up; the second run's
+  /// output is the result, with `steady_state.warmup_s` (the warm-up used) added. A model with
+  /// no steady-state signals (a batch job) is run once, with no warm-up.
   public func execute(_ run: Run) throws(ValueError) -> RunOutput {
-    try config.model.run(points[run.point].parameters, context: context(for: run))
+    let point = points[run.point]
+    guard point.autoWarmup else { return try config.model.run(point.parameters, context: context(for: run)) }
+    let first = try config.model.run(point.parameters, context: context(for: run))
+    guard let truncation = first.metrics["steady_state.truncation_s"] else { return first }
+    let warmup = SimTime(nanoseconds: Int64((truncation * 1e9).rounded(.up)))
+    var output = first
+    if warmup > .zero, warmup < point.duration {
+      var context = context(for: run)
+      context.warmup = warmup
+      output = try config.model.run(point.parameters, context: context)
+    }
+    output.metrics.set("steady_state.warmup_s", warmup.seconds)
+    return output
   }
 }

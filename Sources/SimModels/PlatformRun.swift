@@ -5,6 +5,13 @@ import SimPlatform
 protocol PlatformWorkload: AnyObject {
   func metrics() -> Metrics
   var timeseries: TimeSeries { get }
+  /// Names the signals its headline metrics depend on, for the run's steady-state verdict
+  /// (``SteadyStateMonitor``); a workload that runs to completion (a batch job) names none.
+  func watchSteadyState(_ monitor: SteadyStateMonitor)
+}
+
+extension PlatformWorkload {
+  func watchSteadyState(_ monitor: SteadyStateMonitor) {}
 }
 
 /// One run of a model on the platform: a simulator, the platform, its faults, the model's
@@ -20,10 +27,13 @@ func runOnPlatform(
   let platform = Platform(spec: spec, simulator: simulator)
   let injector = FaultInjector(faults: faults, platform: platform, simulator: simulator, streams: context.streams)
   let workload = build(simulator, platform)
+  let monitor = SteadyStateMonitor(duration: context.duration, simulator: simulator)
+  workload.watchSteadyState(monitor)
   simulator.run(until: context.duration)
   withExtendedLifetime(injector) {}
   var metrics = workload.metrics()
   for (name, value) in platform.metrics() { metrics.set(name, value) }
+  monitor.report(into: &metrics)
   metrics.set("simulator.events", Double(simulator.eventsProcessed))
   var series = workload.timeseries
   for sample in platform.faultLog.samples {

@@ -113,6 +113,11 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
   /// Records acknowledged since the warm-up, and since the last sample.
   var ackedInWindow = 0
   var ackedSinceSample = 0
+  /// Since the start, warm-up included (the steady-state signals): records acknowledged, and the
+  /// latencies of the batches acknowledged.
+  var ackedTotal = 0
+  var latencySum = 0.0
+  var latencyCount = 0
   let warmup: SimTime
   let arrivals: RandomStream
   let partitioner: RandomStream

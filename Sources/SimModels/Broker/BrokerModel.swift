@@ -86,6 +86,20 @@ public enum BrokerModel: SimulationModel {
 extension BrokerCluster: PlatformWorkload {
   var timeseries: TimeSeries { series }
 
+  /// Throughput, latency, and the state that a sustained overload fills: the page cache's dirty
+  /// bytes (a disk slower than the appends: writes stall at dirty_max) and the producers'
+  /// buffer.memory in use (a cluster slower than the producers).
+  func watchSteadyState(_ monitor: SteadyStateMonitor) {
+    monitor.rate("broker.produce_throughput_records") { [unowned self] in Double(ackedTotal) }
+    monitor.mean("broker.produce_latency", sum: { [unowned self] in latencySum }) { [unowned self] in
+      Double(latencyCount)
+    }
+    monitor.level("broker.dirty_bytes") { [unowned self] in
+      storage.reduce(0) { $0 + $1.dirty + ($1.writingBack?.bytes ?? 0) }
+    }
+    monitor.level("broker.producer_buffer_bytes") { [unowned self] in bufferUsed.reduce(0, +) }
+  }
+
   /// The fate of every batch created after the warm-up (those settled during the run, and the
   /// rest), and the rest of the metrics.
   func metrics() -> Metrics {

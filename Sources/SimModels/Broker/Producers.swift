@@ -304,6 +304,9 @@ extension BrokerCluster {
     if batches[Int(batch)].counted { latency.record(simulator.now - batches[Int(batch)].created) }
     if simulator.now >= warmup { ackedInWindow += Int(batches[Int(batch)].records) }
     ackedSinceSample += Int(batches[Int(batch)].records)
+    ackedTotal += Int(batches[Int(batch)].records)
+    latencySum += (simulator.now - batches[Int(batch)].created).seconds
+    latencyCount += 1
     release(batch, producer: producer)
   }
 

@@ -213,9 +213,18 @@ public enum QueueingModel: SimulationModel {
       }
       sampler = probe
     }
+    // Steady state: each station's number in system (a queue that grows without bound, or a
+    // run too short for a heavily loaded one to settle).
+    let monitor = SteadyStateMonitor(duration: context.duration, simulator: simulator)
+    for (i, station) in parameters.stations.enumerated() {
+      monitor.level("station.\(station.name).in_system") {
+        Double(network.stations[i].busy + network.stations[i].queue.count)
+      }
+    }
     simulator.run(until: context.duration)
     var metrics = network.metrics()
     appendTheory(parameters, to: &metrics)
+    monitor.report(into: &metrics)
     return RunOutput(metrics: metrics, timeseries: sampler?.series ?? TimeSeries())
   }
 
