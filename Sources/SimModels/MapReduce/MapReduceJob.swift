@@ -5,20 +5,20 @@ import SimPlatform
 /// One MapReduce job on the HDFS model's cluster.
 ///
 /// Maps, one per input block, run in map slots with delay scheduling (a free slot takes a
-/// node-local map, or after `locality_wait` a rack-local one, after twice that any): read the
-/// split from the disk holding the replica (the local one, or the closest replica over the
-/// network), compute, and write their output to a local directory (the host's disks in turn, as
-/// Hadoop's LocalDirAllocator; spilled and merged again if it exceeds `io_sort_mb`). Reduces
-/// start once `slowstart` of the maps are done and fetch their share of every map output as it
-/// appears: all that is new in one aggregated fetch (the reducer's link and its rack's
-/// downlink), while each map host's shuffle service reads what was asked of it from the disk
-/// holding it and sends it up its link and rack uplink (one read at a time per disk, for every
+/// node-local map, or a rack-local one once the job has waited `locality_wait` since its last
+/// launch, any after twice that): read the split from the disk holding the replica (the local one,
+/// or the closest replica over the network), compute, and write their output to a local directory
+/// (the host's disks in turn, as Hadoop's LocalDirAllocator; spilled and merged again if it exceeds
+/// `io_sort_mb`). Reduces start once `slowstart` of the maps are done and fetch their share of
+/// every map output as it appears: all that is new in one aggregated fetch (the reducer's link and
+/// its rack's downlink), while each map host's shuffle service reads what was asked of it from the
+/// disk holding it and sends it up its link and rack uplink (one read at a time per disk, for every
 /// reduce's requests at once); then merge (on disk if beyond `reduce_memory`), compute, and write
-/// the output to HDFS through a pipeline. A task whose host dies or whose worker process is
-/// killed is tried again elsewhere; a map output lost with its worker before every reduce has
-/// fetched it is made again; with `speculative`, Hadoop's DefaultSpeculator launches backups
-/// once no task of a kind waits for a slot, for the task whose estimated end (from its progress
-/// rate) is furthest beyond what a new attempt would need; the first attempt to finish wins.
+/// the output to HDFS through a pipeline. A task whose host dies or whose worker process is killed
+/// is tried again elsewhere; a map output lost with its worker before every reduce has fetched it
+/// is made again; with `speculative`, Hadoop's DefaultSpeculator launches backups once no task of a
+/// kind waits for a slot, for the task whose estimated end (from its progress rate) is furthest
+/// beyond what a new attempt would need; the first attempt to finish wins.
 final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   enum Kind: Int32 {
     case start = 0
@@ -53,7 +53,6 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     var done = false
     var failures = 0
     var attempts: [Int] = []  // live attempts
-    var waitingSince = SimTime.zero
   }
 
   /// A map output served by its host's shuffle service: (map, host, its disk, bytes, still there).
@@ -116,6 +115,10 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   /// slot is free, as Hadoop's RMContainerAllocator asks for them at PRIORITY_FAST_FAIL_MAP.
   var rerunMaps: [Int] = []
   var rerunHead = 0
+  /// Delay scheduling: the locality level of the job's last map launch, and since when it has
+  /// waited since then (from the first free slot that declined it).
+  var lastMapLevel = 0
+  var skippedSince: SimTime?
   /// Map outputs in completion order, and each map's valid one (an index, or -1).
   var outputs: [Output] = []
   var outputOf: [Int]
@@ -271,19 +274,28 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     let now = simulator.now
     var nextCheck: SimTime?
     if pendingCount > 0 {
+      var skipped = false
       for host in workers where mapFree[Int(host)] > 0 && available(host) {
         while mapFree[Int(host)] > 0, pendingCount > 0 {
           guard let (m, level) = pickMap(for: host, now: now) else {
-            let oldest = tasks[fifo[fifoHead]].waitingSince
-            let due = oldest + p.localityWait
-            nextCheck = min(nextCheck ?? due, due > now ? due : oldest + p.localityWait + p.localityWait)
+            skipped = true
             break
           }
           isPending[m] = false
           pendingCount -= 1
           if now >= started { locality[level] += 1 }
+          lastMapLevel = level
+          skippedSince = nil
           launch(task: m, on: host)
         }
+      }
+      // A slot declined in this pass waits on (its host is offered the job again at its next
+      // heartbeat), even if a later host launched a map: the wait counts from now.
+      if skipped, pendingCount > 0 {
+        let since = skippedSince ?? now
+        skippedSince = since
+        let due = since + p.localityWait * (lastMapLevel == 0 && now - since >= p.localityWait ? 2 : 1)
+        if lastMapLevel < 2 { nextCheck = due }
       }
     }
     if !reducesStarted, Double(mapsDone) >= p.slowstart * Double(maps) {
@@ -323,21 +335,34 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     if localHead[h] < localMaps[h].count { return (localMaps[h][localHead[h]], 0) }
     while fifoHead < fifo.count, !isPending[fifo[fifoHead]] { fifoHead += 1 }
     guard fifoHead < fifo.count else { return nil }
-    let waited = now - tasks[fifo[fifoHead]].waitingSince
+    let allowed = allowedLevel(now: now)
     let rack = platform.rack(of: HostID(host))
-    if waited >= p.localityWait {
+    if allowed >= 1 {
       while rackHead[rack] < rackMaps[rack].count, !isPending[rackMaps[rack][rackHead[rack]]] { rackHead[rack] += 1 }
       if rackHead[rack] < rackMaps[rack].count { return (rackMaps[rack][rackHead[rack]], 1) }
     }
-    if waited >= p.localityWait + p.localityWait { return (fifo[fifoHead], 2) }
+    if allowed >= 2 { return (fifo[fifoHead], 2) }
     return nil
+  }
+
+  /// The furthest locality level (0 node, 1 rack, 2 any) the job may launch a map at, as the
+  /// Fair Scheduler's delay scheduling decides it (Zaharia et al., EuroSys 2010): from the level
+  /// of its last map launch and how long it has waited since a free slot first declined it
+  /// (reset by every launch): after its last node-local one, rack-local after `locality_wait`,
+  /// any after twice that; after a rack-local one, any after `locality_wait`.
+  func allowedLevel(now: SimTime) -> Int {
+    let waited = skippedSince.map { now - $0 } ?? .zero
+    switch lastMapLevel {
+    case 0: return waited >= p.localityWait + p.localityWait ? 2 : waited >= p.localityWait ? 1 : 0
+    case 1: return waited >= p.localityWait ? 2 : 1
+    default: return 2
+    }
   }
 
   /// A map joins the pending lists (at the start, or to run again).
   func makePending(_ m: Int) {
     isPending[m] = true
     pendingCount += 1
-    tasks[m].waitingSince = simulator.now
     fifo.append(m)
     var racksSeen: [Int] = []
     for dn in hdfs.blocks[m].replicas {

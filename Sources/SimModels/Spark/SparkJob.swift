@@ -10,10 +10,10 @@ import SimPlatform
 /// fetches the cached block from the executor holding it (BlockManager's remote get); only
 /// partitions with no cached copy (never fit, or lost with their executor) are recomputed from
 /// lineage (read from HDFS and parsed again). With MEMORY_AND_DISK the partitions that do not
-/// fit in memory are written to, and read back from, the executor's local dirs. As in Spark, a
-/// partition never evicts another of the same dataset, so with too little memory a fixed
-/// fraction stays cached. The MapReduce engine runs each iteration as a job: start-up, then
-/// every partition read and parsed from HDFS.
+/// fit in memory are written to the executor's local dirs, by the tasks that computed them, and
+/// read back from there. As in Spark, a partition never evicts another of the same dataset, so
+/// with too little memory a fixed fraction stays cached. The MapReduce engine runs each
+/// iteration as a job: start-up, then every partition read and parsed from HDFS.
 ///
 /// Tasks are placed by delay scheduling as Spark's TaskSetManager does it: pending tasks are
 /// listed by executor (a cached partition), host and rack (the cache's host, or the HDFS
@@ -41,7 +41,9 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   static let nodeLocal = 1
   static let rackLocal = 2
   static let anyLevel = 3
-  enum Phase { case launching, reading, computing, writing, done }
+  /// `caching`: a partition that does not fit in storage memory written to a local dir
+  /// (MEMORY_AND_DISK), by the task that computed it.
+  enum Phase { case launching, reading, computing, caching, writing, done }
 
   struct Attempt {
     var part: Int
@@ -483,10 +485,11 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
 
   /// A parsed partition is kept where it was computed, if the executor's storage memory has
   /// room (it never evicts a partition of the same dataset); otherwise MEMORY_AND_DISK writes
-  /// it to the executor's next local dir and MEMORY_ONLY drops it. A block fetched from another
-  /// executor is not cached again.
-  func cachePartition(_ part: Int, on host: Int32) {
-    guard p.engine == .spark, p.cache != .none, cachedOn[part] == nil else { return }
+  /// it to the executor's next local dir (the disk returned, which the task writes before it
+  /// goes on) and MEMORY_ONLY drops it. A block fetched from another executor is not cached
+  /// again.
+  func cachePartition(_ part: Int, on host: Int32) -> Int? {
+    guard p.engine == .spark, p.cache != .none, cachedOn[part] == nil else { return nil }
     let bytes = size(part) * p.memoryExpansion
     if storageUsed[Int(host)] + bytes <= p.storageMemory {
       storageUsed[Int(host)] += bytes
@@ -496,14 +499,31 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
       cachedOn[part] = host
       inMemory[part] = false
       cacheDisk[part] = disk
-      platform.diskIO(bytes: size(part), write: true, host: HostID(host), disk: disk, observer: self, tag: Int64.min)
+      return disk
     }
+    return nil
+  }
+
+  /// An attempt that ends before its partition is on disk leaves it uncached.
+  func dropUnwritten(_ a: Int) {
+    let part = attempts[a].part
+    guard attempts[a].phase == .caching, cachedOn[part] == attempts[a].host, !inMemory[part] else { return }
+    cachedOn[part] = nil
+  }
+
+  /// The task's shuffle file goes to the executor's next local dir.
+  func writeShuffle(_ a: Int) {
+    let host = attempts[a].host
+    guard let disk = localDirs.choose(on: HostID(host), platform: platform) else { return attemptFailed(a) }
+    let out = size(attempts[a].part) * p.costs.shuffleRatio
+    attempts[a].phase = .writing
+    attempts[a].activity = platform.diskIO(
+      bytes: out, write: true, host: HostID(host), disk: disk, observer: self, tag: tag(a))
   }
 
   // MARK: Activities
 
   func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
-    if tag == Int64.min { return }  // a partition written to disk by the cache
     if tag < 0 {
       gathers.removeValue(forKey: -tag)
       if gathers.isEmpty, shuffling { endIteration() }
@@ -516,13 +536,15 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
       compute(a)
     case .computing:
       let host = attempts[a].host
-      if attempts[a].source != .remote { cachePartition(attempts[a].part, on: host) }
-      // Its shuffle file goes to the executor's next local dir.
-      guard let disk = localDirs.choose(on: HostID(host), platform: platform) else { return attemptFailed(a) }
-      let out = size(attempts[a].part) * p.costs.shuffleRatio
-      attempts[a].phase = .writing
-      attempts[a].activity = platform.diskIO(
-        bytes: out, write: true, host: HostID(host), disk: disk, observer: self, tag: tag)
+      if attempts[a].source != .remote, let disk = cachePartition(attempts[a].part, on: host) {
+        // As BlockManager's doPutIterator, the task stores the block on disk before it goes on.
+        attempts[a].phase = .caching
+        attempts[a].activity = platform.diskIO(
+          bytes: size(attempts[a].part), write: true, host: HostID(host), disk: disk, observer: self, tag: tag)
+        return
+      }
+      writeShuffle(a)
+    case .caching: writeShuffle(a)
     case .writing:
       let part = attempts[a].part
       attempts[a].phase = .done
@@ -534,6 +556,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
       if attempts[a].speculativeCopy, doneOn[part] == nil { speculativeWon += 1 }
       for other in running[part] {
         if let activity = attempts[other].activity { platform.cancel(activity) }
+        dropUnwritten(other)
         attempts[other].live = false
         freeCores[Int(attempts[other].host)] += 1
         freed.append(attempts[other].host)
@@ -564,6 +587,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
 
   func attemptFailed(_ a: Int) {
     guard attempts[a].live else { return }
+    dropUnwritten(a)
     attempts[a].live = false
     let part = attempts[a].part
     if platform.isUp(HostID(attempts[a].host)) { freeCores[Int(attempts[a].host)] += 1 }
