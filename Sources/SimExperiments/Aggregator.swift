@@ -83,17 +83,22 @@ public struct Aggregator {
 
     func warning(point: ExperimentPlan.Point) -> String? {
       guard unsteady > 0 else { return nil }
-      let at = point.assignments.isEmpty ? "" : " (\(point.assignments.map { "\($0.path)=\($0.value.compactText)" }.joined(separator: ", ")))"
+      let at =
+        point.assignments.isEmpty
+        ? "" : " (\(point.assignments.map { "\($0.path)=\($0.value.compactText)" }.joined(separator: ", ")))"
       let end = point.duration.formatted
       var what: [String] = []
       for s in signals {
         if s.rising > 0 { what.append("\(s.name) still rising at the end of \(end) (\(s.rising) of \(judged) runs)") }
-        if s.falling > 0 { what.append("\(s.name) still falling at the end of \(end) (\(s.falling) of \(judged) runs)") }
+        if s.falling > 0 {
+          what.append("\(s.name) still falling at the end of \(end) (\(s.falling) of \(judged) runs)")
+        }
         if s.late > 0, s.rising == 0, s.falling == 0 {
           what.append("\(s.name) still settling half-way through \(end) (\(s.late) of \(judged) runs)")
         }
       }
-      return "point \(point.index)\(at): \(what.joined(separator: "; ")): results are not steady; run longer or set warmup"
+      return
+        "point \(point.index)\(at): \(what.joined(separator: "; ")): results are not steady; run longer or set warmup"
         + " (warmup: auto truncates by the detected point)"
     }
   }

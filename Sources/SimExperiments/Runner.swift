@@ -78,7 +78,12 @@ public struct Runner: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-          let output = try plan.execute(run)
+          let tracker = RunProgress(horizon: plan.points[run.point].duration)
+          progress?.began(run.index, tracker)
+          defer { progress?.ended(run.index) }
+          let output = try RunProgress.$current.withValue(tracker) { () throws(ValueError) -> RunOutput in
+            try plan.execute(run)
+          }
           let elapsed = start.duration(to: clock.now)
           let wall = elapsed.inSeconds
           try RunRecord(run: run, output: output, wallSeconds: wall).write(to: directory)
@@ -102,51 +107,166 @@ public struct Runner: Sendable {
       interrupted: interruptRequested.load(ordering: .relaxed))
   }
 
-  /// Makes SIGINT stop dispatching new runs (a second SIGINT exits at once; records are atomic).
-  public static func installInterruptHandler() {
+  /// Makes SIGINT stop dispatching new runs and say so at once: `first` is printed on the first
+  /// Ctrl-C (what happens now, how to resume), `second` on a second one, which exits at once
+  /// (status 130) abandoning the runs in progress. Records are written whole or not at all
+  /// (a temporary file renamed), so neither leaves a torn one.
+  public static func installInterruptHandler(first: String, second: String) {
+    interruptMessages = (StaticText(first), StaticText(second))
+    // A parent may hand SIGINT down blocked (some process launchers do): unblock it, or Ctrl-C
+    // would wait, pending, until the process ends.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
     signal(SIGINT) { _ in
-      if interruptRequested.load(ordering: .relaxed) { _exit(130) }
+      if interruptRequested.load(ordering: .relaxed) {
+        interruptMessages.1.write()
+        _exit(130)
+      }
       interruptRequested.store(true, ordering: .relaxed)
+      interruptMessages.0.write()
     }
+  }
+
+  /// The default messages: the first names the command that resumes.
+  public static func installInterruptHandler(directory: String, resumeCommand: String) {
+    installInterruptHandler(
+      first: "\ninterrupted: finishing the runs in progress, starting no more (completed runs stay in "
+        + "\(directory)/runs). Press Ctrl-C again to stop them now. To finish later, run:\n  \(resumeCommand)\n",
+      second:
+        "\nstopped: the runs in progress are abandoned; completed runs are kept in \(directory)/runs. To finish, run:\n"
+        + "  \(resumeCommand)\n")
   }
 
   public static var wasInterrupted: Bool { interruptRequested.load(ordering: .relaxed) }
 }
 
-/// Runs done out of total, elapsed time and an estimate of what remains, on stderr.
+/// A message kept as bytes, so that a signal handler can write it (write(2) is async-signal-safe;
+/// building a String is not).
+struct StaticText: @unchecked Sendable {
+  let bytes: UnsafeMutableBufferPointer<UInt8>
+  init(_ text: String) {
+    let utf8 = Array(text.utf8)
+    bytes = .allocate(capacity: utf8.count)
+    _ = bytes.initialize(from: utf8)
+  }
+  func write() { _ = SimExperiments.systemWrite(2, bytes.baseAddress, bytes.count) }
+}
+
+nonisolated(unsafe) var interruptMessages = (StaticText(""), StaticText(""))
+
+func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int { write(fd, buffer, count) }
+
+/// Progress on stderr while runs go on: runs done out of total, elapsed time, an estimate of what
+/// remains (counting the runs in progress by their simulated time), and each running run's
+/// simulated time and events per second. On a terminal the line is redrawn in place twice a
+/// second; otherwise (a log file, Slurm, nohup) a plain line is written every 10 s.
 public final class Progress: Sendable {
   private struct State {
     var total = 0
+    var done = 0
     var started = ContinuousClock.now
-    var lastDrawn = ContinuousClock.now
+    /// Runs in progress: their trackers, and the last reading (events, when) for a rate.
+    var running: [(run: Int, tracker: RunProgress, events: UInt64, at: ContinuousClock.Instant)] = []
+    var stopped = false
   }
   private let state = Mutex(State())
+  private let terminal: Bool
+  private let interval: Duration
 
-  public init() {}
+  /// `terminal`: redraw one line in place (stderr is a terminal); else write a line every 10 s.
+  public init(terminal: Bool) {
+    self.terminal = terminal
+    interval = terminal ? .milliseconds(500) : .seconds(10)
+  }
 
   func start(total: Int) {
     state.withLock {
       $0.total = total
       $0.started = .now
     }
+    let ticker = Thread { [self] in
+      while true {
+        Thread.sleep(forTimeInterval: interval.inSeconds)
+        if state.withLock({ $0.stopped }) { return }
+        draw()
+      }
+    }
+    ticker.start()
+  }
+
+  func began(_ run: Int, _ tracker: RunProgress) {
+    state.withLock { $0.running.append((run, tracker, 0, .now)) }
+  }
+
+  func ended(_ run: Int) {
+    state.withLock { $0.running.removeAll { $0.run == run } }
   }
 
   func update(done: Int) {
-    let line: String? = state.withLock { state in
-      let now = ContinuousClock.now
-      guard done == state.total || state.lastDrawn.duration(to: now) > .milliseconds(100) else { return nil }
-      state.lastDrawn = now
-      let elapsed = state.started.duration(to: now).inSeconds
-      let eta = done > 0 ? elapsed / Double(done) * Double(state.total - done) : 0
-      let percent = state.total > 0 ? 100 * done / state.total : 100
-      return "\r  \(done)/\(state.total) runs  \(percent)%  elapsed \(clock(elapsed))  eta \(clock(eta))   "
-    }
-    if let line { writeStandardError(line) }
+    state.withLock { $0.done = done }
+    if terminal { draw() }
   }
 
-  func finish() { writeStandardError("\n") }
+  /// The progress line, from the state now (and the rates since the last line).
+  func line() -> String {
+    state.withLock { state in
+      let now = ContinuousClock.now
+      let elapsed = state.started.duration(to: now).inSeconds
+      var parts: [String] = []
+      var inFlight = 0.0
+      for i in state.running.indices {
+        let r = state.running[i]
+        let events = r.tracker.events
+        let seconds = r.at.duration(to: now).inSeconds
+        let rate = seconds > 0 ? Double(events &- r.events) / seconds : 0
+        state.running[i].events = events
+        state.running[i].at = now
+        inFlight += r.tracker.fraction
+        parts.append(
+          "run \(r.run) at \(SimTime(nanoseconds: r.tracker.simulatedTime.nanoseconds / 1_000_000 * 1_000_000).formatted)"
+            + " of \(r.tracker.horizon.formatted) "
+            + "(\(Int(100 * r.tracker.fraction))%, \(Self.count(rate)) events/s)")
+      }
+      let effective = Double(state.done) + inFlight
+      let eta = effective > 0 ? elapsed / effective * (Double(state.total) - effective) : .nan
+      var text =
+        "\(state.done)/\(state.total) runs done, elapsed \(Self.clock(elapsed)), eta \(eta.isFinite ? Self.clock(eta) : "-")"
+      if !parts.isEmpty { text += "; " + parts.prefix(terminal ? 2 : 8).joined(separator: "; ") }
+      if parts.count > (terminal ? 2 : 8) { text += "; +\(parts.count - (terminal ? 2 : 8)) more" }
+      return text
+    }
+  }
 
-  private func clock(_ s: Double) -> String {
+  private func draw() {
+    let text = line()
+    if terminal {
+      // Redrawn in place: cut to the terminal's width and clear the rest of the line.
+      writeStandardError("\r  " + String(text.prefix(Self.width() - 3)) + "\u{1B}[K")
+    } else {
+      writeStandardError("[progress] " + text + "\n")
+    }
+  }
+
+  func finish() {
+    state.withLock { $0.stopped = true }
+    if terminal { writeStandardError("\r  " + String(line().prefix(Self.width() - 3)) + "\u{1B}[K\n") }
+  }
+
+  static func width() -> Int {
+    var size = winsize()
+    if ioctl(2, UInt(TIOCGWINSZ), &size) == 0, size.ws_col >= 20 { return Int(size.ws_col) }
+    return 100
+  }
+
+  static func count(_ x: Double) -> String {
+    if x >= 1e6 { return "\(Double(Int(x / 1e5)) / 10)M" }
+    if x >= 1e3 { return "\(Double(Int(x / 1e2)) / 10)k" }
+    return String(Int(x))
+  }
+
+  static func clock(_ s: Double) -> String {
     let total = Int(s.rounded())
     if total < 60 { return "\(total)s" }
     if total < 3600 { return "\(total / 60)m\(total % 60)s" }

@@ -43,6 +43,9 @@ public final class Simulator {
   /// Pending events that were cancelled; they are skipped (and forgotten) when they come up.
   @usableFromInline var cancelled: Set<UInt64> = []
   @usableFromInline var stopRequested = false
+  /// Where a display on another thread reads this run's progress (``RunProgress/current`` of the
+  /// thread that made the simulator).
+  @usableFromInline let progress = RunProgress.current
 
   /// A simulator whose event queue is `queue` (the heap suits most models; a calendar queue
   /// suits hold-like workloads such as PHOLD).
@@ -141,6 +144,7 @@ public final class Simulator {
       if !cancelled.isEmpty, cancelled.remove(event.sequence) != nil { continue }
       now = event.time
       eventsProcessed &+= 1
+      if eventsProcessed & 0xFFF == 0, let progress { progress.publish(now: now, events: eventsProcessed) }
       dispatch[Int(event.target.index)].handler.handle(event, in: self)
       if stopRequested { return .stopped }
     }

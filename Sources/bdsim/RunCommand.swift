@@ -24,11 +24,13 @@ struct RunCommand: ParsableCommand {
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     let directory = out ?? experiment.outputs.directory
     try Experiment.claim(directory, plan: plan, replace: false)
-    let showProgress = !quiet && isatty(2) == 1
+    // Progress in place on a terminal, a line every 10 s in a log; none with --quiet.
     let runner = Runner(
       plan: plan, directory: directory, jobs: jobs, shard: shard, resume: resume,
-      progress: showProgress ? Progress() : nil)
-    Runner.installInterruptHandler()
+      progress: quiet ? nil : Progress(terminal: isatty(2) == 1))
+    var resumeCommand = CommandLine.arguments.map(shellQuote).joined(separator: " ")
+    if !resume { resumeCommand += " --resume" }
+    Runner.installInterruptHandler(directory: directory, resumeCommand: resumeCommand)
     if !quiet {
       writeStandardError(
         "\(experiment.name): \(plan.points.count) points x \(experiment.replications) replications = \(plan.runs.count) runs"
@@ -37,8 +39,6 @@ struct RunCommand: ParsableCommand {
     }
     let outcome = try runner.run()
     if outcome.interrupted {
-      var resumeCommand = CommandLine.arguments.map(shellQuote).joined(separator: " ")
-      if !resume { resumeCommand += " --resume" }
       writeStandardError(
         "interrupted: \(outcome.completed + outcome.skipped) of \(outcome.assigned) runs have results in \(directory)/runs.\n"
           + "Nothing already written was damaged. To finish, run:\n  \(resumeCommand)\n")

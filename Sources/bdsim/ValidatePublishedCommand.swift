@@ -26,12 +26,15 @@ struct ValidatePublishedCommand: ParsableCommand {
     if let markdown, FileManager.default.contents(atPath: markdown) == nil {
       throw ExperimentError("\(markdown): cannot read the Markdown file to put the table in")
     }
-    Runner.installInterruptHandler()
-    let showProgress = isatty(2) == 1
+    let again = CommandLine.arguments.map(shellQuote).joined(separator: " ")
+    Runner.installInterruptHandler(
+      first: "\ninterrupted: finishing the runs in progress, starting no more (completed runs are kept, and reused"
+        + " by the same command). Press Ctrl-C again to stop them now. To finish later, run:\n  \(again)\n",
+      second: "\nstopped: the runs in progress are abandoned; completed runs are kept. To finish, run:\n  \(again)\n")
     var rows: [PublishedValidation.Row] = []
     for file in files {
       let outcome = try PublishedValidation.run(
-        file: file, jobs: jobs, progress: showProgress ? Progress() : nil,
+        file: file, jobs: jobs, progress: Progress(terminal: isatty(2) == 1),
         announce: { writeStandardError($0 + "\n") })
       if outcome.interrupted {
         writeStandardError(
