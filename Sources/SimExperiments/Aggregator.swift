@@ -31,6 +31,26 @@ public struct Aggregator {
     public var steady: [String?] = []
     /// One line per point that is not steady: which signal, how, in how many replications.
     public var steadyWarnings: [String] = []
+    /// `outputs.metrics` patterns that no run reported anything for (a misspelt name), located.
+    public var metricWarnings: [ConfigWarning] = []
+  }
+
+  /// A warning for each `outputs.metrics` pattern that matches none of the names the runs
+  /// reported (metrics or time series), with the nearest reported name.
+  func unmatchedPatterns(reported: Set<String>) -> [ConfigWarning] {
+    let outputs = plan.config.outputs
+    let names = reported.sorted()
+    var warnings: [ConfigWarning] = []
+    for (i, pattern) in outputs.metrics.enumerated() where !names.contains(where: { globMatch(pattern, $0) }) {
+      var message = "no run reported a metric matching '\(pattern)': its column is empty"
+      if let near = closestMatch(to: pattern, among: names) { message += "; did you mean '\(near)'?" }
+      message += " (`bdsim models \(plan.config.model.name)` lists what the model reports)"
+      warnings.append(
+        ConfigWarning(
+          file: plan.config.file, location: i < outputs.metricLocations.count ? outputs.metricLocations[i] : .unknown,
+          keyPath: "outputs.metrics.\(i)", message: message))
+    }
+    return warnings
   }
 
   /// The run-level steady-state verdict (``SteadyStateMonitor``): kept whatever
@@ -114,6 +134,7 @@ public struct Aggregator {
     kept.reserveCapacity(plan.runs.count)
     var walls = [Double](repeating: .nan, count: plan.runs.count)
     var tallies = [SteadyTally](repeating: SteadyTally(), count: plan.points.count)
+    var reported = Set<String>()
     var series = CSVFile(header: ["run", "time_s", "metric", "value"])
     // Temporary names of their own: shards sharing a directory may aggregate at the same moment.
     // A failure part-way (disk full) removes them and leaves the previous result files as they were.
@@ -125,6 +146,8 @@ public struct Aggregator {
       }
       walls[run.index] = record.wallSeconds
       tallies[run.point].add(record.output.metrics, duration: plan.points[run.point].duration)
+      for name in record.output.metrics.names { reported.insert(name) }
+      for sample in record.output.timeseries.samples { reported.insert(sample.metric) }
       let entries = record.output.metrics.entries.filter { keeps($0.name) }
       for entry in entries where !metrics.contains(entry.name) { metrics.append(entry.name) }
       kept.append(entries)
@@ -186,7 +209,8 @@ public struct Aggregator {
     return Summary(
       metrics: metrics, intervals: intervals,
       steady: tallies.map { $0.judged == 0 ? nil : $0.unsteady == 0 ? "yes" : "no" },
-      steadyWarnings: zip(tallies, plan.points).compactMap { $0.warning(point: $1) })
+      steadyWarnings: zip(tallies, plan.points).compactMap { $0.warning(point: $1) },
+      metricWarnings: unmatchedPatterns(reported: reported))
   }
 
   func manifest(commandLine: [String], walls: [Double]) -> String {

@@ -20,6 +20,8 @@ public struct ExperimentConfig: Sendable {
     public var timeseriesInterval: SimTime?
     /// Metric name patterns to keep (`*` matches any run of characters); empty keeps all.
     public var metrics: [String]
+    /// Where each pattern is written, for the warning when no run reports a metric it matches.
+    public var metricLocations: [SourceLocation] = []
   }
 
   public var file: String
@@ -223,6 +225,7 @@ public struct ExperimentConfig: Sendable {
       }
     }
     var metrics: [String] = []
+    var metricLocations: [SourceLocation] = []
     for (i, item) in try outputsReader.list("metrics").enumerated() {
       guard let text = item.scalarText else {
         throw ConfigError(
@@ -234,6 +237,7 @@ public struct ExperimentConfig: Sendable {
           location: item.location, keyPath: "outputs.metrics.\(i)", message: problem.message, hint: problem.hint)
       }
       metrics.append(text)
+      metricLocations.append(item.location)
     }
     try outputsReader.finish()
     try reader.finish()
@@ -253,7 +257,9 @@ public struct ExperimentConfig: Sendable {
     return ExperimentConfig(
       file: file, name: name, description: description, model: model, duration: duration, warmup: warmup,
       seed: UInt64(seedValue), seedMode: seedMode, replications: replications, sweep: sweep,
-      outputs: Outputs(directory: directory, timeseriesInterval: interval, metrics: metrics), root: root,
+      outputs: Outputs(
+        directory: directory, timeseriesInterval: interval, metrics: metrics, metricLocations: metricLocations),
+      root: root,
       overrides: overrides, published: published, autoWarmup: autoWarmup)
   }
 }

@@ -54,6 +54,7 @@ struct RunCommand: ParsableCommand {
       return
     }
     let summary = try aggregator.write(commandLine: CommandLine.arguments)
+    for warning in summary.metricWarnings { writeStandardError("\(warning)\n") }
     for warning in summary.steadyWarnings { writeStandardError("warning: \(warning)\n") }
     if !quiet {
       print(SummaryTable.render(plan: plan, summary: summary))
