@@ -118,10 +118,7 @@ import Testing
   }
 
   @Test func pairedDifferencesAreTheIntervalOfPerReplicationDifferences() throws {
-    let base = scratchDirectory("compare")
-    let path = writeConfig(smallSweep, in: base)
-    let directory = base + "/out"
-    try runExperiment(path, into: directory, jobs: 2)
+    let directory = try smallSweepResults("compare")
     let result = try Compare.run(directories: [directory], metric: "station.station.response_mean", by: "servers")
     #expect(result.text.contains("(paired)"))
     // Recompute one paired difference from runs.csv by hand.
@@ -146,10 +143,7 @@ import Testing
   /// replication: M/M/1's response time is 1 / (mu - lambda), 2s at utilisation 0.5 and 5s at 0.8;
   /// M/M/2's at 0.5 is 4/3 s. Their ratios are exact and their intervals have no width.
   @Test func ratiosAndChangesOfExactValuesAreTheHandComputedOnes() throws {
-    let base = scratchDirectory("compare-ratio")
-    let path = writeConfig(smallSweep, in: base)
-    let directory = base + "/out"
-    try runExperiment(path, into: directory, jobs: 2)
+    let directory = try smallSweepResults("compare-ratio")
     let byServers = try Compare.run(directories: [directory], metric: "theory.response_mean", by: "servers")
     let csv = parseCSV(byServers.csv)
     #expect(

@@ -56,3 +56,11 @@ func runExperiment(
   if aggregator.missingRuns().isEmpty { try aggregator.write(commandLine: []) }
   return plan
 }
+
+/// The small sweep run into a fresh scratch directory; returns the result directory.
+func smallSweepResults(_ name: String) throws -> String {
+  let base = scratchDirectory(name)
+  let directory = base + "/out"
+  try runExperiment(writeConfig(smallSweep, in: base), into: directory, jobs: 2)
+  return directory
+}

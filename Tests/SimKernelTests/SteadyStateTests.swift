@@ -21,6 +21,13 @@ import Testing
     #expect(SteadyState.trend((0..<20).map { 100 + ($0 % 2 == 0 ? 1.0 : -1.0) }) == 0)
     // 1% over the span: significant, but under the 5% that is reported.
     #expect(SteadyState.trend((0..<20).map { 100 + Double($0) * 0.05 }) == 0)
+    // A sawtooth of period 5 over 50 batches (a page cache flushed on a cycle) is no trend,
+    // whatever its phase at the end.
+    for phase in 0..<5 {
+      #expect(SteadyState.trend((0..<50).map { Double(($0 + phase) % 5) * 100 }) == 0)
+    }
+    // A rising sawtooth is one.
+    #expect(SteadyState.trend((0..<50).map { Double($0 % 5) * 100 + Double($0) * 10 }) == 1)
   }
 
   /// The monitor on a simulated signal: a backlog growing for the whole run is judged rising

@@ -91,9 +91,9 @@ extension BrokerCluster: PlatformWorkload {
   /// buffer.memory in use (a cluster slower than the producers).
   func watchSteadyState(_ monitor: SteadyStateMonitor) {
     monitor.rate("broker.produce_throughput_records") { [unowned self] in Double(ackedTotal) }
-    monitor.mean("broker.produce_latency", sum: { [unowned self] in latencySum }) { [unowned self] in
-      Double(latencyCount)
-    }
+    monitor.mean(
+      "broker.produce_latency", sum: { [unowned self] in latencySum }, count: { [unowned self] in Double(latencyCount) }
+    )
     monitor.level("broker.dirty_bytes") { [unowned self] in
       storage.reduce(0) { $0 + $1.dirty + ($1.writingBack?.bytes ?? 0) }
     }
