@@ -193,7 +193,13 @@ public struct ExperimentConfig: Sendable {
       throw reader.error("duration", error.message, hint: error.hint)
     }
     let autoWarmup = reader.node("warmup")?.scalarText == "auto"
-    let warmup = autoWarmup ? .zero : try reader.duration("warmup", default: .zero)
+    let warmup: SimTime
+    do {
+      warmup = autoWarmup ? .zero : try reader.duration("warmup", default: .zero)
+    } catch {
+      throw reader.error(
+        "warmup", error.message, hint: "give a duration such as 10m, or auto to detect it (docs/RUN-LENGTH.md)")
+    }
     guard warmup < duration else {
       throw reader.error("warmup", "warmup (\(warmup)) must be shorter than duration (\(duration))")
     }
