@@ -117,9 +117,16 @@ public struct Aggregator {
           what.append("\(s.name) still settling half-way through \(end) (\(s.late) of \(judged) runs)")
         }
       }
-      return
-        "point \(point.index)\(at): \(what.joined(separator: "; ")): results are not steady; run longer or set warmup"
-        + " (warmup: auto truncates by the detected point)"
+      // A scheduled fault is a transient by design: the question is whether the run settled again.
+      let faulted =
+        point.definition.contains("\"faults\":") && !point.definition.contains("\"faults\":null")
+        && !point.definition.contains("\"faults\":[]")
+      let advice =
+        faulted
+        ? "the point has faults, a transient by design: lengthen the run after the last one to measure the state it"
+          + " settles to"
+        : "run longer or set warmup (warmup: auto truncates by the detected point)"
+      return "point \(point.index)\(at): \(what.joined(separator: "; ")): results are not steady; \(advice)"
     }
   }
 
