@@ -169,7 +169,11 @@ public final class Progress: Sendable {
     var started = ContinuousClock.now
     /// Runs in progress: their trackers, and the last reading (events, when) for a rate.
     var running: [(run: Int, tracker: RunProgress, events: UInt64, at: ContinuousClock.Instant)] = []
+    /// Which `start` the ticker belongs to (validate-published starts once per file), and whether
+    /// that one has finished.
+    var generation = 0
     var stopped = false
+    var lastDrawn = ContinuousClock.now
   }
   private let state = Mutex(State())
   private let terminal: Bool
@@ -182,14 +186,18 @@ public final class Progress: Sendable {
   }
 
   func start(total: Int) {
-    state.withLock {
+    let generation = state.withLock {
       $0.total = total
+      $0.done = 0
       $0.started = .now
+      $0.stopped = false
+      $0.generation += 1
+      return $0.generation
     }
     let ticker = Thread { [self] in
       while true {
         Thread.sleep(forTimeInterval: interval.inSeconds)
-        if state.withLock({ $0.stopped }) { return }
+        if state.withLock({ $0.stopped || $0.generation != generation }) { return }
         draw()
       }
     }
@@ -205,8 +213,18 @@ public final class Progress: Sendable {
   }
 
   func update(done: Int) {
-    state.withLock { $0.done = done }
-    if terminal { draw() }
+    // On a terminal a finished run redraws the line, at most every 100 ms (a sweep of thousands
+    // of short runs would otherwise flood it), and always for the last.
+    let redraw = state.withLock { state in
+      state.done = done
+      let now = ContinuousClock.now
+      guard terminal, done == state.total || state.lastDrawn.duration(to: now) > .milliseconds(100) else {
+        return false
+      }
+      state.lastDrawn = now
+      return true
+    }
+    if redraw { draw() }
   }
 
   /// The progress line, from the state now (and the rates since the last line).

@@ -59,8 +59,9 @@ public final class FluidModel: EventHandler {
     var name: String
     /// What activities share now: the nominal capacity, or less while degraded (a failing disk).
     var capacity: Double
-    /// The capacity it was built with.
+    /// The capacity it was built with, and nominal / capacity (1 unless degraded).
     let nominal: Double
+    var scale = 1.0
     var kind: ResourceClass
     var up = true
     /// Slots of the activities using it; `positions` in each activity says where.
@@ -168,6 +169,7 @@ public final class FluidModel: EventHandler {
     let r = Int(resource.index)
     guard resources[r].capacity != capacity else { return }
     resources[r].capacity = capacity
+    resources[r].scale = resources[r].nominal / capacity
     // The running average is on the nominal scale: restate the current allocation.
     setAllocated(r, resources[r].allocatedNow)
     markDirty(resource.index)
@@ -420,7 +422,7 @@ public final class FluidModel: EventHandler {
   func setAllocated(_ r: Int, _ value: Double) {
     let clamped = max(0, value)
     resources[r].allocatedNow = clamped
-    let scale = resources[r].nominal / resources[r].capacity
+    let scale = resources[r].scale
     resources[r].allocated.update(scale == 1 ? clamped : clamped * scale, at: simulator.now)
   }
 }
