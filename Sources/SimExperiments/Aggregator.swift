@@ -26,6 +26,10 @@ public struct Aggregator {
     public var metrics: [String]
     /// intervals[point][metric index]
     public var intervals: [[ConfidenceInterval]]
+    /// The least and greatest value over the point's runs, [point][metric index] (NaN if none).
+    public var ranges: [[(minimum: Double, maximum: Double)]] = []
+    /// For a category metric: how many of the point's runs reported each code, [point][metric index].
+    public var categories: [[[Double: Int]]] = []
     /// Per point: whether every replication reached a steady state ("yes", "no"), or nil where
     /// the model judges none (a batch job).
     public var steady: [String?] = []
@@ -174,12 +178,16 @@ public struct Aggregator {
     var runs = CSVFile(header: ["run", "point", "replication", "seed"] + sweptPaths + metrics)
     var statistics = [[RunningStatistics]](
       repeating: [RunningStatistics](repeating: RunningStatistics(), count: metrics.count), count: plan.points.count)
+    let isCategory = metrics.map { plan.config.model.catalog.info($0)?.kind == .category }
+    var categories = [[[Double: Int]]](
+      repeating: [[Double: Int]](repeating: [:], count: metrics.count), count: plan.points.count)
     for (run, entries) in zip(plan.runs, kept) {
       var values = [String](repeating: "", count: metrics.count)
       for (name, value) in entries {
         let column = columnOf[name]!
         values[column] = formatNumber(value)
         if value.isFinite { statistics[run.point][column].add(value) }
+        if isCategory[column], value.isFinite { categories[run.point][column][value, default: 0] += 1 }
       }
       let point = plan.points[run.point]
       runs.append(
@@ -212,15 +220,18 @@ public struct Aggregator {
     try runsFile.commit()
     try summaryFile.commit()
     try seriesFile.commit()
-    try writeAtomically(manifest(commandLine: commandLine, walls: walls), to: directory + "/manifest.json")
+    try writeAtomically(
+      manifest(commandLine: commandLine, walls: walls, metrics: metrics), to: directory + "/manifest.json")
     return Summary(
       metrics: metrics, intervals: intervals,
+      ranges: statistics.map { $0.map { $0.count > 0 ? ($0.minimum, $0.maximum) : (.nan, .nan) } },
+      categories: categories,
       steady: tallies.map { $0.judged == 0 ? nil : $0.unsteady == 0 ? "yes" : "no" },
       steadyWarnings: zip(tallies, plan.points).compactMap { $0.warning(point: $1) },
       metricWarnings: unmatchedPatterns(reported: reported))
   }
 
-  func manifest(commandLine: [String], walls: [Double]) -> String {
+  func manifest(commandLine: [String], walls: [Double], metrics: [String]) -> String {
     let config = plan.config
     var out = "{\n"
     out += "  \"name\": \(jsonString(config.name)),\n"
@@ -237,6 +248,20 @@ public struct Aggregator {
     out += "  \"seeds\": \(jsonString(config.seedMode.rawValue)),\n"
     out += "  \"replications\": \(config.replications),\n"
     out += "  \"points\": \(plan.points.count),\n"
+    // What each column of runs.csv is (the model's catalog, bdsim models NAME).
+    let catalog = config.model.catalog
+    let units = metrics.map { name -> String in
+      guard let info = catalog.info(name) else { return "    \(jsonString(name)): null" }
+      var fields = "\"kind\": \(jsonString(info.kind.rawValue)), \"unit\": \(jsonString(info.unit))"
+      if !info.categories.isEmpty {
+        let codes = info.categories.sorted { $0.key < $1.key }.map {
+          "\(jsonString(String($0.key))): \(jsonString($0.value))"
+        }
+        fields += ", \"categories\": {\(codes.joined(separator: ", "))}"
+      }
+      return "    \(jsonString(name)): {\(fields)}"
+    }
+    out += "  \"metrics\": {\n" + units.joined(separator: ",\n") + (units.isEmpty ? "" : "\n") + "  },\n"
     out += "  \"runs\": [\n"
     let lines = plan.runs.map { run -> String in
       let wall = walls[run.index]
@@ -270,18 +295,7 @@ public struct CSVFile {
 }
 
 /// Matches `*` as any run of characters; everything else literally.
-func globMatch(_ pattern: String, _ text: String) -> Bool {
-  let parts = pattern.split(separator: "*", omittingEmptySubsequences: false).map(String.init)
-  if parts.count == 1 { return pattern == text }
-  var rest = Substring(text)
-  guard rest.hasPrefix(parts[0]) else { return false }
-  rest = rest.dropFirst(parts[0].count)
-  for part in parts.dropFirst().dropLast() {
-    guard let range = rest.range(of: part) else { return false }
-    rest = rest[range.upperBound...]
-  }
-  return rest.hasSuffix(parts.last!)
-}
+func globMatch(_ pattern: String, _ text: String) -> Bool { MetricInfo.glob(pattern, text) }
 
 /// The commit of the git checkout the config file lies in, if there is one (and git to ask).
 ///

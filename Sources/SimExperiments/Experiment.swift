@@ -137,38 +137,80 @@ public func shellQuote(_ word: String) -> String {
   return "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
 }
 
-/// The table printed at the end of a run: swept parameters, then key metrics as mean ± CI half-width.
+/// The table printed at the end of a run: swept parameters, then key metrics as mean ± CI
+/// half-width in their units (``MetricFormat``), in blocks that fit `width`.
 public enum SummaryTable {
-  public static func render(plan: ExperimentPlan, summary: Aggregator.Summary, maximumMetrics: Int = 4) -> String {
-    // The config's own metric list if it has one, else the model's headline metrics.
+  /// - Parameters:
+  ///   - metrics: patterns of the metrics to show (`bdsim run --metrics`; `all` for every one);
+  ///     nil: the first `maximumMetrics` of `outputs.metrics` if the config lists them, else the
+  ///     model's headline metrics.
+  ///   - width: the widest a line may be; wider tables are split into blocks of columns, each
+  ///     repeating the swept parameters.
+  public static func render(
+    plan: ExperimentPlan, summary: Aggregator.Summary, metrics patterns: [String]? = nil, maximumMetrics: Int = 6,
+    width: Int = 120
+  ) -> String {
     var shown: [Int]
-    if plan.config.outputs.metrics.isEmpty {
-      let patterns = plan.config.model.headlineMetrics
-      let rank = { (i: Int) in patterns.firstIndex { globMatch($0, summary.metrics[i]) } ?? patterns.count }
-      shown = summary.metrics.indices.filter { rank($0) < patterns.count }.sorted { (rank($0), $0) < (rank($1), $1) }
-      shown = Array(shown.prefix(maximumMetrics))
-      if shown.isEmpty { shown = Array(summary.metrics.indices.prefix(maximumMetrics)) }
+    if let patterns {
+      shown =
+        patterns == ["all"]
+        ? Array(summary.metrics.indices)
+        : summary.metrics.indices.filter { i in patterns.contains { globMatch($0, summary.metrics[i]) } }
+    } else if plan.config.outputs.metrics.isEmpty {
+      let headline = plan.config.model.headlineMetrics
+      let rank = { (i: Int) in headline.firstIndex { globMatch($0, summary.metrics[i]) } ?? headline.count }
+      shown = summary.metrics.indices.filter { rank($0) < headline.count }.sorted { (rank($0), $0) < (rank($1), $1) }
+      if shown.isEmpty { shown = Array(summary.metrics.indices) }
     } else {
       shown = Array(summary.metrics.indices)
     }
     // The steady-state verdict is a column of its own, not a metric among the others.
     shown.removeAll { Aggregator.alwaysKept.contains(summary.metrics[$0]) }
+    let available = shown.count
+    if patterns == nil { shown = Array(shown.prefix(maximumMetrics)) }
     let judged = summary.steady.contains { $0 != nil }
-    let header =
-      plan.config.sweep.paths.map { $0.hasPrefix("params.") ? String($0.dropFirst(7)) : $0 }
-      + shown.map { summary.metrics[$0] } + (judged ? ["steady"] : [])
-    var rows: [[String]] = []
-    for point in plan.points {
-      var row = point.assignments.map(\.value.compactText)
-      for m in shown {
-        let ci = summary.intervals[point.index][m]
-        row.append(
-          ci.halfWidth.isFinite ? "\(significant(ci.mean)) ± \(significant(ci.halfWidth))" : significant(ci.mean))
-      }
-      if judged { row.append(summary.steady[point.index] ?? "-") }
-      rows.append(row)
+    let catalog = plan.config.model.catalog
+    let keys = plan.config.sweep.paths.map { $0.hasPrefix("params.") ? String($0.dropFirst(7)) : $0 }
+    let keyRows = plan.points.map { point in point.assignments.map(\.value.compactText) }
+    var columns: [(header: String, cells: [String])] = shown.map { m in
+      let info = catalog.info(summary.metrics[m])
+      return (
+        summary.metrics[m],
+        plan.points.map { point in
+          MetricFormat.cell(
+            info, interval: summary.intervals[point.index][m],
+            range: summary.ranges.isEmpty ? (.nan, .nan) : summary.ranges[point.index][m],
+            categories: summary.categories.isEmpty ? [:] : summary.categories[point.index][m])
+        }
+      )
     }
-    var table = TextTable.render(header: header, rows: rows)
+    if judged { columns.append(("steady", plan.points.map { summary.steady[$0.index] ?? "-" })) }
+    // Blocks of columns, each as wide as fits after the swept parameters' columns.
+    let keyWidth = keys.indices.reduce(0) { total, k in
+      total + 2 + max(keys[k].count, keyRows.map { $0[k].count }.max() ?? 0)
+    }
+    var blocks: [[Int]] = [[]]
+    var used = keyWidth
+    for (c, column) in columns.enumerated() {
+      let w = 2 + max(column.header.count, column.cells.map(\.count).max() ?? 0)
+      if !blocks[blocks.count - 1].isEmpty, used + w > width {
+        blocks.append([])
+        used = keyWidth
+      }
+      blocks[blocks.count - 1].append(c)
+      used += w
+    }
+    var parts: [String] = []
+    for block in blocks {
+      let header = keys + block.map { columns[$0].header }
+      let rows = plan.points.indices.map { p in keyRows[p] + block.map { columns[$0].cells[p] } }
+      parts.append(TextTable.render(header: header, rows: rows))
+    }
+    var table = parts.joined(separator: "\n\n")
+    if patterns == nil, available > shown.count {
+      table +=
+        "\n(\(available - shown.count) more metrics in summary.csv; --metrics all, or --metrics PATTERN,... to show them)"
+    }
     for warning in summary.steadyWarnings { table += "\nnot steady: " + warning }
     return table
   }

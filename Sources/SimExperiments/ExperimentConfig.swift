@@ -242,6 +242,18 @@ public struct ExperimentConfig: Sendable {
         throw ConfigError(
           location: item.location, keyPath: "outputs.metrics.\(i)", message: problem.message, hint: problem.hint)
       }
+      // Checked against what the model can report (its catalog, the platform's, the kernel's).
+      if !model.catalog.canSelect(text) {
+        var hint = "`bdsim models \(model.name)` lists its metrics"
+        if let near = closestMatch(to: text, among: model.catalog.suggestions(for: text)) {
+          hint = "did you mean '\(near)'? " + hint
+        }
+        throw ConfigError(
+          location: item.location, keyPath: "outputs.metrics.\(i)",
+          message:
+            "model '\(model.name)' reports no metric named '\(text)'\(text.contains("*") ? " or matching it" : "")",
+          hint: hint)
+      }
       metrics.append(text)
       metricLocations.append(item.location)
     }

@@ -1,4 +1,5 @@
 import SimKernel
+import SimPlatform
 
 /// What a model's decoding gets besides its `params`: the config's `platform` and `faults`
 /// sections (for models that run on the platform) and the directory relative files are read from.
@@ -33,8 +34,10 @@ public protocol SimulationModel: SendableMetatype {
   static var name: String { get }
   /// One line for `bdsim models`.
   static var summary: String { get }
-  /// The metrics it reports, as name patterns with their meaning (for `bdsim models NAME`).
-  static var metricDescriptions: [(name: String, meaning: String)] { get }
+  /// The metrics (and time series) it reports, each with its kind, unit and meaning: what
+  /// `outputs.metrics` may name, how tables print them, `bdsim models NAME`. The platform's and
+  /// the steady-state verdict's are added for it (``AnyModel/catalog``).
+  static var metrics: [MetricInfo] { get }
   /// Patterns (`*` matches anything) of the few metrics a summary table shows by default.
   static var headlineMetrics: [String] { get }
   /// Whether it runs on the platform (reads `platform:` and `faults:`); others refuse them.
@@ -59,7 +62,9 @@ public struct ModelParameters: @unchecked Sendable {
 public struct AnyModel: Sendable {
   public let name: String
   public let summary: String
-  public let metricDescriptions: [(name: String, meaning: String)]
+  /// Every metric a run of the model may report: its own, the platform's (if it runs on it) and
+  /// the steady-state verdict's.
+  public let catalog: MetricCatalog
   public let headlineMetrics: [String]
   private let usesPlatformFlag: Bool
   private let decodeBody:
@@ -69,7 +74,7 @@ public struct AnyModel: Sendable {
   public init<M: SimulationModel>(_ model: M.Type) {
     name = M.name
     summary = M.summary
-    metricDescriptions = M.metricDescriptions
+    catalog = MetricCatalog(M.metrics + (M.usesPlatform ? Platform.metricCatalog : []) + MetricCatalog.steadyState)
     headlineMetrics = M.headlineMetrics
     usesPlatformFlag = M.usesPlatform
     decodeBody = { (node, path, input, schema) throws(ConfigError) -> ModelParameters in

@@ -112,3 +112,29 @@ extension FluidModel {
 
   public var failedSinceReset: Int { failedCount - failedAtReset }
 }
+
+extension Platform {
+  /// What every model on the platform reports besides its own metrics (``metrics()``, the fault
+  /// series, the run's event count).
+  public static let metricCatalog: [MetricInfo] = [
+    MetricInfo(
+      [
+        "platform.utilisation.cpu", "platform.utilisation.disk", "platform.utilisation.host_link",
+        "platform.utilisation.uplink",
+      ], .fraction,
+      "time-average allocated / capacity over every resource of the class (idle hosts included)"),
+    MetricInfo(
+      ["platform.network_bytes", "platform.disk_bytes"], .bytes,
+      "bytes of finished transfers between hosts, and of disk operations"),
+    MetricInfo(["platform.activities_failed"], .count, unit: "activities", "activities ended by a fault"),
+    MetricInfo(
+      ["platform.host_down_seconds", "platform.partition_seconds"], .duration,
+      "host-seconds down, and seconds with a partition in force"),
+    MetricInfo(
+      ["platform.solves", "platform.solver_work", "simulator.events"], .count,
+      "the cost of the run itself (deterministic): max-min solves, their work, events handled"),
+    MetricInfo(
+      ["faults.hosts_down", "faults.disks_failed", "faults.disks_degraded", "faults.links_down", "faults.partitions"],
+      .count, "series: what is down, failed, degraded or partitioned at each change"),
+  ]
+}

@@ -54,9 +54,36 @@ enum ModelsListing {
     out += table(header: ["key", "kind", "default", "meaning"], rows: parameters, width: width)
     out += "\n\nMetrics\n"
     out += table(
-      header: ["metric", "meaning"], rows: model.metricDescriptions.map { [$0.name, $0.meaning] }, width: width)
+      header: ["metric", "unit", "meaning"],
+      rows: model.catalog.entries.map { [compactNames($0.names), unitText($0), $0.meaning] }, width: width)
     out += "\n\nMore: docs/models/\(model.name).md"
     return out
+  }
+
+  /// Names after the first without what they share with it, up to a `_` or `.`:
+  /// `mapreduce.bytes_read_hdfs, _spilled, _written_hdfs`.
+  static func compactNames(_ names: [String]) -> String {
+    guard let first = names.first else { return "" }
+    let rest = names.dropFirst().map { name -> String in
+      if first.hasPrefix(name) { return name }
+      var shared = zip(first, name).prefix { $0 == $1 }.count
+      while shared > 0, !"_.".contains(Array(name)[shared - 1]) { shared -= 1 }
+      return shared > 0 ? String(name.dropFirst(shared - 1)) : name
+    }
+    return ([first] + rest).joined(separator: ", ")
+  }
+
+  /// A metric's kind and unit as `bdsim models` shows them: `duration (s)`, `rate (MB/s)`,
+  /// `category: 0 none, 1 network`.
+  static func unitText(_ info: MetricInfo) -> String {
+    switch info.kind {
+    case .category:
+      return "category: "
+        + info.categories.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(
+          separator: ", ")
+    case .fraction, .ratio: return info.kind.rawValue
+    default: return info.unit.isEmpty ? info.kind.rawValue : "\(info.kind.rawValue) (\(info.unit))"
+    }
   }
 
   /// A table whose last column is wrapped to fit `width`, continuation lines under it; when that

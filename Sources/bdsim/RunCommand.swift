@@ -15,6 +15,11 @@ struct RunCommand: ParsableCommand {
   @Option(name: .customLong("set"), help: "Override a config key: --set params.servers=4 (repeatable).")
   var overrides: [String] = []
   @Flag(help: "No progress bar or summary table.") var quiet = false
+  @Option(
+    help: ArgumentHelp(
+      "The metrics the summary table shows: names or patterns, comma-separated, or 'all' (default: the first 6 of"
+        + " outputs.metrics, else the model's headline metrics).", valueName: "PATTERNS"))
+  var metrics: String?
 
   func run() throws {
     let shard = try parseShard(self.shard)
@@ -57,7 +62,7 @@ struct RunCommand: ParsableCommand {
     for warning in summary.metricWarnings { writeStandardError("\(warning)\n") }
     for warning in summary.steadyWarnings { writeStandardError("warning: \(warning)\n") }
     if !quiet {
-      print(SummaryTable.render(plan: plan, summary: summary))
+      print(SummaryTable.render(plan: plan, summary: summary, metrics: tablePatterns(metrics), width: outputWidth()))
       print("\nwrote \(directory)/runs.csv, summary.csv, timeseries.csv, manifest.json")
     }
   }
@@ -91,7 +96,7 @@ struct MergeCommand: ParsableCommand {
   func run() throws {
     let output = out ?? directories[0]
     let (plan, summary) = try Experiment.merge(directories, into: output, commandLine: CommandLine.arguments)
-    print(SummaryTable.render(plan: plan, summary: summary))
+    print(SummaryTable.render(plan: plan, summary: summary, width: outputWidth()))
     print("\nmerged \(plan.runs.count) runs into \(output)")
   }
 }
@@ -191,4 +196,9 @@ func checkJobs(_ jobs: Int?) throws(ValueError) -> Int {
   guard let jobs else { return activeCores() }
   guard jobs >= 1 else { throw ValueError("--jobs must be at least 1, got \(jobs)", key: "--jobs") }
   return jobs
+}
+
+/// `--metrics a,b*` as patterns (nil when not given).
+func tablePatterns(_ option: String?) -> [String]? {
+  option.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
 }

@@ -11,55 +11,80 @@ public enum BrokerModel: SimulationModel {
     "broker.produce_throughput_records", "broker.produce_latency_p99", "broker.availability",
     "broker.records_acked_lost",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] = [
-    ("broker.records_produced", "records in batches created after the warm-up"),
-    (
-      "broker.records_acked, _failed, _in_flight",
-      "their fate: acknowledged, failed back to the producer, still pending"
-    ),
-    ("broker.records_acked_lost", "acknowledged, then gone from the partition's log (the durability metric)"),
-    ("broker.records_acked_unavailable", "acknowledged, on a replica, but the partition has no leader at the end"),
-    (
-      "broker.produce_throughput_records, _mb",
-      "records (and MB) acknowledged in the measured window (after the warm-up) per second of it; also a time"
-        + " series, per sampling interval"
-    ),
-    (
-      "broker.records_buffered_end",
-      "records not yet acknowledged or failed at the end (in the producers' buffers, queues or requests),"
-        + " whenever made"
-    ),
-    ("broker.produce_latency_mean, _p50, _p99, _p999", "first record of a batch to its acknowledgement, seconds"),
-    ("broker.availability", "acknowledged / (acknowledged + failed) records"),
-    (
-      "broker.unavailable_partition_seconds",
-      "partition-seconds without a working leader (none, or one down or cut off from the controller)"
-    ),
-    ("broker.under_replicated_partitions_mean", "time-average partitions whose ISR is short of the replication factor"),
-    ("broker.producers_blocked_mean", "time-average producers blocked on buffer.memory"),
-    ("broker.producer_cpu_utilisation", "share of a producer thread's time spent on records (producer_record_cpu)"),
-    ("broker.partition_skew", "records in the busiest partition / the mean (1: even; keyed records skew it)"),
-    (
-      "broker.bottleneck, _utilisation",
-      "what limits throughput: 0 nothing, 1 network, 2 a broker's disk, 5 a broker's CPU, 4 the producers'"
-        + " CPU (the busiest resource is >= 80% used), 3 the producers (blocked on buffer.memory: in-flight"
-        + " requests and round trips); and the busiest resource's utilisation"
-    ),
-    (
-      "broker.utilisation.cpu, .disk, .link",
+  public static let metrics: [MetricInfo] = [
+    MetricInfo(["broker.records_produced"], .count, unit: "records", "records in batches created after the warm-up"),
+    MetricInfo(
+      ["broker.records_acked", "broker.records_failed", "broker.records_in_flight"], .count, unit: "records",
+      "their fate: acknowledged, failed back to the producer, still pending"),
+    MetricInfo(
+      ["broker.records_acked_lost"], .count, unit: "records",
+      "acknowledged, then gone from the partition's log (the durability metric)"),
+    MetricInfo(
+      ["broker.records_acked_unavailable"], .count, unit: "records",
+      "acknowledged, on a replica, but the partition has no leader at the end"),
+    MetricInfo(
+      ["broker.produce_throughput_records"], .rate, unit: "records/s",
+      "records acknowledged in the measured window (after the warm-up) per second of it; also a time series, per"
+        + " sampling interval"),
+    MetricInfo(["broker.produce_throughput_mb"], .rate, unit: "MB/s", "the same in MB (10^6 bytes) per second"),
+    MetricInfo(
+      ["broker.records_buffered_end"], .count, unit: "records",
+      "records not yet acknowledged or failed at the end (in the producers' buffers, queues or requests), whenever"
+        + " made"),
+    MetricInfo(
+      [
+        "broker.produce_latency_mean", "broker.produce_latency_p50", "broker.produce_latency_p99",
+        "broker.produce_latency_p999", "broker.produce_latency",
+      ], .duration,
+      "first record of a batch to its acknowledgement (series: the mean per sampling interval)"),
+    MetricInfo(["broker.availability"], .fraction, "acknowledged / (acknowledged + failed) records"),
+    MetricInfo(
+      ["broker.unavailable_partition_seconds"], .duration,
+      "partition-seconds without a working leader (none, or one down or cut off from the controller)"),
+    MetricInfo(
+      ["broker.under_replicated_partitions_mean", "broker.under_replicated_partitions", "broker.offline_partitions"],
+      .level, unit: "partitions",
+      "time-average partitions whose ISR is short of the replication factor (series: under-replicated and offline"
+        + " partitions)"),
+    MetricInfo(
+      ["broker.producers_blocked_mean"], .level, unit: "producers", "time-average producers blocked on buffer.memory"),
+    MetricInfo(
+      ["broker.producer_cpu_utilisation"], .fraction,
+      "share of a producer thread's time spent on records (producer_record_cpu)"),
+    MetricInfo(
+      ["broker.partition_skew"], .ratio, "records in the busiest partition / the mean (1: even; keyed records skew it)"),
+    MetricInfo(
+      ["broker.bottleneck"], .category,
+      categories: [0: "none", 1: "network", 2: "disk", 3: "producers", 4: "producer CPU", 5: "broker CPU"],
+      "what limits throughput: the busiest resource when it is >= 80% used (network, a broker's disk or CPU, the"
+        + " producers' CPU), or the producers (blocked on buffer.memory: in-flight requests and round trips)"),
+    MetricInfo(["broker.bottleneck_utilisation"], .fraction, "the busiest resource's utilisation"),
+    MetricInfo(
+      ["broker.utilisation.cpu", "broker.utilisation.disk", "broker.utilisation.link"], .fraction,
       "time-average utilisation of the broker hosts' own cores, disks (read and write sides) and links (both"
-        + " directions), averaged over the brokers only"
-    ),
-    (
-      "consumer.records_consumed, _duplicated",
-      "records read by the consumer groups (each group counts), and read again"
-    ),
-    ("consumer.end_to_end_latency_mean, _p50, _p99, _p999", "first record of a batch to its consumption, seconds"),
-    ("consumer.records_skipped", "records deleted by retention before a group read them (auto.offset.reset)"),
-    ("consumer.rebalances", "rebalances: a member's session expired or a member rejoined (each group counts)"),
-    ("consumer.disk_read_bytes", "bytes consumers read from the leaders' disks (older than the page cache)"),
-    ("consumer.lag_mean, _max", "records between the high watermark and the groups' positions (sampled)"),
-    ("platform.*", "utilisation, bytes moved and fault costs (docs/models/platform.md)"),
+        + " directions), averaged over the brokers only"),
+    MetricInfo(
+      ["broker.dirty_bytes", "broker.producer_buffer_bytes"], .bytes,
+      "steady-state signals: page-cache dirty bytes (all brokers), buffer.memory in use (all producers)"),
+    MetricInfo(
+      ["consumer.records_consumed", "consumer.records_duplicated"], .count, unit: "records",
+      "records read by the consumer groups (each group counts), and read again"),
+    MetricInfo(
+      [
+        "consumer.end_to_end_latency_mean", "consumer.end_to_end_latency_p50", "consumer.end_to_end_latency_p99",
+        "consumer.end_to_end_latency_p999",
+      ], .duration, "first record of a batch to its consumption"),
+    MetricInfo(
+      ["consumer.records_skipped"], .count, unit: "records",
+      "records deleted by retention before a group read them (auto.offset.reset)"),
+    MetricInfo(
+      ["consumer.rebalances"], .count, unit: "rebalances",
+      "rebalances: a member's session expired or a member rejoined (each group counts)"),
+    MetricInfo(
+      ["consumer.disk_read_bytes"], .bytes, "bytes consumers read from the leaders' disks (older than the page cache)"),
+    MetricInfo(
+      ["consumer.lag_mean", "consumer.lag_max", "consumer.lag"], .level, unit: "records",
+      "records between the high watermark and the groups' positions (sampled; series: no suffix)"),
   ]
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> BrokerParameters {

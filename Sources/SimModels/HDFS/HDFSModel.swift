@@ -10,32 +10,42 @@ public enum HDFSModel: SimulationModel {
   public static let headlineMetrics = [
     "hdfs.write_throughput_mb", "hdfs.read_throughput_mb", "hdfs.recovery_seconds", "hdfs.blocks_lost",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] = [
-    (
-      "hdfs.write_throughput_mb, hdfs.read_throughput_mb",
-      "file bytes written or read per second by all clients, from the first file's start to the last one's end (MB/s)"
+  public static let metrics: [MetricInfo] = [
+    MetricInfo(
+      ["hdfs.write_throughput_mb", "hdfs.read_throughput_mb"], .rate, unit: "MB/s",
+      "file bytes written or read per second by all clients, from the first file's start to the last one's end"),
+    MetricInfo(
+      ["hdfs.file_rate_mb_mean"], .rate, unit: "MB/s",
+      "mean over files of size / time (TestDFSIO's per-task throughput)"
     ),
-    ("hdfs.file_rate_mb_mean", "mean over files of size / time (TestDFSIO's per-task throughput), MB/s"),
-    ("hdfs.file_write_latency_*, hdfs.file_read_latency_*", "a file's create to complete (or open to last block), s"),
-    ("hdfs.rpc_wait_mean, _p99; hdfs.rpcs", "NameNode RPC queueing time (s) and RPCs made"),
-    ("hdfs.namenode_heap_bytes; hdfs.files, hdfs.blocks", "namespace objects x namenode_object_bytes"),
-    (
-      "hdfs.under_replicated_blocks_max, _end; hdfs.missing_blocks_max",
-      "worst seen, and at the end (series: no suffix)"
-    ),
-    (
-      "hdfs.detection_seconds, hdfs.rereplication_seconds, hdfs.recovery_seconds",
-      "last repair: failure to dead-node declaration, declaration to every block replicated, failure to replicated"
-    ),
-    (
-      "hdfs.detection_delay_mean, _min, _max",
-      "failure to dead-node declaration over every DataNode declared dead (s; NaN if none was)"
-    ),
-    ("hdfs.blocks_lost, hdfs.bytes_lost", "blocks with no replica left in the NameNode's map at the end"),
-    ("hdfs.read_availability", "file reads that succeeded / file reads tried"),
-    ("hdfs.reads_node_local, _rack_local, _remote", "where block reads came from (shares)"),
-    ("hdfs.blocks_written, hdfs.replica_bytes_written", "blocks written by clients, and their bytes x replicas"),
-    ("platform.*", "the platform's metrics (docs/models/platform.md)"),
+    MetricInfo(
+      ["hdfs.file_write_latency_*", "hdfs.file_read_latency_*"], .duration,
+      "a file's create to complete (or open to last block): mean, p50, p99"),
+    MetricInfo(["hdfs.rpc_wait_mean", "hdfs.rpc_wait_p99"], .duration, "NameNode RPC queueing time"),
+    MetricInfo(["hdfs.rpcs"], .count, unit: "RPCs", "NameNode RPCs made"),
+    MetricInfo(["hdfs.namenode_heap_bytes"], .bytes, "namespace objects x namenode_object_bytes"),
+    MetricInfo(["hdfs.files", "hdfs.blocks"], .count, "namespace objects"),
+    MetricInfo(
+      [
+        "hdfs.under_replicated_blocks_max", "hdfs.under_replicated_blocks_end", "hdfs.missing_blocks_max",
+        "hdfs.under_replicated_blocks", "hdfs.missing_blocks",
+      ], .count, unit: "blocks",
+      "worst seen, and at the end (series: no suffix)"),
+    MetricInfo(
+      ["hdfs.detection_seconds", "hdfs.rereplication_seconds", "hdfs.recovery_seconds"], .duration,
+      "last repair: failure to dead-node declaration, declaration to every block replicated, failure to replicated"),
+    MetricInfo(
+      ["hdfs.detection_delay_mean", "hdfs.detection_delay_min", "hdfs.detection_delay_max"], .duration,
+      "failure to dead-node declaration over every DataNode declared dead (NaN if none was)"),
+    MetricInfo(
+      ["hdfs.blocks_lost"], .count, unit: "blocks", "blocks with no replica left in the NameNode's map at the end"),
+    MetricInfo(["hdfs.bytes_lost"], .bytes, "the bytes of those blocks"),
+    MetricInfo(["hdfs.read_availability"], .fraction, "file reads that succeeded / file reads tried"),
+    MetricInfo(
+      ["hdfs.reads_node_local", "hdfs.reads_rack_local", "hdfs.reads_remote"], .fraction,
+      "where block reads came from (shares)"),
+    MetricInfo(["hdfs.blocks_written"], .count, unit: "blocks", "blocks written by clients"),
+    MetricInfo(["hdfs.replica_bytes_written"], .bytes, "their bytes x replicas"),
   ]
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> HDFSParameters {

@@ -11,24 +11,35 @@ public enum LambdaKappaModel: SimulationModel {
     "serving.freshness_p50", "serving.freshness_p99", "serving.query_latency_p99", "serving.error_mean",
     "cost.total_cpu_seconds",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] =
+  public static let metrics: [MetricInfo] =
     StreamPipeline.servingMetrics + [
-      ("cost.speed_cpu_seconds, _batch_, _serving_, _reprocess_, _total_", "core-seconds spent by each layer"),
-      ("cost.speed_bytes, cost.batch_bytes", "bytes the stream jobs fetched, and the batch jobs read from HDFS"),
-      ("batch.runs, batch.runs_failed, batch.views_loaded", "lambda: batch runs started, failed, published"),
-      ("batch.run_seconds_mean, _max; batch.input_bytes_mean", "lambda: a run's time and input"),
-      (
-        "kappa.catch_up_seconds, kappa.reprocessed_events, kappa.reprocess_rate",
-        "kappa: from the new version's start until it has read as far as the old one, what it read by then, per second"
-      ),
-      (
-        "kappa.switch_seconds",
-        "kappa: from the start to the switch-over (its view's horizon reaches the old one's: the next commit after catching up)"
-      ),
-      ("kappa.unrecoverable_events", "kappa: events older than the log's retention, which no replay can see"),
-      ("kappa.switched", "kappa: 1 if the new version took over"),
-      ("reprocess.*", "kappa: the new version's stream metrics (stream.* below are the first version's)"),
-    ] + StreamPipeline.jobMetrics + [("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)")]
+      MetricInfo(
+        [
+          "cost.speed_cpu_seconds", "cost.batch_cpu_seconds", "cost.serving_cpu_seconds", "cost.reprocess_cpu_seconds",
+          "cost.total_cpu_seconds",
+        ], .duration, unit: "core-s", "core-seconds spent by each layer"),
+      MetricInfo(
+        ["cost.speed_bytes", "cost.batch_bytes"], .bytes,
+        "bytes the stream jobs fetched, and the batch jobs read from HDFS"),
+      MetricInfo(
+        ["batch.runs", "batch.runs_failed", "batch.views_loaded"], .count, unit: "runs",
+        "lambda: batch runs started, failed, published"),
+      MetricInfo(["batch.run_seconds_mean", "batch.run_seconds_max"], .duration, "lambda: a run's time"),
+      MetricInfo(["batch.input_bytes_mean"], .bytes, "lambda: a run's input"),
+      MetricInfo(
+        ["kappa.catch_up_seconds"], .duration,
+        "kappa: from the new version's start until it has read as far as the old one"),
+      MetricInfo(["kappa.reprocessed_events"], .count, unit: "events", "kappa: what the new version read by then"),
+      MetricInfo(["kappa.reprocess_rate"], .rate, unit: "events/s", "kappa: the same per second"),
+      MetricInfo(
+        ["kappa.switch_seconds"], .duration,
+        "kappa: from the start to the switch-over (its view's horizon reaches the old one's: the next commit after"
+          + " catching up)"),
+      MetricInfo(
+        ["kappa.unrecoverable_events"], .count, unit: "events",
+        "kappa: events older than the log's retention, which no replay can see"),
+      .flag(["kappa.switched"], "kappa: 1 if the new version took over"),
+    ] + StreamPipeline.jobMetrics(prefix: "stream") + StreamPipeline.jobMetrics(prefix: "reprocess")
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError)
     -> LambdaKappaParameters

@@ -8,41 +8,43 @@ public enum MapReduceModel: SimulationModel {
     "MapReduce over HDFS: locality-aware maps, spills, slowstart shuffle, reduces to HDFS, retries, lost outputs, speculation"
   public static let usesPlatform = true
   public static let headlineMetrics = [
-    "mapreduce.job_seconds", "mapreduce.map_phase_seconds", "mapreduce.maps_node_local", "mapreduce.tasks_rerun",
+    "mapreduce.job_seconds", "mapreduce.map_phase_seconds", "mapreduce.maps_node_local", "mapreduce.tasks_rerun*",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] = [
-    ("mapreduce.job_seconds", "submission to the last reduce's output in HDFS (NaN if the job failed)"),
-    ("mapreduce.job_failed", "1 if a task failed max_attempts times"),
-    ("mapreduce.map_phase_seconds", "job start (after job_startup) to the last map's end"),
-    ("mapreduce.maps, _reduces", "tasks"),
-    ("mapreduce.maps_node_local, _rack_local, _remote", "map launches by locality (shares)"),
-    (
-      "mapreduce.bytes_read_hdfs, _spilled, _written_hdfs",
-      "bytes read by maps, written to local disks by spills and merges, job output (once, not per replica)"
-    ),
-    (
-      "mapreduce.bytes_shuffle_written, _shuffle_read",
-      "map output (each map's once), and what the reduces that committed fetched: equal"
-    ),
-    (
-      "mapreduce.bytes_map_output_rewritten",
-      "map output written again by maps re-executed after their output was lost"
-    ),
-    (
-      "mapreduce.bytes_shuffle_fetched, _shuffle_wasted, _shuffle_served",
-      "every byte reduces fetched (read + wasted); fetched by attempts that did not commit or from outputs lost mid-fetch; read by the map hosts' shuffle services"
-    ),
-    ("mapreduce.workers_killed", "worker processes killed by worker_kills"),
-    (
-      "mapreduce.tasks_rerun_failed, _lost_output",
-      "attempts run again: after a failure or a lost host or worker, for a map output lost with its worker"
-    ),
-    ("mapreduce.backup_tasks, _backups_won", "speculative attempts launched, and those that finished first"),
-    (
-      "mapreduce.map_seconds_mean, mapreduce.reduce_seconds_mean",
-      "task durations: a map's, a reduce's after its shuffle"
-    ),
-    ("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)"),
+  public static let metrics: [MetricInfo] = [
+    MetricInfo(
+      ["mapreduce.job_seconds"], .duration, "submission to the last reduce's output in HDFS (NaN if the job failed)"),
+    .flag(["mapreduce.job_failed"], "1 if a task failed max_attempts times"),
+    MetricInfo(["mapreduce.map_phase_seconds"], .duration, "job start (after job_startup) to the last map's end"),
+    MetricInfo(["mapreduce.maps", "mapreduce.reduces"], .count, unit: "tasks", "tasks"),
+    MetricInfo(
+      ["mapreduce.maps_node_local", "mapreduce.maps_rack_local", "mapreduce.maps_remote"], .fraction,
+      "map launches by locality (shares)"),
+    MetricInfo(
+      ["mapreduce.bytes_read_hdfs", "mapreduce.bytes_spilled", "mapreduce.bytes_written_hdfs"], .bytes,
+      "bytes read by maps, written to local disks by spills and merges, job output (once, not per replica)"),
+    MetricInfo(
+      ["mapreduce.bytes_shuffle_written", "mapreduce.bytes_shuffle_read"], .bytes,
+      "map output (each map's once), and what the reduces that committed fetched: equal"),
+    MetricInfo(
+      ["mapreduce.bytes_map_output_rewritten"], .bytes,
+      "map output written again by maps re-executed after their output was lost"),
+    MetricInfo(
+      ["mapreduce.bytes_shuffle_fetched", "mapreduce.bytes_shuffle_wasted", "mapreduce.bytes_shuffle_served"], .bytes,
+      "every byte reduces fetched (read + wasted); fetched by attempts that did not commit or from outputs lost"
+        + " mid-fetch; read by the map hosts' shuffle services"),
+    MetricInfo(["mapreduce.workers_killed"], .count, unit: "workers", "worker processes killed by worker_kills"),
+    MetricInfo(
+      ["mapreduce.tasks_rerun_failed", "mapreduce.tasks_rerun_lost_output"], .count, unit: "attempts",
+      "attempts run again: after a failure or a lost host or worker, for a map output lost with its worker"),
+    MetricInfo(
+      ["mapreduce.backup_tasks", "mapreduce.backups_won"], .count, unit: "attempts",
+      "speculative attempts launched, and those that finished first"),
+    MetricInfo(
+      ["mapreduce.map_seconds_mean", "mapreduce.reduce_seconds_mean"], .duration,
+      "task durations: a map's, a reduce's after its shuffle"),
+    MetricInfo(
+      ["mapreduce.input_rate", "mapreduce.shuffle_rate", "mapreduce.output_rate"], .rate,
+      "series: bytes read by maps, moved by the shuffle, written as output per second of each sampling interval"),
   ]
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError)

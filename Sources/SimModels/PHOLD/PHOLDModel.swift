@@ -5,10 +5,10 @@ public enum PHOLDModel: SimulationModel {
   public static let name = "phold"
   public static let summary = "the PHOLD discrete-event benchmark: a constant population of events hopping between LPs"
   public static let headlineMetrics = ["events", "remote_sends"]
-  public static let metricDescriptions: [(name: String, meaning: String)] = [
-    ("events", "events handled"),
-    ("remote_sends", "events sent to another LP"),
-    ("pending_events", "events pending at the end (constant: lps x events_per_lp)"),
+  public static let metrics: [MetricInfo] = [
+    MetricInfo(["events"], .count, unit: "events", "events handled"),
+    MetricInfo(["remote_sends"], .count, unit: "events", "events sent to another LP"),
+    MetricInfo(["pending_events"], .count, unit: "events", "events pending at the end (constant: lps x events_per_lp)"),
   ]
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> PHOLDParameters {

@@ -8,21 +8,30 @@ public enum QueueingModel: SimulationModel {
   public static let headlineMetrics = [
     "station.*.response_mean", "station.*.response_p99", "station.*.utilisation", "station.*.loss_fraction",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] = [
-    ("station.S.arrivals", "customers arriving at station S after the warm-up"),
-    ("station.S.throughput", "departures per second"),
-    ("station.S.loss_fraction", "arrivals turned away because S was full"),
-    ("station.S.utilisation", "time-average fraction of S's servers busy"),
-    ("station.S.mean_queue_length", "time-average customers waiting (not in service)"),
-    ("station.S.mean_in_system", "time-average customers at S, waiting or in service"),
-    ("station.S.wait_mean, _p50, _p90, _p99, _p999", "waiting time before service, seconds"),
-    ("station.S.response_mean, _p50, _p90, _p99, _p999", "waiting plus service, seconds"),
-    ("network.arrivals, network.throughput, network.loss_fraction", "end to end"),
-    ("network.response_mean, _p50, _p90, _p99, _p999", "time from entering to leaving the network, seconds"),
-    (
-      "theory.*",
-      "closed forms for one station fed by one Poisson source (M/M/c, M/G/1, Erlang B), NaN where none applies"
-    ),
+  public static let metrics: [MetricInfo] = [
+    MetricInfo(["station.*.arrivals"], .count, unit: "customers", "customers arriving at a station after the warm-up"),
+    MetricInfo(["station.*.throughput"], .rate, unit: "customers/s", "departures per second"),
+    MetricInfo(["station.*.loss_fraction"], .fraction, "arrivals turned away because the station was full"),
+    MetricInfo(["station.*.utilisation"], .fraction, "time-average fraction of the station's servers busy"),
+    MetricInfo(
+      ["station.*.mean_queue_length"], .level, unit: "customers", "time-average customers waiting (not in service)"),
+    MetricInfo(
+      ["station.*.mean_in_system"], .level, unit: "customers",
+      "time-average customers at the station, waiting or in service"),
+    MetricInfo(
+      ["station.*.in_system", "station.*.busy_servers"], .count, unit: "customers",
+      "series: customers at the station, and its busy servers, at each sample"),
+    MetricInfo(["station.*.wait_*"], .duration, "waiting time before service: mean, p50, p90, p99, p999"),
+    MetricInfo(["station.*.response_*"], .duration, "waiting plus service: mean, p50, p90, p99, p999"),
+    MetricInfo(["network.arrivals"], .count, unit: "customers", "customers entering the network"),
+    MetricInfo(["network.throughput"], .rate, unit: "customers/s", "customers leaving the network per second"),
+    MetricInfo(["network.loss_fraction"], .fraction, "customers turned away somewhere"),
+    MetricInfo(["network.response_*"], .duration, "time from entering to leaving the network: mean and percentiles"),
+    MetricInfo(
+      ["theory.utilisation", "theory.loss_fraction"], .fraction,
+      "closed forms for one station fed by one Poisson source (M/M/c, M/G/1, Erlang B), NaN where none applies"),
+    MetricInfo(["theory.mean_queue_length"], .level, unit: "customers", "the same, customers waiting"),
+    MetricInfo(["theory.wait_mean", "theory.response_mean"], .duration, "the same, waiting and response times"),
   ]
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError)

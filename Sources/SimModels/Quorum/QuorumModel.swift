@@ -11,38 +11,53 @@ public enum QuorumModel: SimulationModel {
   public static let headlineMetrics = [
     "quorum.read_latency_p99", "quorum.write_latency_p99", "quorum.availability", "quorum.stale_read_fraction",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] = [
-    ("quorum.read_latency_p50, _p99, _p999; quorum.write_latency_*", "request start to the client's answer, seconds"),
-    ("quorum.availability", "requests answered successfully within request_timeout / requests"),
-    ("quorum.availability.GROUP", "the same for one client group (e.g. per side of a partition)"),
-    (
-      "quorum.stale_read_fraction",
-      "successful reads returning a version older than the newest committed when they started"
-    ),
-    ("quorum.k_staleness_1, _2, _3", "share of those reads at most 0, 1, 2 committed versions behind"),
-    (
-      "quorum.pbs_consistency.T",
+  public static let metrics: [MetricInfo] = [
+    MetricInfo(
+      ["quorum.read_latency_*", "quorum.write_latency_*"], .duration,
+      "request start to the client's answer: mean, p50, p99, p999"),
+    MetricInfo(
+      ["quorum.requests", "quorum.reads_checked"], .count, unit: "requests",
+      "requests made, reads checked for staleness"),
+    MetricInfo(["quorum.availability"], .fraction, "requests answered successfully within request_timeout / requests"),
+    MetricInfo(
+      ["quorum.availability.*"], .fraction, "the same for one client group (e.g. per side of a partition)"),
+    MetricInfo(
+      ["quorum.stale_read_fraction"], .fraction,
+      "successful reads returning a version older than the newest committed when they started"),
+    MetricInfo(
+      ["quorum.k_staleness_*"], .fraction, "share of those reads at most 0, 1, 2 committed versions behind"),
+    MetricInfo(
+      ["quorum.pbs_consistency.*"], .fraction,
       "PBS: P(a read starting exactly T after a write commits returns it or newer), T from visibility_t (probe reads)"
     ),
-    (
-      "quorum.pbs_t_visibility_99, _999, _9999",
-      "PBS t-visibility: the least t at which that P(consistent) reaches 0.99, 0.999, 0.9999 (pbs_targets), seconds"
-    ),
-    ("quorum.pbs_probes", "writes probed (each gives one exact time to consistency)"),
-    (
-      "quorum.load_visibility.T",
-      "client reads started between T and the next visibility_t after the newest commit: share fresh (load-dependent)"
-    ),
-    (
-      "quorum.load_visibility_999",
-      "the least bin edge (10 per decade) from which client reads are fresh with probability >= 0.999 (load-dependent)"
-    ),
-    ("quorum.conflicts", "writes committed without their quorum having seen the newest committed write (AP)"),
-    ("quorum.writes_lost", "acknowledged writes silently dropped by last-write-wins, or held by no node at the end"),
-    ("quorum.hint_backlog_mean, _max", "hints waiting to be handed over"),
-    ("quorum.convergence_seconds", "from every node reaching every other again to all replicas agreeing (AP)"),
-    ("theory.stale_probability", "C(N-W, R)/C(N, R): a read of R random replicas misses W random ones"),
-    ("platform.*", "the platform's metrics (docs/models/platform.md)"),
+    MetricInfo(
+      ["quorum.pbs_t_visibility_*"], .duration,
+      "PBS t-visibility: the least t at which that P(consistent) reaches 0.99, 0.999, 0.9999 (pbs_targets)"),
+    MetricInfo(
+      ["quorum.pbs_probes"], .count, unit: "writes", "writes probed (each gives one exact time to consistency)"),
+    MetricInfo(
+      ["quorum.load_visibility.*"], .fraction,
+      "client reads started between T and the next visibility_t after the newest commit: share fresh"
+        + " (load-dependent)"),
+    MetricInfo(
+      ["quorum.load_visibility_999"], .duration,
+      "the least bin edge (10 per decade) from which client reads are fresh with probability >= 0.999"
+        + " (load-dependent)"),
+    MetricInfo(
+      ["quorum.conflicts"], .count, unit: "writes",
+      "writes committed without their quorum having seen the newest committed write (AP)"),
+    MetricInfo(
+      ["quorum.writes_lost"], .count, unit: "writes",
+      "acknowledged writes silently dropped by last-write-wins, or held by no node at the end"),
+    MetricInfo(
+      ["quorum.hint_backlog_mean", "quorum.hint_backlog"], .level, unit: "hints",
+      "hints waiting to be handed over: time-average (series: no suffix)"),
+    MetricInfo(["quorum.hint_backlog_max"], .count, unit: "hints", "the most hints waiting at once"),
+    MetricInfo(
+      ["quorum.convergence_seconds"], .duration,
+      "from every node reaching every other again to all replicas agreeing (AP)"),
+    MetricInfo(
+      ["theory.stale_probability"], .fraction, "C(N-W, R)/C(N, R): a read of R random replicas misses W random ones"),
   ]
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> QuorumParameters {

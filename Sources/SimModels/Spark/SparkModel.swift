@@ -10,24 +10,37 @@ public enum SparkModel: SimulationModel {
   public static let headlineMetrics = [
     "spark.job_seconds", "spark.first_iteration_seconds", "spark.later_iteration_seconds_mean", "spark.cache_hit_ratio",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] = [
-    ("spark.job_seconds", "start to the last iteration's end (NaN if the job failed)"),
-    ("spark.job_failed", "1 if a task failed max_failures times"),
-    (
-      "spark.first_iteration_seconds, spark.later_iteration_seconds_mean, _max",
-      "the first iteration (which reads and caches), and the others (series: spark.iteration_seconds); with engine spark an iteration spans its stages (the application is up), with engine mapreduce its job from submission: start-up, tasks, shuffle"
-    ),
-    ("spark.tasks_process_local, _node_local, _rack_local, _any", "task launches by locality (shares)"),
-    ("spark.cache_hit_ratio", "tasks after the first iteration whose partition was cached where they ran"),
-    ("spark.cache_remote_reads", "tasks that fetched their cached partition from the executor holding it"),
-    ("spark.cached_fraction", "partitions cached (in memory or on disk) at the end"),
-    ("spark.bytes_read_hdfs, spark.shuffle_bytes", "input read from HDFS (every recomputation too), bytes shuffled"),
-    (
-      "spark.recomputed_lost, _uncached; spark.rerun_shuffle",
-      "later tasks recomputed from lineage, their partition cached nowhere: its copy was lost with its executor (or disk), or it was never cached (did not fit, or no cache); tasks run again for lost shuffle output"
-    ),
-    ("spark.speculative_tasks, _won", "speculative copies launched, and those that finished first"),
-    ("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)"),
+  public static let metrics: [MetricInfo] = [
+    MetricInfo(["spark.job_seconds"], .duration, "start to the last iteration's end (NaN if the job failed)"),
+    .flag(["spark.job_failed"], "1 if a task failed max_failures times"),
+    MetricInfo(["spark.iterations_done"], .count, unit: "iterations", "iterations finished"),
+    MetricInfo(
+      [
+        "spark.first_iteration_seconds", "spark.later_iteration_seconds_mean", "spark.later_iteration_seconds_max",
+        "spark.iteration_seconds",
+      ], .duration,
+      "the first iteration (which reads and caches), and the others (series: spark.iteration_seconds); with engine"
+        + " spark an iteration spans its stages (the application is up), with engine mapreduce its job from"
+        + " submission: start-up, tasks, shuffle"),
+    MetricInfo(
+      ["spark.tasks_process_local", "spark.tasks_node_local", "spark.tasks_rack_local", "spark.tasks_any"], .fraction,
+      "task launches by locality (shares)"),
+    MetricInfo(
+      ["spark.cache_hit_ratio"], .fraction, "tasks after the first iteration whose partition was cached where they ran"),
+    MetricInfo(
+      ["spark.cache_remote_reads"], .count, unit: "tasks",
+      "tasks that fetched their cached partition from the executor holding it"),
+    MetricInfo(["spark.cached_fraction"], .fraction, "partitions cached (in memory or on disk) at the end"),
+    MetricInfo(
+      ["spark.bytes_read_hdfs", "spark.shuffle_bytes"], .bytes,
+      "input read from HDFS (every recomputation too), bytes shuffled"),
+    MetricInfo(
+      ["spark.recomputed_lost", "spark.recomputed_uncached", "spark.rerun_shuffle"], .count, unit: "tasks",
+      "later tasks recomputed from lineage, their partition cached nowhere: its copy was lost with its executor (or"
+        + " disk), or it was never cached (did not fit, or no cache); tasks run again for lost shuffle output"),
+    MetricInfo(
+      ["spark.speculative_tasks", "spark.speculative_won"], .count, unit: "tasks",
+      "speculative copies launched, and those that finished first"),
   ]
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> SparkParameters {

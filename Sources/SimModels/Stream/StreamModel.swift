@@ -11,11 +11,8 @@ public enum StreamModel: SimulationModel {
     "stream.throughput", "stream.record_latency_p99", "stream.window_latency_p50", "stream.late_dropped",
     "stream.duplicates", "serving.freshness_p50", "serving.error_mean",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] =
-    StreamPipeline.jobMetrics
-    + StreamPipeline.servingMetrics + [
-      ("platform.*", "utilisation of cores, disks and links (docs/models/platform.md)")
-    ]
+  public static let metrics: [MetricInfo] =
+    StreamPipeline.jobMetrics(prefix: "stream") + StreamPipeline.servingMetrics
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> StreamParameters {
     let platform = try PlatformSpec.decode(input.platform)
@@ -117,35 +114,76 @@ final class StreamPipeline: PlatformWorkload {
     }
   }
 
-  static let jobMetrics: [(name: String, meaning: String)] = [
-    ("stream.events_generated, stream.events_appended", "events that happened, and those in the log"),
-    ("stream.append_retries", "produce requests that failed (no leader, a broker cut off) and were sent again"),
-    ("stream.records_processed, stream.throughput", "records through the window operator, and per second"),
-    ("stream.record_latency_p50, _p99", "from a record's append to the log to its count in a window (seconds)"),
-    ("stream.window_latency_p50, _p99", "from a window's end to its firing (watermark delay included)"),
-    ("stream.late_updates, stream.late_dropped", "late events that updated a fired window, and those dropped"),
-    ("stream.duplicates", "events counted again in results sent twice (at-least-once after a failure)"),
-    ("stream.uncommitted_discarded", "exactly-once: events in results never committed (replayed instead)"),
-    ("stream.state_bytes_mean, _max", "window state (entries x state_entry_size)"),
-    ("stream.checkpoints, stream.checkpoint_seconds_mean, stream.alignment_seconds_mean", "completed checkpoints"),
-    ("stream.failures, stream.recovery_seconds_mean", "job failures; failure to the lag being back where it was"),
-    ("stream.consumer_lag_end", "records not yet read at the end (series: stream.consumer_lag)"),
-    ("stream.backpressure", "mean number of sources waiting on a full window task"),
-    ("stream.bytes_from_disk", "bytes the sources read from the brokers' disks (older than the page cache)"),
-    ("stream.fetch_retries", "fetches that found no leader (a broker down or cut off) and were tried again"),
-    ("stream.cpu_seconds", "core-seconds of the job's tasks"),
-  ]
+  /// A stream job's metrics, under `prefix` (`stream`, or `reprocess` for Kappa's new version).
+  static func jobMetrics(prefix: String) -> [MetricInfo] {
+    [
+      MetricInfo(
+        ["\(prefix).events_generated", "\(prefix).events_appended"], .count, unit: "events",
+        "events that happened, and those in the log"),
+      MetricInfo(
+        ["\(prefix).append_retries"], .count, unit: "requests",
+        "produce requests that failed (no leader, a broker cut off) and were sent again"),
+      MetricInfo(["\(prefix).records_processed"], .count, unit: "records", "records through the window operator"),
+      MetricInfo(["\(prefix).throughput"], .rate, unit: "records/s", "records through the window operator per second"),
+      MetricInfo(
+        ["\(prefix).record_latency_p50", "\(prefix).record_latency_p99"], .duration,
+        "from a record's append to the log to its count in a window"),
+      MetricInfo(
+        ["\(prefix).window_latency_p50", "\(prefix).window_latency_p99"], .duration,
+        "from a window's end to its firing (watermark delay included)"),
+      MetricInfo(
+        ["\(prefix).late_updates", "\(prefix).late_dropped"], .count, unit: "events",
+        "late events that updated a fired window, and those dropped"),
+      MetricInfo(
+        ["\(prefix).duplicates"], .count, unit: "events",
+        "events counted again in results sent twice (at-least-once after a failure)"),
+      MetricInfo(
+        ["\(prefix).uncommitted_discarded"], .count, unit: "events",
+        "exactly-once: events in results never committed (replayed instead)"),
+      MetricInfo(
+        ["\(prefix).state_bytes_mean", "\(prefix).state_bytes_max", "\(prefix).state_bytes"], .bytes,
+        "window state (entries x state_entry_size): time-average, most (series: no suffix)"),
+      MetricInfo(
+        ["\(prefix).checkpoints", "\(prefix).checkpoints_failed"], .count, unit: "checkpoints",
+        "checkpoints completed, and failed"),
+      MetricInfo(
+        ["\(prefix).checkpoint_seconds_mean", "\(prefix).alignment_seconds_mean"], .duration,
+        "a completed checkpoint's time, and its barrier alignment"),
+      MetricInfo(["\(prefix).failures"], .count, unit: "failures", "job failures"),
+      MetricInfo(
+        ["\(prefix).recovery_seconds_mean"], .duration, "failure to the lag being back where it was"),
+      MetricInfo(
+        ["\(prefix).consumer_lag_end", "\(prefix).consumer_lag"], .count, unit: "records",
+        "records not yet read at the end (series: no suffix)"),
+      MetricInfo(
+        ["\(prefix).backpressure"], .level, unit: "sources", "mean number of sources waiting on a full window task"),
+      MetricInfo(
+        ["\(prefix).bytes_from_disk"], .bytes,
+        "bytes the sources read from the brokers' disks (older than the page cache)"
+      ),
+      MetricInfo(
+        ["\(prefix).fetch_retries"], .count, unit: "fetches",
+        "fetches that found no leader (a broker down or cut off) and were tried again"),
+      MetricInfo(["\(prefix).cpu_seconds"], .duration, unit: "core-s", "core-seconds of the job's tasks"),
+    ]
+  }
 
-  static let servingMetrics: [(name: String, meaning: String)] = [
-    ("serving.answered, serving.queries_failed", "queries answered after the warm-up, and failed"),
-    ("serving.query_latency_p50, _p99", "client to answer (seconds)"),
-    (
-      "serving.freshness_mean, _p50, _p99",
+  static let servingMetrics: [MetricInfo] = [
+    MetricInfo(
+      ["serving.answered", "serving.queries_failed"], .count, unit: "queries",
+      "queries answered after the warm-up, and failed"),
+    MetricInfo(["serving.query_latency_p50", "serving.query_latency_p99"], .duration, "client to answer"),
+    MetricInfo(
+      ["serving.freshness_mean", "serving.freshness_p50", "serving.freshness_p99", "serving.freshness_seconds"],
+      .duration,
       "age of the answer's horizon: everything before it is in the answer (series: serving.freshness_seconds)"
     ),
-    ("serving.error_mean, serving.exact_fraction", "relative error against the truth up to the horizon; exact answers"),
-    ("serving.error_now_mean", "relative error against every event that has happened (staleness included)"),
-    ("serving.cpu_seconds", "core-seconds of the store's lookups and writes"),
+    MetricInfo(
+      ["serving.error_mean", "serving.error_now_mean"], .ratio,
+      "relative error against the truth up to the horizon, and against every event that has happened (staleness"
+        + " included)"),
+    MetricInfo(["serving.exact_fraction"], .fraction, "exact answers"),
+    MetricInfo(["serving.cpu_seconds"], .duration, unit: "core-s", "core-seconds of the store's lookups and writes"),
   ]
 
   func metrics() -> Metrics {

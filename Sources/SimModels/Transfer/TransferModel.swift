@@ -31,15 +31,16 @@ public enum TransferModel: SimulationModel {
   public static let headlineMetrics = [
     "transfer.completion_time", "transfer.flow_throughput_mean", "platform.utilisation.uplink", "transfer.flows_failed",
   ]
-  public static let metricDescriptions: [(name: String, meaning: String)] = [
-    ("(run length)", "the run ends when every transfer has finished or failed, or at the duration"),
-    ("transfer.flows, _finished, _failed", "transfers started, finished and failed (after the warm-up)"),
-    ("transfer.completion_time", "seconds from the first start to the last finish (NaN if any did not finish)"),
-    ("transfer.flow_throughput_mean, _p50, _p99", "bytes per second of each finished transfer, start to finish"),
-    ("platform.utilisation.{cpu,disk,host_link,uplink}", "time-average allocated / capacity per resource class"),
-    ("platform.network_bytes, platform.disk_bytes", "bytes of finished transfers and disk operations"),
-    ("platform.activities_failed, host_down_seconds, partition_seconds", "what the faults cost"),
-    ("platform.solves, platform.solver_work, simulator.events", "the cost of the run itself (deterministic)"),
+  public static let metrics: [MetricInfo] = [
+    MetricInfo(
+      ["transfer.flows", "transfer.flows_finished", "transfer.flows_failed"], .count, unit: "flows",
+      "transfers started, finished and failed (after the warm-up); the run ends when every transfer has finished or"
+        + " failed, or at the duration"),
+    MetricInfo(
+      ["transfer.completion_time"], .duration, "from the first start to the last finish (NaN if any did not finish)"),
+    MetricInfo(
+      ["transfer.flow_throughput_mean", "transfer.flow_throughput_p50", "transfer.flow_throughput_p99"], .rate,
+      "bytes per second of each finished transfer, start to finish"),
   ]
 
   /// Bytes of one transfer at most: 2^53 (8 PiB), the largest count of bytes a Double holds
