@@ -74,7 +74,14 @@ public enum Experiment {
     try makeDirectories(output + "/runs")
     for directory in Set(directories + [output]) { TemporaryFiles.removeStale(in: directory) }
     if !directories.contains(output) { try claim(output, plan: plan, replace: false) }
-    for run in plan.runs {
+    // With precision: the rounds' runs are known only round by round, from the records: copy
+    // every record that belongs to a run the cap allows, then replay the rounds.
+    let candidates =
+      plan.config.precision == nil
+      ? plan
+      : plan.withReplications(
+        [Int](repeating: plan.replicationCap, count: plan.points.count))
+    for run in candidates.runs {
       if let present = RunRecord.read(run: run.index, from: output), present.specHash == run.specHash { continue }
       for directory in directories where directory != output {
         if let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash {
@@ -83,19 +90,19 @@ public enum Experiment {
         }
       }
     }
-    let aggregator = Aggregator(plan: plan, directory: output)
-    let missing = aggregator.missingRuns()
+    let (decided, missing) = replayed(plan, directory: output)
+    let aggregator = Aggregator(plan: decided, directory: output)
     guard missing.isEmpty else {
       let rerun =
         ["bdsim", "run", plan.config.file, "--out", output, "--resume"]
         + plan.config.overrides.flatMap { ["--set", $0] }
       throw ExperimentError(
-        "\(output): error: \(missing.count) of \(plan.runs.count) runs have no result in "
+        "\(output): error: \(missing.count) of \(decided.runs.count) runs have no result in "
           + (directories.count == 1 ? "it" : "any of the \(directories.count) directories") + ": "
           + runList(missing) + " (run them with: \(rerun.map(shellQuote).joined(separator: " ")), "
           + "which also writes the result files; or re-run the shards that hold them, then merge again)")
     }
-    return (plan, try aggregator.write(commandLine: commandLine))
+    return (decided, try aggregator.write(commandLine: commandLine))
   }
 
   /// Re-runs every run of a result directory from its recorded config and compares the CSVs
@@ -105,8 +112,8 @@ public enum Experiment {
     let scratch = NSTemporaryDirectory() + "bdsim-verify-\(ProcessInfo.processInfo.processIdentifier)"
     try? FileManager.default.removeItem(atPath: scratch)
     defer { try? FileManager.default.removeItem(atPath: scratch) }
-    _ = try Runner(plan: plan, directory: scratch, jobs: jobs).run()
-    try Aggregator(plan: plan, directory: scratch).write(commandLine: [])
+    let execution = try execute(plan, directory: scratch, jobs: jobs)
+    try Aggregator(plan: execution.plan, directory: scratch).write(commandLine: [])
     var differing: [String] = []
     for file in ["runs.csv", "summary.csv", "timeseries.csv"] {
       let original = FileManager.default.contents(atPath: directory + "/" + file)
@@ -154,9 +161,11 @@ public enum SummaryTable {
     // The steady-state verdict is a column of its own, not a metric among the others.
     shown.removeAll { Aggregator.alwaysKept.contains(summary.metrics[$0]) }
     let judged = summary.steady.contains { $0 != nil }
+    let precise = plan.config.precision.flatMap { summary.precision.isEmpty ? nil : $0 }
     let header =
       plan.config.sweep.paths.map { $0.hasPrefix("params.") ? String($0.dropFirst(7)) : $0 }
       + shown.map { summary.metrics[$0] } + (judged ? ["steady"] : [])
+      + (precise.map { ["reps", "±\($0.metric)"] } ?? [])
     var rows: [[String]] = []
     for point in plan.points {
       var row = point.assignments.map(\.value.compactText)
@@ -166,10 +175,16 @@ public enum SummaryTable {
           ci.halfWidth.isFinite ? "\(significant(ci.mean)) ± \(significant(ci.halfWidth))" : significant(ci.mean))
       }
       if judged { row.append(summary.steady[point.index] ?? "-") }
+      if let precise {
+        let standing = summary.precision[point.index]
+        row.append(String(standing.replications))
+        row.append("\(standing.reached(precise.target)) (\(standing.met ? "met" : "not met"))")
+      }
       rows.append(row)
     }
     var table = TextTable.render(header: header, rows: rows)
     for warning in summary.steadyWarnings { table += "\nnot steady: " + warning }
+    for warning in summary.precisionWarnings { table += "\nnot precise: " + warning }
     return table
   }
 
