@@ -23,6 +23,12 @@ struct RunCommand: ParsableCommand {
     let plan = try ExperimentPlan(experiment)
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     let directory = out ?? experiment.outputs.directory
+    if shard != nil, experiment.precision != nil {
+      throw ValueError(
+        "an experiment with precision: decides each round from every result of the round before, so it cannot be "
+          + "split into shards", key: "--shard", hint: "run it without --shard (--jobs N uses the cores of one machine)"
+      )
+    }
     try Experiment.claim(directory, plan: plan, replace: false)
     // Progress in place on a terminal, a line every 10 s in a log; none with --quiet.
     let progress = quiet ? nil : Progress(terminal: isatty(2) == 1)
