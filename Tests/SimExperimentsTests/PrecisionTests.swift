@@ -229,6 +229,27 @@ import Testing
     #expect(plain.runs.map(\.index) == Array(0..<6))
   }
 
+  @Test func bdsimRunNamesThePointsThatMissedItAndRefusesShards() throws {
+    let bdsim = bdsimBinary()
+    try #require(FileManager.default.isExecutableFile(atPath: bdsim.path), "no bdsim at \(bdsim.path)")
+    let base = scratchDirectory("precision-cli")
+    let path = writeConfig(Self.config, in: base)
+    let run = try runProcess(bdsim, ["run", path, "--out", base + "/out", "--jobs", "2"])
+    #expect(run.status == 0, "\(run.stderr)")
+    let missed =
+      "point 1 (params.utilisation=0.9): station.station.response_mean half-width "
+    #expect(run.stderr.contains("6 runs to start, up to 12 replications a point until station.station.response_mean"))
+    #expect(run.stderr.contains("warning: precision not met: " + missed))
+    #expect(run.stdout.contains("not precise: " + missed))
+    #expect(run.stdout.contains("of 2 points met the target"))
+    let validate = try runProcess(bdsim, ["validate", path])
+    #expect(validate.stdout.contains("= 6 runs to start; precision: up to 12 replications a point (24 runs)"))
+    let shard = try runProcess(bdsim, ["run", path, "--out", base + "/shard", "--shard", "1/2"])
+    #expect(shard.status == 2)
+    #expect(shard.stderr.contains("cannot be split into shards"))
+    #expect(!FileManager.default.fileExists(atPath: base + "/shard"), "nothing is written")
+  }
+
   @Test func progressCountsAgainstTheCapNotAWrongTotal() {
     let progress = Progress(terminal: false)
     progress.start(total: 4, round: Progress.Round(index: 2, earlier: 40, cap: 100))
