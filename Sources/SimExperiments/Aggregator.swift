@@ -37,6 +37,10 @@ public struct Aggregator {
     public var steadyWarnings: [String] = []
     /// `outputs.metrics` patterns that no run reported anything for (a misspelt name), located.
     public var metricWarnings: [ConfigWarning] = []
+    /// Per point, where it stands against `precision:` (empty without one).
+    public var precision: [PointPrecision] = []
+    /// One line per point that did not meet `precision:` (at the cap, or not judgeable).
+    public var precisionWarnings: [String] = []
   }
 
   /// A warning for each `outputs.metrics` pattern that matches none of the names the runs
@@ -151,11 +155,11 @@ public struct Aggregator {
     // A failure part-way (disk full) removes them and leaves the previous result files as they were.
     let seriesFile = try PendingFile(for: directory + "/timeseries.csv")
     try seriesFile.write(series.takeText())
-    for run in plan.runs {
+    for (position, run) in plan.runs.enumerated() {
       guard let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash else {
         throw ExperimentError("run \(run.index) has no result in \(directory)/runs; run again with --resume")
       }
-      walls[run.index] = record.wallSeconds
+      walls[position] = record.wallSeconds
       tallies[run.point].add(record.output.metrics, duration: plan.points[run.point].duration)
       for name in record.output.metrics.names { reported.insert(name) }
       for sample in record.output.timeseries.samples { reported.insert(sample.metric) }
@@ -195,7 +199,19 @@ public struct Aggregator {
           + point.assignments.map(\.value.compactText) + values)
     }
 
-    var summary = CSVFile(header: ["point"] + sweptPaths + ["metric", "n", "mean", "stddev", "ci95_low", "ci95_high"])
+    // With precision: each point's standing, from the same statistics as its interval.
+    var precision: [PointPrecision] = []
+    if let target = plan.config.precision {
+      let column = columnOf[target.metric]
+      precision = plan.points.map { point in
+        PointPrecision.assess(
+          point: point.index, replications: plan.replicationCounts[point.index],
+          statistics: column.map { statistics[point.index][$0] } ?? RunningStatistics(), target: target.target)
+      }
+    }
+    let precisionColumns = plan.config.precision == nil ? [] : ["replications", "precision_met"]
+    var summary = CSVFile(
+      header: ["point"] + sweptPaths + ["metric", "n", "mean", "stddev", "ci95_low", "ci95_high"] + precisionColumns)
     var intervals: [[ConfidenceInterval]] = []
     for point in plan.points {
       var row: [ConfidenceInterval] = []
@@ -208,7 +224,11 @@ public struct Aggregator {
           String(s.count), formatNumber(ci.mean), formatNumber(s.count > 1 ? s.standardDeviation : .nan),
           formatNumber(ci.lower), formatNumber(ci.upper),
         ]
-        summary.append([String(point.index)] + point.assignments.map(\.value.compactText) + [metric] + cells)
+        let standing =
+          precision.isEmpty
+          ? [] : [String(precision[point.index].replications), precision[point.index].met ? "1" : "0"]
+        summary.append(
+          [String(point.index)] + point.assignments.map(\.value.compactText) + [metric] + cells + standing)
       }
       intervals.append(row)
     }
@@ -221,17 +241,21 @@ public struct Aggregator {
     try summaryFile.commit()
     try seriesFile.commit()
     try writeAtomically(
-      manifest(commandLine: commandLine, walls: walls, metrics: metrics), to: directory + "/manifest.json")
+      manifest(commandLine: commandLine, walls: walls, metrics: metrics, precision: precision),
+      to: directory + "/manifest.json")
     return Summary(
       metrics: metrics, intervals: intervals,
       ranges: statistics.map { $0.map { $0.count > 0 ? ($0.minimum, $0.maximum) : (.nan, .nan) } },
       categories: categories,
       steady: tallies.map { $0.judged == 0 ? nil : $0.unsteady == 0 ? "yes" : "no" },
       steadyWarnings: zip(tallies, plan.points).compactMap { $0.warning(point: $1) },
-      metricWarnings: unmatchedPatterns(reported: reported))
+      metricWarnings: unmatchedPatterns(reported: reported), precision: precision,
+      precisionWarnings: plan.config.precision.map { target in
+        zip(precision, plan.points).compactMap { $0.warning(point: $1, precision: target) }
+      } ?? [])
   }
 
-  func manifest(commandLine: [String], walls: [Double], metrics: [String]) -> String {
+  func manifest(commandLine: [String], walls: [Double], metrics: [String], precision: [PointPrecision] = []) -> String {
     let config = plan.config
     var out = "{\n"
     out += "  \"name\": \(jsonString(config.name)),\n"
@@ -262,9 +286,32 @@ public struct Aggregator {
       return "    \(jsonString(name)): {\(fields)}"
     }
     out += "  \"metrics\": {\n" + units.joined(separator: ",\n") + (units.isEmpty ? "" : "\n") + "  },\n"
+    if let target = plan.config.precision {
+      let kind: String
+      let width: Double
+      switch target.target {
+      case .relative(let r): (kind, width) = ("relative_half_width", r)
+      case .absolute(let a): (kind, width) = ("absolute_half_width", a)
+      }
+      out += "  \"precision\": {\"metric\": \(jsonString(target.metric)), \"\(kind)\": \(formatNumber(width)), "
+      out += "\"max_replications\": \(target.maxReplications), \"batch\": \(target.batch), \"points\": [\n"
+      out +=
+        precision.map { p in
+          let verdict: String
+          switch p.verdict {
+          case .met: verdict = "met"
+          case .wide: verdict = "wide"
+          case .missing: verdict = "missing"
+          case .zeroMean: verdict = "zero_mean"
+          }
+          func number(_ x: Double) -> String { x.isFinite ? formatNumber(x) : "null" }
+          return "    {\"point\": \(p.point), \"replications\": \(p.replications), \"n\": \(p.count), "
+            + "\"mean\": \(number(p.mean)), \"half_width\": \(number(p.halfWidth)), \"met\": \(p.met), "
+            + "\"verdict\": \"\(verdict)\"}"
+        }.joined(separator: ",\n") + "\n  ]},\n"
+    }
     out += "  \"runs\": [\n"
-    let lines = plan.runs.map { run -> String in
-      let wall = walls[run.index]
+    let lines = zip(plan.runs, walls).map { run, wall -> String in
       return "    {\"run\": \(run.index), \"point\": \(run.point), \"replication\": \(run.replication), "
         + "\"seed\": \(run.seed), \"spec_sha256\": \(jsonString(run.specHash)), \"wall_s\": \(wall.isFinite ? formatNumber(wall) : "null")}"
     }

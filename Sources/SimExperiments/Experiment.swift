@@ -74,7 +74,14 @@ public enum Experiment {
     try makeDirectories(output + "/runs")
     for directory in Set(directories + [output]) { TemporaryFiles.removeStale(in: directory) }
     if !directories.contains(output) { try claim(output, plan: plan, replace: false) }
-    for run in plan.runs {
+    // With precision: the rounds' runs are known only round by round, from the records: copy
+    // every record that belongs to a run the cap allows, then replay the rounds.
+    let candidates =
+      plan.config.precision == nil
+      ? plan
+      : plan.withReplications(
+        [Int](repeating: plan.replicationCap, count: plan.points.count))
+    for run in candidates.runs {
       if let present = RunRecord.read(run: run.index, from: output), present.specHash == run.specHash { continue }
       for directory in directories where directory != output {
         if let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash {
@@ -83,19 +90,19 @@ public enum Experiment {
         }
       }
     }
-    let aggregator = Aggregator(plan: plan, directory: output)
-    let missing = aggregator.missingRuns()
+    let (decided, missing) = replayed(plan, directory: output)
+    let aggregator = Aggregator(plan: decided, directory: output)
     guard missing.isEmpty else {
       let rerun =
         ["bdsim", "run", plan.config.file, "--out", output, "--resume"]
         + plan.config.overrides.flatMap { ["--set", $0] }
       throw ExperimentError(
-        "\(output): error: \(missing.count) of \(plan.runs.count) runs have no result in "
+        "\(output): error: \(missing.count) of \(decided.runs.count) runs have no result in "
           + (directories.count == 1 ? "it" : "any of the \(directories.count) directories") + ": "
           + runList(missing) + " (run them with: \(rerun.map(shellQuote).joined(separator: " ")), "
           + "which also writes the result files; or re-run the shards that hold them, then merge again)")
     }
-    return (plan, try aggregator.write(commandLine: commandLine))
+    return (decided, try aggregator.write(commandLine: commandLine))
   }
 
   /// Re-runs every run of a result directory from its recorded config and compares the CSVs
@@ -105,8 +112,8 @@ public enum Experiment {
     let scratch = NSTemporaryDirectory() + "bdsim-verify-\(ProcessInfo.processInfo.processIdentifier)"
     try? FileManager.default.removeItem(atPath: scratch)
     defer { try? FileManager.default.removeItem(atPath: scratch) }
-    _ = try Runner(plan: plan, directory: scratch, jobs: jobs).run()
-    try Aggregator(plan: plan, directory: scratch).write(commandLine: [])
+    let execution = try execute(plan, directory: scratch, jobs: jobs)
+    try Aggregator(plan: execution.plan, directory: scratch).write(commandLine: [])
     var differing: [String] = []
     for file in ["runs.csv", "summary.csv", "timeseries.csv"] {
       let original = FileManager.default.contents(atPath: directory + "/" + file)
@@ -185,6 +192,17 @@ public enum SummaryTable {
       )
     }
     if judged { columns.append(("steady", plan.points.map { summary.steady[$0.index] ?? "-" })) }
+    if let precise = plan.config.precision.flatMap({ summary.precision.isEmpty ? nil : $0 }) {
+      columns.append(("reps", plan.points.map { String(summary.precision[$0.index].replications) }))
+      columns.append(
+        (
+          "±\(precise.metric)",
+          plan.points.map { point in
+            let standing = summary.precision[point.index]
+            return "\(standing.reached(precise.target)) (\(standing.met ? "met" : "not met"))"
+          }
+        ))
+    }
     // Blocks of columns, each as wide as fits after the swept parameters' columns.
     let keyWidth = keys.indices.reduce(0) { total, k in
       total + 2 + max(keys[k].count, keyRows.map { $0[k].count }.max() ?? 0)
@@ -212,6 +230,7 @@ public enum SummaryTable {
         "\n(\(available - shown.count) more metrics in summary.csv; --metrics all, or --metrics PATTERN,... to show them)"
     }
     for warning in summary.steadyWarnings { table += "\nnot steady: " + warning }
+    for warning in summary.precisionWarnings { table += "\nnot precise: " + warning }
     return table
   }
 

@@ -45,6 +45,9 @@ public struct ExperimentConfig: Sendable {
   /// `warmup: auto`: each run is run once to find its MSER-5 truncation point
   /// (``SteadyStateMonitor``), then again with that warm-up (`warmup` is then zero).
   public var autoWarmup = false
+  /// `precision:`: replications are added in rounds until a metric's half-width meets a target
+  /// at every point, or the cap (``PrecisionTarget``, docs/RUN-LENGTH.md).
+  public var precision: PrecisionTarget?
 
   /// The config that defines the results: the whole config but `published:`, which only judges
   /// them (so editing a tolerance keeps a result directory's runs).
@@ -120,7 +123,7 @@ public struct ExperimentConfig: Sendable {
 
   static let topLevelKeys = [
     "name", "description", "model", "duration", "warmup", "seed", "seeds", "replications", "platform", "faults",
-    "params", "sweep", "outputs", "published",
+    "params", "sweep", "outputs", "published", "precision",
   ]
 
   /// Loads a config file and applies `--set key=value` overrides.
@@ -212,6 +215,9 @@ public struct ExperimentConfig: Sendable {
     _ = reader.node("params")
     let sweepNode = reader.node("sweep")
     let publishedNode = reader.node("published")
+    // An empty `precision:` is an error rather than no section: it was meant to say something.
+    _ = reader.has("precision")
+    let precisionNode = root["precision"]
     var outputsReader = try reader.mapping("outputs")
     let directory = try outputsReader.string("dir", default: "results/\(name)")
     if directory.isEmpty || directory.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
@@ -272,12 +278,16 @@ public struct ExperimentConfig: Sendable {
     let published = try publishedNode.map { node throws(ConfigError) in
       try PublishedSection(node, sweep: sweep, metricPatterns: metrics)
     }
+    let precision = try precisionNode.map { node throws(ConfigError) in
+      try PrecisionTarget.decode(
+        node, replications: replications, replicationsNode: root["replications"], metricPatterns: metrics)
+    }
     return ExperimentConfig(
       file: file, name: name, description: description, model: model, duration: duration, warmup: warmup,
       seed: UInt64(seedValue), seedMode: seedMode, replications: replications, sweep: sweep,
       outputs: Outputs(
         directory: directory, timeseriesInterval: interval, metrics: metrics, metricLocations: metricLocations),
       root: root,
-      overrides: overrides, published: published, autoWarmup: autoWarmup)
+      overrides: overrides, published: published, autoWarmup: autoWarmup, precision: precision)
   }
 }

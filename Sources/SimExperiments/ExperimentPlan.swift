@@ -70,7 +70,16 @@ public struct ExperimentPlan: Sendable {
   /// What the config does that is legal but likely unmeant, once each however many sweep points
   /// share it (a fault after the end of the run, a time series with no samples).
   public let warnings: [ConfigWarning]
-  public let runs: [Run]
+  /// The runs, in (point, replication) order. A run's index is `point * replicationCap +
+  /// replication`, so it keeps its number (and its record file) whatever rounds a `precision:`
+  /// section adds; without one the indices are 0, 1, 2, ... in that order.
+  public private(set) var runs: [Run]
+  /// Per point, how many replications `runs` holds (`replications` at first).
+  public private(set) var replicationCounts: [Int]
+  /// The most replications a point may get: `precision.max_replications`, else `replications`.
+  public let replicationCap: Int
+  /// Per point, the experiment seed its replications' streams derive from.
+  private let experimentSeeds: [UInt64]
   /// SHA-256 of the normalised config (after overrides), its `published:` section left out: that
   /// section judges the results and does not make them.
   public let configDigest: String
@@ -89,6 +98,20 @@ public struct ExperimentPlan: Sendable {
       if !warnings.contains(warning) { warnings.append(warning) }
     }
     let sweepPoints = config.sweep.points()
+    if let precision = config.precision {
+      let (most, overflow) = sweepPoints.count.multipliedReportingOverflow(by: precision.maxReplications)
+      if overflow || most > Self.maximumRuns {
+        throw ConfigError(
+          location: config.root["precision"]?["max_replications"]?.location ?? .unknown,
+          keyPath: "precision.max_replications",
+          message:
+            "\(sweepPoints.count) points x \(precision.maxReplications) replications at most are "
+            + "\(overflow ? "too many" : String(most)) runs, more than the \(Self.maximumRuns) an experiment may have",
+          hint:
+            "lower max_replications to \(max(1, Self.maximumRuns / max(1, sweepPoints.count))) or less, or sweep fewer values"
+        )
+      }
+    }
     let (runCount, overflow) = sweepPoints.count.multipliedReportingOverflow(by: config.replications)
     if overflow || runCount > Self.maximumRuns {
       let swept = !config.sweep.paths.isEmpty
@@ -191,26 +214,51 @@ public struct ExperimentPlan: Sendable {
     }
     self.points = points
     self.warnings = warnings
+    replicationCap = config.precision?.maxReplications ?? config.replications
+    experimentSeeds = points.map { point in
+      switch config.seedMode {
+      case .common: return config.seed
+      case .independent: return StableHash.splitMix64(config.seed ^ StableHash.fnv1a64(SHA256.hex(point.definition)))
+      }
+    }
+    replicationCounts = [Int](repeating: config.replications, count: points.count)
+    runs = []
+    runs = makeRuns(replicationCounts)
+  }
+
+  /// The runs of `counts[p]` replications at every point p, in (point, replication) order.
+  private func makeRuns(_ counts: [Int]) -> [Run] {
     var runs: [Run] = []
     for point in points {
-      let pointDigest = SHA256.hex(point.definition)
-      for replication in 0..<config.replications {
-        let experimentSeed: UInt64
-        switch config.seedMode {
-        case .common: experimentSeed = config.seed
-        case .independent: experimentSeed = StableHash.splitMix64(config.seed ^ StableHash.fnv1a64(pointDigest))
-        }
+      let experimentSeed = experimentSeeds[point.index]
+      for replication in 0..<counts[point.index] {
         let streams = RandomStreams(experimentSeed: experimentSeed, replication: replication)
         let spec =
           "bdsim \(BDSimVersion.string)\n\(point.definition)\nseed=\(experimentSeed)\nreplication=\(replication)\n"
           + "timeseries=\(config.outputs.timeseriesInterval?.formatted ?? "none")\n"
         runs.append(
           Run(
-            index: runs.count, point: point.index, replication: replication, streams: streams,
-            specHash: SHA256.hex(spec)))
+            index: point.index * replicationCap + replication, point: point.index, replication: replication,
+            streams: streams, specHash: SHA256.hex(spec)))
       }
     }
-    self.runs = runs
+    return runs
+  }
+
+  /// The plan with `counts[p]` replications at point p (each at most ``replicationCap``): what a
+  /// round of a `precision:` experiment extends it to.
+  func withReplications(_ counts: [Int]) -> ExperimentPlan {
+    var copy = self
+    copy.replicationCounts = counts.map { min($0, replicationCap) }
+    copy.runs = copy.makeRuns(copy.replicationCounts)
+    return copy
+  }
+
+  /// The plan with only `runs` to run (one round's new runs); its points are all the plan's.
+  func restricted(to runs: [Run]) -> ExperimentPlan {
+    var copy = self
+    copy.runs = runs
+    return copy
   }
 
   /// The context a run gets.

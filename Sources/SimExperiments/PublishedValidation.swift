@@ -622,16 +622,15 @@ extension PublishedValidation {
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     let directory = experiment.outputs.directory
     try Experiment.claim(directory, plan: plan, replace: false)
-    let runner = Runner(plan: plan, directory: directory, jobs: jobs, resume: true, progress: progress)
     let toRun = Aggregator(plan: plan, directory: directory).missingRuns().count
     announce(
       "\(experiment.name): \(plan.points.count) points x \(experiment.replications) replications = \(plan.runs.count) runs, "
         + (toRun == 0 ? "all reused from \(directory)" : "\(toRun) to run in \(directory)") + ", \(jobs) jobs")
-    let outcome = try runner.run()
+    let outcome = try Experiment.execute(plan, directory: directory, jobs: jobs, resume: true, progress: progress)
     if outcome.interrupted {
       return Outcome(rows: [], completed: outcome.completed, reused: outcome.skipped, interrupted: true)
     }
-    let summary = try Aggregator(plan: plan, directory: directory).write(commandLine: CommandLine.arguments)
+    let summary = try Aggregator(plan: outcome.plan, directory: directory).write(commandLine: CommandLine.arguments)
     let rows = try evaluate(section, experiment: experiment.name, file: file, summary: summary)
     return Outcome(rows: rows, completed: outcome.completed, reused: outcome.skipped, interrupted: false)
   }

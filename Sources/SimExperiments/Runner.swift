@@ -20,10 +20,12 @@ public struct Runner: Sendable {
   /// Skip runs whose record exists with the same spec hash.
   public var resume: Bool
   public var progress: Progress?
+  /// Which round of a `precision:` experiment this is, for the progress line (nil: the only one).
+  public var round: Progress.Round?
 
   public init(
     plan: ExperimentPlan, directory: String, jobs: Int, shard: (index: Int, count: Int)? = nil, resume: Bool = false,
-    progress: Progress? = nil
+    progress: Progress? = nil, round: Progress.Round? = nil
   ) {
     self.plan = plan
     self.directory = directory
@@ -31,6 +33,7 @@ public struct Runner: Sendable {
     self.shard = shard
     self.resume = resume
     self.progress = progress
+    self.round = round
   }
 
   public struct Outcome: Sendable {
@@ -64,7 +67,7 @@ public struct Runner: Sendable {
     let plan = self.plan
     let directory = self.directory
     let progress = self.progress
-    progress?.start(total: pending.count)
+    progress?.start(total: pending.count, round: round)
     let next = Atomic<Int>(0)
     let completed = Atomic<Int>(0)
     let failure = Mutex<(any Error)?>(nil)
@@ -163,7 +166,16 @@ func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer?, _ count: Int) -> Int 
 /// simulated time and events per second. On a terminal the line is redrawn in place twice a
 /// second; otherwise (a log file, Slurm, nohup) a plain line is written every 10 s.
 public final class Progress: Sendable {
+  /// A round of a `precision:` experiment: its number (from 0), the runs of the rounds before
+  /// and the most the experiment may have, since its total is not known until it stops.
+  public struct Round: Sendable {
+    public var index: Int
+    public var earlier: Int
+    public var cap: Int
+  }
+
   private struct State {
+    var round: Round?
     var total = 0
     var done = 0
     var started = ContinuousClock.now
@@ -185,8 +197,9 @@ public final class Progress: Sendable {
     interval = terminal ? .milliseconds(500) : .seconds(10)
   }
 
-  func start(total: Int) {
+  func start(total: Int, round: Round? = nil) {
     let generation = state.withLock {
+      $0.round = round
       $0.total = total
       $0.done = 0
       $0.started = .now
@@ -251,6 +264,12 @@ public final class Progress: Sendable {
       let eta = effective > 0 ? elapsed / effective * (Double(state.total) - effective) : .nan
       var text =
         "\(state.done)/\(state.total) runs done, elapsed \(Self.clock(elapsed)), eta \(eta.isFinite ? Self.clock(eta) : "-")"
+      if let round = state.round {
+        // The total is open: it is decided round by round. Say what is known.
+        text =
+          "round \(round.index): \(state.done)/\(state.total) runs of the round done (\(round.earlier + state.done) "
+          + "so far, at most \(round.cap)), elapsed \(Self.clock(elapsed)), round eta \(eta.isFinite ? Self.clock(eta) : "-")"
+      }
       if !parts.isEmpty { text += "; " + parts.prefix(terminal ? 2 : 8).joined(separator: "; ") }
       if parts.count > (terminal ? 2 : 8) { text += "; +\(parts.count - (terminal ? 2 : 8)) more" }
       return text

@@ -28,28 +28,39 @@ struct RunCommand: ParsableCommand {
     let plan = try ExperimentPlan(experiment)
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     let directory = out ?? experiment.outputs.directory
+    if shard != nil, experiment.precision != nil {
+      throw ValueError(
+        "an experiment with precision: decides each round from every result of the round before, so it cannot be "
+          + "split into shards", key: "--shard", hint: "run it without --shard (--jobs N uses the cores of one machine)"
+      )
+    }
     try Experiment.claim(directory, plan: plan, replace: false)
     // Progress in place on a terminal, a line every 10 s in a log; none with --quiet.
-    let runner = Runner(
-      plan: plan, directory: directory, jobs: jobs, shard: shard, resume: resume,
-      progress: quiet ? nil : Progress(terminal: isatty(2) == 1))
+    let progress = quiet ? nil : Progress(terminal: isatty(2) == 1)
+    let runner = Runner(plan: plan, directory: directory, jobs: jobs, shard: shard, resume: resume)
     var resumeCommand = CommandLine.arguments.map(shellQuote).joined(separator: " ")
     if !resume { resumeCommand += " --resume" }
     Runner.installInterruptHandler(directory: directory, resumeCommand: resumeCommand)
     if !quiet {
       writeStandardError(
         "\(experiment.name): \(plan.points.count) points x \(experiment.replications) replications = \(plan.runs.count) runs"
+          + (experiment.precision.map {
+            " to start, up to \($0.maxReplications) replications a point until \($0.metric) is within ±\($0.targetText)"
+          } ?? "")
           + (shard.map { ", shard \($0.index)/\($0.count): \(runner.assignedRuns.count) runs" } ?? "")
           + ", \(jobs) jobs\n")
     }
-    let outcome = try runner.run()
+    let outcome = try Experiment.execute(
+      plan, directory: directory, jobs: jobs, shard: shard, resume: resume, progress: progress)
     if outcome.interrupted {
       writeStandardError(
-        "interrupted: \(outcome.completed + outcome.skipped) of \(outcome.assigned) runs have results in \(directory)/runs.\n"
+        "interrupted: \(outcome.completed + outcome.skipped) of \(outcome.assigned) runs"
+          + (experiment.precision == nil ? "" : " decided so far (round \(outcome.rounds - 1))")
+          + " have results in \(directory)/runs.\n"
           + "Nothing already written was damaged. To finish, run:\n  \(resumeCommand)\n")
       throw ExitCode(130)
     }
-    let aggregator = Aggregator(plan: plan, directory: directory)
+    let aggregator = Aggregator(plan: outcome.plan, directory: directory)
     let missing = aggregator.missingRuns()
     if !missing.isEmpty {
       print(
@@ -61,8 +72,16 @@ struct RunCommand: ParsableCommand {
     let summary = try aggregator.write(commandLine: CommandLine.arguments)
     for warning in summary.metricWarnings { writeStandardError("\(warning)\n") }
     for warning in summary.steadyWarnings { writeStandardError("warning: \(warning)\n") }
+    for warning in summary.precisionWarnings { writeStandardError("warning: precision not met: \(warning)\n") }
     if !quiet {
-      print(SummaryTable.render(plan: plan, summary: summary, metrics: tablePatterns(metrics), width: outputWidth()))
+      if experiment.precision != nil {
+        print(
+          "precision: \(outcome.plan.runs.count) runs in \(outcome.rounds) round\(outcome.rounds == 1 ? "" : "s"); "
+            + "\(summary.precision.filter(\.met).count) of \(plan.points.count) points met the target")
+      }
+      print(
+        SummaryTable.render(plan: outcome.plan, summary: summary, metrics: tablePatterns(metrics), width: outputWidth())
+      )
       print("\nwrote \(directory)/runs.csv, summary.csv, timeseries.csv, manifest.json")
     }
   }
@@ -81,7 +100,10 @@ struct ValidateCommand: ParsableCommand {
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     print(
       "\(config): OK: '\(experiment.name)', model \(experiment.model.name), \(plan.points.count) points x "
-        + "\(experiment.replications) replications = \(plan.runs.count) runs")
+        + "\(experiment.replications) replications = \(plan.runs.count) runs"
+        + (experiment.precision.map {
+          " to start; precision: up to \($0.maxReplications) replications a point (\(plan.points.count * $0.maxReplications) runs)"
+        } ?? ""))
     if !experiment.sweep.paths.isEmpty { print("swept: \(experiment.sweep.paths.joined(separator: ", "))") }
   }
 }
