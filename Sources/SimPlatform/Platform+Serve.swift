@@ -5,16 +5,20 @@ extension Platform {
   /// host link and, with several racks, its rack's uplink, as one activity. With ``gather(bytes:to:observer:tag:)``
   /// on the receivers' side it charges both ends of an aggregated all-to-all transfer (a
   /// MapReduce shuffle) without a flow per pair. With an explicit topology the route to another
-  /// host stands in for "to all over".
+  /// host stands in for "to all over". With `disk` nil the bytes come from memory (the page
+  /// cache): the links only, without the disk's latency.
   @discardableResult
-  public func serve(bytes: Double, from source: HostID, disk: Int, observer: any ActivityObserver, tag: Int64 = 0)
+  public func serve(bytes: Double, from source: HostID, disk: Int?, observer: any ActivityObserver, tag: Int64 = 0)
     -> ActivityID
   {
     let s = hosts[Int(source.index)]
-    precondition(disk < s.diskRead.count, "host \(s.name) has no disk\(disk)")
     guard s.up else { return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown) }
-    if s.diskFailed[disk] { return fluid.startFailed(observer: observer, tag: tag, reason: .diskFailed) }
-    var resources = [s.diskRead[disk]]
+    var resources: [ResourceID] = []
+    if let disk {
+      precondition(disk < s.diskRead.count, "host \(s.name) has no disk\(disk)")
+      if s.diskFailed[disk] { return fluid.startFailed(observer: observer, tag: tag, reason: .diskFailed) }
+      resources.append(s.diskRead[disk])
+    }
     if spec.explicit != nil {
       if hosts.count > 1 {
         let other = HostID(source.index == 0 ? 1 : 0)
@@ -25,7 +29,7 @@ extension Platform {
       if spec.racks > 1 { resources.append(rackUp[s.rack]) }
     }
     return fluid.start(
-      amount: bytes, on: resources, latency: spec.diskLatency, observer: observer, tag: tag,
+      amount: bytes, on: resources, latency: disk == nil ? .zero : spec.diskLatency, observer: observer, tag: tag,
       endpoints: (source.index, source.index))
   }
 }

@@ -116,6 +116,44 @@ import Testing
     #expect(m["mapreduce.job_seconds"]! >= bothReads, "job \(m["mapreduce.job_seconds"]!) s, disk reads \(bothReads) s")
   }
 
+  /// With room in the page cache (page_cache larger than every map output a host writes, and
+  /// than the input reads and output writes in between), every map output is read back from
+  /// memory: the disks carry the input, spills and output replicas only, and the same disk-bound
+  /// sort is faster than with every output read back from its disk (page_cache 0, above).
+  @Test func mapOutputsStillCachedCostNoDiskRead() throws {
+    var p = mapReduceParameters()
+    p.speculative = false
+    p.hdfs.platform.diskRead = 20e6
+    p.job = "custom"
+    p.costs.mapCost = 1e-9
+    p.costs.reduceCost = 1e-9
+    p.reduceMemory = 64 * 1_073_741_824
+    let uncached = try runMapReduce(p)
+    #expect(uncached["mapreduce.bytes_shuffle_from_cache"] == 0)
+    p.pageCache = 60 * 1_073_741_824
+    let m = try runMapReduce(p)
+    let shuffle = m["mapreduce.bytes_shuffle_written"]!
+    #expect(same(m["mapreduce.bytes_shuffle_served"]!, shuffle))
+    #expect(same(m["mapreduce.bytes_shuffle_from_cache"]!, shuffle))
+    let expected =
+      m["mapreduce.bytes_read_hdfs"]! + m["mapreduce.bytes_spilled"]!
+      + m["mapreduce.bytes_written_hdfs"]! * Double(p.outputReplication)
+    #expect(same(m["platform.disk_bytes"]!, expected), "disk bytes \(m["platform.disk_bytes"]!), expected \(expected)")
+    #expect(
+      m["mapreduce.job_seconds"]! < uncached["mapreduce.job_seconds"]!,
+      "cached \(m["mapreduce.job_seconds"]!) s, uncached \(uncached["mapreduce.job_seconds"]!) s")
+    // A page cache smaller than what passes through a host between a map's write and its
+    // reads: part of the shuffle from memory, the rest from the disks, and the disks carry it.
+    p.pageCache = 256 * 1_048_576
+    let part = try runMapReduce(p)
+    let cached = part["mapreduce.bytes_shuffle_from_cache"]!
+    #expect(cached > 0.01 * shuffle && cached < 0.99 * shuffle, "from cache \(cached) of \(shuffle)")
+    let partExpected =
+      part["mapreduce.bytes_read_hdfs"]! + part["mapreduce.bytes_spilled"]!
+      + part["mapreduce.bytes_written_hdfs"]! * Double(p.outputReplication) + shuffle - cached
+    #expect(same(part["platform.disk_bytes"]!, partExpected))
+  }
+
   /// `platform.disks: 4`: splits, spills, merges, the shuffle and the output spread over four
   /// disks, and a disk-bound sort runs much faster than on one.
   @Test func fourDisksSpeedADiskBoundSort() throws {
@@ -169,6 +207,7 @@ extension MapReduceFidelityTests {
     let expected =
       c["mapreduce.bytes_read_hdfs"]! + c["mapreduce.bytes_spilled"]!
       + c["mapreduce.bytes_written_hdfs"]! * Double(crashed.outputReplication) + c["mapreduce.bytes_shuffle_served"]!
+      - c["mapreduce.bytes_shuffle_from_cache"]!
     // The crashed host's unfinished reads and writes are the only disk bytes not accounted for.
     #expect(
       c["platform.disk_bytes"]! >= 0.97 * expected, "disk bytes \(c["platform.disk_bytes"]!), expected \(expected)")

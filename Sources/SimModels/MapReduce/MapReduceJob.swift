@@ -45,6 +45,10 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     var live = true
     /// The local directory (disk) of a map's output or a reduce's merge.
     var disk = 0
+    /// The host a map reads its split from (its own, or the replica's across the network).
+    var source: Int32 = 0
+    /// The DataNodes a reduce writes its output to.
+    var outputHosts: [HostID] = []
   }
 
   struct Task {
@@ -55,23 +59,32 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     var attempts: [Int] = []  // live attempts
   }
 
-  /// A map output served by its host's shuffle service: (map, host, its disk, bytes, still there).
+  /// A map output served by its host's shuffle service: (map, host, its disk, bytes, still
+  /// there), and its stamp in the host's page cache.
   struct Output {
     var map: Int
     var host: Int32
     var disk: Int
     var bytes: Double
     var valid: Bool
+    var stamp: Double
   }
 
-  /// A disk's shuffle service: the bytes reduces have asked of it and it has read so far (one
-  /// read under way at a time, all that was asked before it started), and the fetches waiting
-  /// for it, each with the total asked when it asked (served in order).
+  /// A disk's shuffle service: the bytes reduces have asked of it and it has sent so far (one
+  /// read under way at a time, all that was asked before it started: what its disk must read,
+  /// and what the page cache still holds, side by side), and the fetches waiting for it, each
+  /// with the total asked when it asked (served in order).
   struct Server {
     var requested = 0.0
     var served = 0.0
     var target = 0.0
-    var activity: ActivityID?
+    /// Of those, the bytes no longer in the page cache: read from the disk.
+    var requestedFromDisk = 0.0
+    var servedFromDisk = 0.0
+    var targetFromDisk = 0.0
+    /// The reads under way (the disk's and the page cache's), and how many have still to end.
+    var activities: [ActivityID] = []
+    var pending = 0
     var waiters: [(offset: Double, attempt: Int, serial: Int)] = []
     var head = 0
     /// A read is due at the current instant (requests made at one instant share one read).
@@ -125,6 +138,8 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   /// Whether a map's output has been counted as written (a re-execution's is rewritten).
   var outputCounted: [Bool]
   var servers: [Server]
+  /// Each host's page cache (map outputs are read back from it while they are still there).
+  var pageCache: PageCache
   /// Each running reduce attempt's shuffle, by attempt.
   var shuffles: [Int: Shuffle] = [:]
   var fetchSerial = 0
@@ -146,6 +161,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   var shuffleRead = 0.0
   var shuffleWasted = 0.0
   var shuffleServed = 0.0
+  var shuffleFromCache = 0.0
   var bytesWritten = 0.0
   var rerunFailed = 0
   var rerunLostOutput = 0
@@ -184,6 +200,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     outputVolumes = LocalDirs(hosts: platform.hostCount)
     disksPerHost = (0..<platform.hostCount).map { platform.diskCount(of: HostID(Int32($0))) }.max() ?? 1
     servers = Array(repeating: Server(), count: platform.hostCount * disksPerHost)
+    pageCache = PageCache(hosts: platform.hostCount, capacity: parameters.pageCache)
     localMaps = Array(repeating: [], count: platform.hostCount)
     localHead = Array(repeating: 0, count: platform.hostCount)
     rackMaps = Array(repeating: [], count: max(1, parameters.hdfs.platform.racks))
@@ -395,6 +412,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       let bytes = tasks[t].bytes
       if let local = replicas.first(where: { self.host(ofReplica: $0) == host }) {
         // From the disk (dfs.datanode.data.dir) the replica is on.
+        attempts[a].source = host
         attempts[a].activity = platform.diskIO(
           bytes: bytes, write: false, host: HostID(host), disk: hdfs.disk(Int32(t), on: local), observer: self,
           tag: Int64(a))
@@ -403,6 +421,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
         let up = replicas.filter { platform.isUp(HostID(self.host(ofReplica: $0))) }
         let near = up.filter { platform.rack(of: HostID(self.host(ofReplica: $0))) == rack }
         guard let source = near.first ?? up.first else { return attemptFailed(a) }
+        attempts[a].source = self.host(ofReplica: source)
         attempts[a].activity = platform.pipeline(
           bytes: bytes, hosts: [HostID(self.host(ofReplica: source)), HostID(host)], readDisk: true,
           writeDisks: false, disks: [hdfs.disk(Int32(t), on: source), 0], observer: self, tag: Int64(a))
@@ -425,6 +444,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     switch attempts[a].phase {
     case .reading:
       bytesRead += tasks[t].bytes
+      pageCache.pass(tasks[t].bytes, host: HostID(attempts[a].source))
       attempts[a].phase = .computing
       cpuWork += tasks[t].bytes * p.costs.mapCost * factor(host.index)
       attempts[a].activity = platform.compute(
@@ -446,6 +466,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       shuffles[a]!.inFlight!.gathered = true
       if shuffles[a]!.inFlight!.waiting == 0 { fetchDone(a) }
     case .merging:
+      pageCache.pass(input(a) > p.reduceMemory ? 2 * input(a) : 0, host: host)
       attempts[a].phase = .reducing
       cpuWork += input(a) * p.costs.reduceCost * factor(host.index)
       attempts[a].activity = platform.compute(
@@ -461,11 +482,13 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
         guard let disk = outputVolumes.choose(on: hdfs.host(dn), platform: platform) else { return attemptFailed(a) }
         disks.append(disk)
       }
+      attempts[a].outputHosts = targets.map { hdfs.host($0) }
       attempts[a].activity = platform.pipeline(
-        bytes: out, hosts: [host] + targets.map { hdfs.host($0) }, readDisk: false, writeDisks: true, disks: disks,
+        bytes: out, hosts: [host] + attempts[a].outputHosts, readDisk: false, writeDisks: true, disks: disks,
         observer: self, tag: tag)
     case .outputting:
       bytesWritten += input(a) * p.costs.reduceOutputRatio
+      for target in attempts[a].outputHosts { pageCache.pass(input(a) * p.costs.reduceOutputRatio, host: target) }
       taskDone(a)
       reducesDone += 1
       if reducesDone == p.reduces {
@@ -490,7 +513,11 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   func mapDone(_ a: Int) {
     let t = attempts[a].task
     let out = tasks[t].bytes * p.costs.mapOutputRatio * p.costs.combinerRatio
-    outputs.append(Output(map: t, host: attempts[a].host, disk: attempts[a].disk, bytes: out, valid: true))
+    // Its spills and merge passed through the page cache; the output file was written last.
+    let spilled = out <= p.sortBuffer ? out : 3 * out
+    let stamp = pageCache.pass(spilled, host: HostID(attempts[a].host))
+    outputs.append(
+      Output(map: t, host: attempts[a].host, disk: attempts[a].disk, bytes: out, valid: true, stamp: stamp))
     outputOf[t] = outputs.count - 1
     if outputCounted[t] {
       outputRewritten += out
@@ -637,16 +664,21 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     var bytes = 0.0
     var byServer: [Int: Int] = [:]
     var parts: [(server: Int, bytes: Double, maps: [Int])] = []
+    var fromDisk: [Double] = []
     for k in shuffle.looked..<outputs.count where outputs[k].valid && !shuffle.has(outputs[k].map) {
       let share = outputs[k].bytes / Double(p.reduces)
+      let cached = pageCache.cachedFraction(
+        bytes: outputs[k].bytes, stamp: outputs[k].stamp, host: HostID(outputs[k].host))
       bytes += share
       let s = server(outputs[k].host, outputs[k].disk)
       if let i = byServer[s] {
         parts[i].bytes += share
         parts[i].maps.append(outputs[k].map)
+        fromDisk[i] += share * (1 - cached)
       } else {
         byServer[s] = parts.count
         parts.append((s, share, [outputs[k].map]))
+        fromDisk.append(share * (1 - cached))
       }
     }
     if parts.isEmpty {
@@ -659,8 +691,9 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     }
     fetchSerial += 1
     var waiting = 0
-    for part in parts where part.bytes > 0 {
+    for (i, part) in parts.enumerated() where part.bytes > 0 {
       servers[part.server].requested += part.bytes
+      servers[part.server].requestedFromDisk += fromDisk[i]
       servers[part.server].waiters.append((servers[part.server].requested, a, fetchSerial))
       waiting += 1
       requestServing(part.server)
@@ -675,24 +708,43 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   /// A server is asked for bytes: unless it is reading, it reads once every request of this
   /// instant is in.
   func requestServing(_ s: Int) {
-    guard servers[s].activity == nil, !servers[s].scheduled else { return }
+    guard servers[s].pending == 0, !servers[s].scheduled else { return }
     servers[s].scheduled = true
     simulator.schedule(after: .zero, to: me, kind: Kind.serve.rawValue, payload: Int64(s))
   }
 
-  /// A server reads all that was asked of it so far (if it is not reading already).
+  /// A server sends all that was asked of it so far (if it is not sending already): what the
+  /// page cache no longer holds read from its disk, the rest from memory, side by side.
   func startServing(_ s: Int) {
-    guard servers[s].activity == nil, servers[s].requested > servers[s].served else { return }
+    guard servers[s].pending == 0, servers[s].requested > servers[s].served else { return }
     servers[s].target = servers[s].requested
-    servers[s].activity = platform.serve(
-      bytes: servers[s].target - servers[s].served, from: HostID(Int32(s / disksPerHost)), disk: s % disksPerHost,
-      observer: self, tag: Int64(-1 - s))
+    servers[s].targetFromDisk = servers[s].requestedFromDisk
+    let host = HostID(Int32(s / disksPerHost))
+    let fromDisk = servers[s].targetFromDisk - servers[s].servedFromDisk
+    let fromMemory = servers[s].target - servers[s].served - fromDisk
+    // Shares below a byte are rounding, not reads.
+    for (bytes, disk) in [(fromDisk, Optional(s % disksPerHost)), (fromMemory, nil)] where bytes > 1e-3 {
+      servers[s].pending += 1
+      servers[s].activities.append(
+        platform.serve(bytes: bytes, from: host, disk: disk, observer: self, tag: Int64(-1 - s)))
+    }
+    if servers[s].pending == 0 {
+      servers[s].pending = 1
+      served(s)
+    }
   }
 
   func served(_ s: Int) {
+    servers[s].pending -= 1
+    guard servers[s].pending == 0 else { return }
+    let fromDisk = servers[s].targetFromDisk - servers[s].servedFromDisk
     shuffleServed += servers[s].target - servers[s].served
+    shuffleFromCache += servers[s].target - servers[s].served - fromDisk
+    // What the disk read went through the page cache.
+    pageCache.pass(fromDisk, host: HostID(Int32(s / disksPerHost)))
     servers[s].served = servers[s].target
-    servers[s].activity = nil
+    servers[s].servedFromDisk = servers[s].targetFromDisk
+    servers[s].activities = []
     var ready: [Int] = []
     while servers[s].head < servers[s].waiters.count, servers[s].waiters[servers[s].head].offset <= servers[s].served {
       let w = servers[s].waiters[servers[s].head]
@@ -769,6 +821,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
     guard finished == nil, !failedJob else { return }
     guard up else {
+      pageCache.drop(host: host)
       workerLost(host.index)
       return
     }
@@ -811,7 +864,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
       }
     }
     let s = server(host, disk)
-    if let activity = servers[s].activity { platform.cancel(activity) }
+    for activity in servers[s].activities { platform.cancel(activity) }
     let waiters = servers[s].waiters[servers[s].head...]
     servers[s] = Server()
     var ready: [Int] = []

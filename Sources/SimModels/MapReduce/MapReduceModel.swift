@@ -31,7 +31,10 @@ public enum MapReduceModel: SimulationModel {
     MetricInfo(
       ["mapreduce.bytes_shuffle_fetched", "mapreduce.bytes_shuffle_wasted", "mapreduce.bytes_shuffle_served"], .bytes,
       "every byte reduces fetched (read + wasted); fetched by attempts that did not commit or from outputs lost"
-        + " mid-fetch; read by the map hosts' shuffle services"),
+        + " mid-fetch; sent by the map hosts' shuffle services"),
+    MetricInfo(
+      ["mapreduce.bytes_shuffle_from_cache"], .bytes,
+      "of the bytes the shuffle services sent, those still in the map host's page cache (page_cache): no disk read"),
     MetricInfo(["mapreduce.workers_killed"], .count, unit: "workers", "worker processes killed by worker_kills"),
     MetricInfo(
       ["mapreduce.tasks_rerun_failed", "mapreduce.tasks_rerun_lost_output"], .count, unit: "attempts",
@@ -87,6 +90,7 @@ extension MapReduceJob: PlatformWorkload {
     m.set("mapreduce.bytes_shuffle_fetched", shuffleFetched)
     m.set("mapreduce.bytes_shuffle_wasted", shuffleWasted)
     m.set("mapreduce.bytes_shuffle_served", shuffleServed)
+    m.set("mapreduce.bytes_shuffle_from_cache", shuffleFromCache)
     m.set("mapreduce.workers_killed", Double(workersKilled))
     m.set("mapreduce.bytes_written_hdfs", bytesWritten)
     m.set("mapreduce.tasks_rerun_failed", Double(rerunFailed))

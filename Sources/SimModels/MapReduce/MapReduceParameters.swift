@@ -42,6 +42,9 @@ public struct MapReduceParameters: Sendable, Equatable {
   public var slowstart = 0.05
   public var sortBuffer = 104_857_600.0
   public var reduceMemory = 1_073_741_824.0
+  /// The page cache each host has for the job's files (map outputs, spills, merges): what its
+  /// memory holds besides the task containers.
+  public var pageCache = 0.0
   /// A reduce fetches the map outputs that are new at most this often (one aggregated fetch).
   public var shufflePoll = SimTime.seconds(1)
   public var maxAttempts = 4
@@ -141,6 +144,20 @@ public struct MapReduceParameters: Sendable, Equatable {
       help: "mapreduce.task.io.sort.mb: map output beyond it spills and merges")
     p.reduceMemory = try reader.quantity(
       "reduce_memory", .size, default: 1_073_741_824, help: "a reduce's shuffle memory: beyond it, merge on disk")
+    // The kernel caches files in whatever memory the containers leave: by default every slot's
+    // container takes mapreduce.{map,reduce}.memory.mb (1 GiB each).
+    let memory = hdfs.platform.memory
+    let containers = Double(p.mapSlots + p.reduceSlots) * 1_073_741_824
+    p.pageCache = try reader.quantity(
+      "page_cache", .size, default: max(0, memory - containers),
+      help:
+        "page cache per host for map outputs, spills and merges (a map output read back while cached costs no disk"
+        + " read); default: memory less 1 GiB per map and reduce slot")
+    guard (0...memory).contains(p.pageCache) else {
+      throw reader.error(
+        "page_cache", "page_cache must be between 0 and the host's memory (platform.memory)",
+        hint: "0 reads every map output back from disk")
+    }
     p.shufflePoll = try reader.period(
       "shuffle_poll_interval", default: .seconds(1), help: "how often a reduce fetches the map outputs that are new")
     p.maxAttempts = try reader.int(
