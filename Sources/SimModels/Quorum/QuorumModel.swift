@@ -97,6 +97,18 @@ public enum QuorumTheory {
 extension QuorumStore: PlatformWorkload {
   var timeseries: TimeSeries { series }
 
+  /// Throughput, latency and availability of the requests, and the hints a partition leaves to
+  /// hand over (they pile up while a replica is unreachable and drain once it is back).
+  func watchSteadyState(_ monitor: SteadyStateMonitor) {
+    monitor.rate("quorum.throughput") { [unowned self] in Double(succeededTotal) }
+    monitor.mean(
+      "quorum.latency", sum: { [unowned self] in latencySumTotal }, count: { [unowned self] in Double(succeededTotal) })
+    monitor.mean(
+      "quorum.availability", sum: { [unowned self] in Double(succeededTotal) },
+      count: { [unowned self] in Double(answeredTotal) })
+    monitor.level("quorum.hint_backlog") { [unowned self] in Double(hintsPending) }
+  }
+
   func metrics() -> Metrics {
     let now = simulator.now
     var m = Metrics()

@@ -133,6 +133,11 @@ final class QuorumStore: EventHandler, PlatformObserver {
   var behind: [Int] = [0, 0, 0, 0]  // reads 0, 1, 2, 3+ versions behind
   var conflicts = 0
   var hintsPending = 0
+  /// Requests answered (either way) and answered successfully since the start of the run, and
+  /// the successful ones' latencies summed: the steady-state signals.
+  var answeredTotal = 0
+  var succeededTotal = 0
+  var latencySumTotal = 0.0
   var backlog = TimeWeightedAverage()
   var backlogMax = 0
   /// Load visibility: client reads by time since the newest commit before them (log bins, 10
@@ -411,6 +416,12 @@ final class QuorumStore: EventHandler, PlatformObserver {
     requests[Int(id)].outcome = ok ? .succeeded : .failed
     let r = requests[Int(id)]
     if ok, r.isWrite, r.shadowed { lostByLWW += 1 }
+    // The steady-state signals count from the start of the run, warm-up included.
+    answeredTotal += 1
+    if ok {
+      succeededTotal += 1
+      latencySumTotal += (simulator.now - r.start).seconds
+    }
     guard r.counted else { return }
     intervalDone += 1
     intervalGroupDone[Int(r.group)] += 1

@@ -39,6 +39,16 @@ public enum StreamModel: SimulationModel {
 /// Events, the log, a stream job and the serving store, wired on the platform: the stream
 /// model, and the speed layer (and Kappa's only path) of the architectures.
 final class StreamPipeline: PlatformWorkload {
+  /// The job's throughput and how far it is behind its sources: a job slower than its sources
+  /// falls behind without end (the lag rises, the throughput stays below the arrival rate), one
+  /// that keeps up holds its lag level. (Architectures built on the pipeline judge none: a batch
+  /// period or a reprocessing run is a transient by design.)
+  func watchSteadyState(_ monitor: SteadyStateMonitor) {
+    guard let job = jobs.first else { return }
+    monitor.rate("stream.throughput") { [unowned job] in Double(job.recordsProcessed) }
+    monitor.level("stream.consumer_lag") { [unowned job] in Double(job.lag) }
+  }
+
   let p: StreamParameters
   let log: EventLog
   var jobs: [StreamJob] = []
