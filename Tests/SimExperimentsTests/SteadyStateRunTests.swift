@@ -68,4 +68,28 @@ import Testing
     #expect(summary.steady == ["yes"])
     #expect(summary.steadyWarnings.isEmpty)
   }
+
+  /// A stream job: events at 2k/s; one task at 2 ms a record handles 500/s and falls behind
+  /// without end (its lag still rising at the end), one at 0.1 ms keeps up and is steady.
+  @Test(arguments: [("2ms", false), ("100us", true)])
+  func aStreamJobSlowerThanItsSourcesIsNotSteady(mapCost: String, steady: Bool) throws {
+    let (summary, m) = try run(
+      """
+      name: stream-steady
+      model: stream
+      duration: 60s
+      seed: 5
+      platform: {racks: 1, hosts_per_rack: 6}
+      params:
+        events: {rate: 2k/s, size: 100B, keys: 100}
+        log: {partitions: 2, replication: 1}
+        job: {parallelism: 1, window: 5s, map_cost: \(mapCost)}
+        serving: {query_rate: 0/s}
+      """, "stream-steady-\(steady)")
+    #expect(m["steady_state.ok"] == (steady ? 1 : 0), "\(m.filter { $0.key.hasPrefix("steady_state") })")
+    if !steady {
+      #expect(m["steady_state.stream.consumer_lag.trend"] == 1)
+      #expect(summary.steadyWarnings.first?.contains("stream.consumer_lag still rising") == true)
+    }
+  }
 }
