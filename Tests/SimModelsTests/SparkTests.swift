@@ -37,12 +37,15 @@ func runSpark(_ p: SparkParameters, seed: UInt64 = 1) throws -> (Metrics, [Doubl
     #expect(m["spark.bytes_read_hdfs"] == p.inputSize, "read once")
   }
 
-  /// Without the cache every iteration reads and parses again, as long as the first.
+  /// Without the cache every iteration reads and parses again, as long as the first to within
+  /// what the placement of its tasks changes (the offers' random order, the replica a remote
+  /// read takes: 36.4 to 38.4 s here), and never under the parse over the cores.
   @Test func withoutTheCacheEveryIterationPaysTheReadAndParse() throws {
     var p = sparkParameters()
     p.cache = .none
     let (m, iterations) = try runSpark(p)
-    for t in iterations.dropFirst() { #expect(abs(t / iterations[0] - 1) < 0.05) }
+    let cpuBound = p.inputSize * (p.costs.parseCost + p.costs.iterationCost) / Double(15 * p.hdfs.platform.cores)
+    for t in iterations.dropFirst() { #expect(abs(t / iterations[0] - 1) < 0.1 && t >= cpuBound) }
     #expect(m["spark.bytes_read_hdfs"] == 5 * p.inputSize)
   }
 

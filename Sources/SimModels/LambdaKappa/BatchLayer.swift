@@ -191,7 +191,8 @@ final class BatchLayer: EventHandler, ActivityObserver {
     case .mapreduce:
       job = MapReduceJob(parameters: p.batch, hdfs: hdfs, platform: platform, simulator: simulator, context: context)
     case .spark:
-      job = SparkJob(parameters: p.spark, hdfs: hdfs, platform: platform, simulator: simulator)
+      job = SparkJob(
+        parameters: p.spark, hdfs: hdfs, platform: platform, simulator: simulator, streams: context.streams)
     }
     job.onEnd = { [unowned self] ok in self.ended(ok) }
     self.job = job

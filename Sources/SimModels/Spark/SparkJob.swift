@@ -91,6 +91,11 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   var levelIndex = 0
   var lastReset = SimTime.zero
   var timerAt: SimTime?
+  /// Whether no offer has been declined for locality since the wait last restarted
+  /// (TaskSchedulerImpl.noRejectsSinceLastReset; unused with `legacyLocalityReset`).
+  var noDeclinesSinceReset = true
+  /// The order of a revive's offers (TaskSchedulerImpl.shuffleOffers).
+  let offerOrder: RandomStream
   /// When the iteration was submitted: with engine mapreduce, its job's start-up is its time.
   var submitted = SimTime.zero
   var doneOn: [Int32?]
@@ -127,8 +132,11 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   /// is one part of a larger model (a Lambda architecture's batch layer).
   var onEnd: ((Bool) -> Void)?
 
-  init(parameters: SparkParameters, hdfs: HDFSCluster, platform: Platform, simulator: Simulator) {
+  init(
+    parameters: SparkParameters, hdfs: HDFSCluster, platform: Platform, simulator: Simulator, streams: RandomStreams
+  ) {
     p = parameters
+    offerOrder = streams.stream("spark.offers")
     self.hdfs = hdfs
     self.platform = platform
     self.simulator = simulator
@@ -201,6 +209,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     for rack in forRack.indices { forRack[rack].removeAll(keepingCapacity: true) }
     allPending.removeAll(keepingCapacity: true)
     (pendingCount, pendingProcessLocal, pendingNodeLocal) = (0, 0, 0)
+    noDeclinesSinceReset = true
     for part in (0..<partitions).reversed() {
       doneOn[part] = nil
       addPending(part)
@@ -340,8 +349,9 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
 
   /// One offer of one free core of `host` at `maxLevel` (TaskSetManager.resourceOffer): the
   /// best task the allowed level permits, from the executor's list, then the host's, the rack's,
-  /// all. A launch resets the delay timer at the launched task's level.
-  func offer(_ host: Int32, maxLevel: Int) -> Bool {
+  /// all; the level it launched at, if any. With `legacyLocalityReset` a launch restarts the
+  /// wait at the launched task's level; otherwise ``schedule(offering:)`` decides after the round.
+  func offer(_ host: Int32, maxLevel: Int) -> Int? {
     let allowed = min(allowedLevel(), maxLevel)
     let found: (part: Int, level: Int)?
     if let part = pop(&forExecutor[Int(host)]) {
@@ -355,33 +365,59 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     } else {
       found = nil
     }
-    guard let (part, level) = found else { return false }
+    guard let (part, level) = found else { return nil }
     isPending[part] = false
     pendingCount -= 1
     count(part, -1)
     locality[level] += 1
-    levelIndex = index(of: level)
-    lastReset = simulator.now
+    if p.legacyLocalityReset {
+      levelIndex = index(of: level)
+      lastReset = simulator.now
+    }
     launch(part, on: host)
-    return true
+    return level
   }
 
-  /// Offers free cores to the pending tasks as TaskSchedulerImpl.resourceOffers does: for each
-  /// valid level in turn, rounds of one task per offered executor until a round launches
-  /// nothing. `hosts`: the executors offered (a finished task offers its own; nil: all, as a
-  /// revive does). Then a timer for when the current level's wait runs out.
+  /// Offers free cores to the pending tasks as TaskSchedulerImpl.resourceOffers does: the
+  /// executors in a random order, then for each valid level in turn, rounds of one task per
+  /// offered executor until a round launches nothing. `hosts`: the executors offered (a
+  /// finished task offers its own; nil: all free ones, as a revive does). Without
+  /// `legacyLocalityReset`, the wait restarts at the most local launched level after a round
+  /// that launched and declined no executor (an executor with a free core left without a task
+  /// while tasks are pending), if it was a revive or nothing was declined since the last
+  /// restart; a declining round keeps the timer running. Then a timer for when the current
+  /// level's wait runs out.
   func schedule(offering hosts: [Int32]? = nil) {
     guard finished == nil, !failedJob, pendingCount > 0 else { return }
-    let offers = (hosts ?? workers).filter { freeCores[Int($0)] > 0 && platform.isUp(HostID($0)) }
+    var offers = (hosts ?? workers).filter { freeCores[Int($0)] > 0 && platform.isUp(HostID($0)) }
+    if offers.count > 1 {
+      for k in stride(from: offers.count - 1, to: 0, by: -1) { offers.swapAt(k, offerOrder.uniformInt(k + 1)) }
+    }
     let before = allowedLevel()
+    var mostLocal: Int?
+    var declined = false
     for maxLevel in levels {
       var launched = true
       while launched, pendingCount > 0 {
         launched = false
         for host in offers where freeCores[Int(host)] > 0 {
-          if offer(host, maxLevel: maxLevel) { launched = true }
+          if let level = offer(host, maxLevel: maxLevel) {
+            launched = true
+            mostLocal = min(mostLocal ?? level, level)
+          } else if maxLevel == SparkJob.anyLevel {
+            declined = true
+          }
           if pendingCount == 0 { break }
         }
+      }
+    }
+    if !p.legacyLocalityReset {
+      if declined {
+        noDeclinesSinceReset = false
+      } else if let level = mostLocal, hosts == nil || noDeclinesSinceReset {
+        levelIndex = index(of: level)
+        lastReset = simulator.now
+        noDeclinesSinceReset = true
       }
     }
     guard pendingCount > 0 else { return }

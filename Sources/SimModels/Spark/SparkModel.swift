@@ -51,7 +51,8 @@ public enum SparkModel: SimulationModel {
     try runOnPlatform(parameters.hdfs.platform, faults: parameters.hdfs.faults, context: context) {
       simulator, platform in
       let hdfs = HDFSCluster(parameters: parameters.hdfs, platform: platform, simulator: simulator, context: context)
-      return SparkJob(parameters: parameters, hdfs: hdfs, platform: platform, simulator: simulator)
+      return SparkJob(
+        parameters: parameters, hdfs: hdfs, platform: platform, simulator: simulator, streams: context.streams)
     }
   }
 }

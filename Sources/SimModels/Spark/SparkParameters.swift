@@ -58,6 +58,10 @@ public struct SparkParameters: Sendable, Equatable {
   public var localityWaitProcess = SimTime.seconds(3)
   public var localityWaitNode = SimTime.seconds(3)
   public var localityWaitRack = SimTime.seconds(3)
+  /// `spark.locality.wait.legacyResetOnTaskLaunch`: every launch restarts the wait (Spark before
+  /// 3.1). Off, as Spark's default since 3.1: the wait restarts only after a round of offers
+  /// that launched a task and declined no executor for locality (SPARK-18886).
+  public var legacyLocalityReset = false
   public var maxFailures = 4
   /// Stragglers: this fraction of the worker hosts (the first ones) computes and writes
   /// `slowFactor` times slower. Speculation (`spark.speculation`, off by default in Spark): once
@@ -155,6 +159,11 @@ public struct SparkParameters: Sendable, Equatable {
     p.localityWaitRack = try reader.duration(
       "locality_wait_rack", default: p.localityWait, range: .zero...Self.longestDelay,
       help: "spark.locality.wait.rack: the wait at RACK_LOCAL, before any executor will do; default locality_wait")
+    p.legacyLocalityReset = try reader.bool(
+      "locality_wait_legacy_reset", default: false,
+      help:
+        "spark.locality.wait.legacyResetOnTaskLaunch: every launch restarts the wait (Spark before 3.1); off: only a round that declined no executor"
+    )
     p.maxFailures = try reader.int("max_failures", default: 4, range: 1...100, help: "spark.task.maxFailures")
     p.speculation = try reader.bool("speculation", default: false, help: "spark.speculation: copies of slow tasks")
     p.speculationMultiplier = try reader.quantity(
