@@ -92,18 +92,26 @@ import Testing
     #expect(m["mapreduce.bytes_map_output_rewritten"]! > 0)
   }
 
-  /// The map hosts' shuffle services read every map output from the disk it was written to:
-  /// the platform's disks carry exactly the input read, the spills, the output replicas and the
-  /// shuffle served; and with slow disks the job takes longer than the maps' reads alone allow.
-  /// (No backup tasks: a losing attempt's partial work would blur the identity.)
-  @Test func mapSideDisksServeTheShuffle() throws {
+  /// A sort bound by its disks (20 MB/s reads, next to no CPU), without backup tasks (a losing
+  /// attempt's partial work would blur byte identities) nor a reduce-side merge on disk; no
+  /// page cache (parameters made in code start with page_cache 0).
+  func diskBoundSort() -> MapReduceParameters {
     var p = mapReduceParameters()
     p.speculative = false
     p.hdfs.platform.diskRead = 20e6
     p.job = "custom"
     p.costs.mapCost = 1e-9
     p.costs.reduceCost = 1e-9
-    p.reduceMemory = 64 * 1_073_741_824  // no reduce-side merge on disk
+    p.reduceMemory = 64 * 1_073_741_824
+    return p
+  }
+
+  /// The map hosts' shuffle services read every map output from the disk it was written to:
+  /// the platform's disks carry exactly the input read, the spills, the output replicas and the
+  /// shuffle served; and with slow disks the job takes longer than the maps' reads alone allow.
+  /// (No backup tasks: a losing attempt's partial work would blur the identity.)
+  @Test func mapSideDisksServeTheShuffle() throws {
+    let p = diskBoundSort()
     let m = try runMapReduce(p)
     let shuffle = m["mapreduce.bytes_shuffle_written"]!
     #expect(same(m["mapreduce.bytes_shuffle_served"]!, shuffle))
@@ -121,13 +129,7 @@ import Testing
   /// memory: the disks carry the input, spills and output replicas only, and the same disk-bound
   /// sort is faster than with every output read back from its disk (page_cache 0, above).
   @Test func mapOutputsStillCachedCostNoDiskRead() throws {
-    var p = mapReduceParameters()
-    p.speculative = false
-    p.hdfs.platform.diskRead = 20e6
-    p.job = "custom"
-    p.costs.mapCost = 1e-9
-    p.costs.reduceCost = 1e-9
-    p.reduceMemory = 64 * 1_073_741_824
+    var p = diskBoundSort()
     let uncached = try runMapReduce(p)
     #expect(uncached["mapreduce.bytes_shuffle_from_cache"] == 0)
     p.pageCache = 60 * 1_073_741_824
