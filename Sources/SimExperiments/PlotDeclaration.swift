@@ -450,6 +450,9 @@ extension Experiment {
     if let configFile {
       let config = try ExperimentConfig.load(path: configFile)
       let plan = try ExperimentPlan(config)
+      guard let spec = PlotSpec.json(config) else {
+        throw ExperimentError("\(configFile) declares no plots: add a plots: section (docs/EXPERIMENTS.md, \"Plots\")")
+      }
       let directory = directory ?? config.outputs.directory
       guard fileManager.fileExists(atPath: directory + "/summary.csv") else { return (directory, nil) }
       let header = try readPlanHeader(directory)
@@ -458,9 +461,6 @@ extension Experiment {
           "\(directory) holds results of another config than \(configFile) (sha256 \(header.digest.prefix(12))...): "
             + "run it again (bdsim run \(configFile) --resume), or draw the plots its own config declares (bdsim plot \(directory))"
         )
-      }
-      guard let spec = PlotSpec.json(config) else {
-        throw ExperimentError("\(configFile) declares no plots: add a plots: section (docs/EXPERIMENTS.md, \"Plots\")")
       }
       return (directory, spec)
     }
