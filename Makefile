@@ -11,7 +11,7 @@ help:
 	@echo "make demo      build (release), run experiments/quickstart.yaml, print its table, write CSV and plots/quickstart.png"
 	@echo "make validation  the kernel's queueing-theory validation table (results/queueing-validation/)"
 	@echo "make validate-published  the broker, quorum store, Spark and MapReduce against published measurements (experiments/validation/, table in docs/VALIDATION.md)"
-	@echo "make plots     draw the plots every experiment declares (plots:) whose results exist, plots/quickstart.png first (Python venv in plots/.venv)"
+	@echo "make plots     draw the plots the experiments declare (plots:) whose results exist, quickstart run if missing (Python venv in plots/.venv)"
 	@echo "make test      run the whole test suite (debug build)"
 	@echo "make test-fast the suite without the long statistical checks"
 	@echo "make bench     PHOLD against a C++ loop and SimPy, sweeps, the fluid model, the broker at 1M records/s, a 1 TB sort, Lambda and Kappa runs, then the kernel micro-benchmarks"
@@ -37,7 +37,7 @@ release: deps
 	$(SWIFT) build -c release --product bdsim
 
 # The quickstart sweep: re-running it reproduces the committed results byte for byte (--resume
-# makes a second `make demo` instant), then the plot.
+# makes a second `make demo` instant), then the plots.
 demo: release
 	$(BDSIM_RELEASE) run experiments/quickstart.yaml --resume
 	@$(MAKE) --no-print-directory plots
