@@ -372,7 +372,9 @@ def sweep_plot(spec: dict, plot: dict, df: "pd.DataFrame", swept: list[str], out
         keys.sort(key=lambda k: [orders[i].index(v) for i, v in enumerate(k)])
     kind = plot.get("kind")
     if kind is None:
-        kind = "line" if numeric and len(x_values) > 1 else "bar"
+        # Lines need two points: a group with one x value at most (exclusions) is drawn as bars.
+        longest = points.groupby(group)[x_col].nunique().max() if group else len(x_values)
+        kind = "line" if numeric and longest > 1 else "bar"
     if kind == "line" and not numeric:
         kind = "line-categorical"
 

@@ -266,6 +266,16 @@ public struct PlotDeclaration: Sendable {
     // group: one colour per value; by default the swept keys that vary independently of x.
     try only("label", for: [.frontier])
     try only("names", for: [.frontier])
+    if kind == .timeseries, reader.has("group") {
+      throw reader.error(
+        "group", "a time series draws one line per sweep point, so group means nothing here",
+        hint: "remove group; slice the points with where:")
+    }
+    if kind == .frontier, reader.has("also") {
+      throw reader.error(
+        "also", "a frontier draws one metric against another, so also means nothing here",
+        hint: "remove also, or declare another frontier plot")
+    }
     var group = try sweptPaths("group", "a group")
     if let x, let clash = group.first(where: { $0 == x }) {
       throw reader.error(

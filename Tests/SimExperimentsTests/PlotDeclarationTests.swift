@@ -5,7 +5,7 @@ import Testing
 
 /// `plots:` (issue 17): declared plots are read and checked with the config, fill in their
 /// defaults, and leave the results alone: no spec hash and no config digest moves, so result
-/// directories run before a config declared its plots still resume (errors: Fixtures/broken 222-240).
+/// directories run before a config declared its plots still resume (errors: Fixtures/broken 222-242).
 @Suite struct PlotDeclarationTests {
   static let sweep = """
     name: plotted
