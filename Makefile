@@ -84,7 +84,8 @@ clean:
 # packages; it is (re)filled only when plots/requirements.txt is newer than its stamp. The
 # quickstart sweep is run only if its results are missing; then every plot an experiment declares
 # (its plots: section) is drawn, for each experiment whose results exist. PLOTS_BDSIM is the
-# binary that reads the configs (the release build, made if missing).
+# binary that reads the configs: the release build, brought up to date first (a stale one may not
+# know `plot` or a key of plots:); another binary given on the command line is used as it is.
 PLOTS_VENV := plots/.venv
 PLOTS_STAMP := $(PLOTS_VENV)/.requirements.stamp
 PLOTS_BDSIM ?= $(BDSIM_RELEASE)
@@ -92,7 +93,7 @@ PLOTS_CONFIGS := $(sort $(wildcard experiments/*.yaml)) $(sort $(wildcard experi
 
 .PHONY: plots
 plots: $(PLOTS_STAMP)
-	@if [ ! -x $(PLOTS_BDSIM) ]; then $(MAKE) release || exit $$?; fi
+	@if [ "$(PLOTS_BDSIM)" = "$(BDSIM_RELEASE)" ]; then $(MAKE) --no-print-directory release || exit $$?; fi
 	@if [ ! -f results/quickstart/summary.csv ]; then \
 	  echo "$(PLOTS_BDSIM) run experiments/quickstart.yaml"; \
 	  $(PLOTS_BDSIM) run experiments/quickstart.yaml || exit $$?; \
