@@ -286,6 +286,8 @@ public struct Aggregator {
       return "    \(jsonString(name)): {\(fields)}"
     }
     out += "  \"metrics\": {\n" + units.joined(separator: ",\n") + (units.isEmpty ? "" : "\n") + "  },\n"
+    // What plots/plot.py draws (the config's plots: with their defaults), when it declares any.
+    if let spec = PlotSpec.json(config) { out += "  \"plot_spec\": \(spec),\n" }
     if let target = plan.config.precision {
       let kind: String
       let width: Double

@@ -48,15 +48,23 @@ public struct ExperimentConfig: Sendable {
   /// `precision:`: replications are added in rounds until a metric's half-width meets a target
   /// at every point, or the cap (``PrecisionTarget``, docs/RUN-LENGTH.md).
   public var precision: PrecisionTarget?
+  /// `plots:`: the plots `bdsim plot RESULT_DIR` draws (``PlotDeclaration``).
+  public var plots: [PlotDeclaration] = []
 
   /// The config that defines the results: the whole config but `published:`, which only judges
-  /// them (so editing a tolerance keeps a result directory's runs).
+  /// them, and `plots:`, which only draws them (so editing a tolerance or a plot keeps a result
+  /// directory's runs).
   public var resultDefinition: ConfigNode {
-    guard let entries = root.entries, entries.contains(where: { $0.key == "published" }) else { return root }
+    guard let entries = root.entries, entries.contains(where: { Self.notDefiningResults.contains($0.key) }) else {
+      return root
+    }
     var copy = root
-    copy.value = .mapping(entries.filter { $0.key != "published" })
+    copy.value = .mapping(entries.filter { !Self.notDefiningResults.contains($0.key) })
     return copy
   }
+
+  /// The top-level sections that leave the results as they are (left out of the config's digest).
+  static let notDefiningResults: Set<String> = ["published", "plots"]
 
   /// The directory relative file names in parameters are read from: the config's own.
   public var baseDirectory: String {
@@ -123,7 +131,7 @@ public struct ExperimentConfig: Sendable {
 
   static let topLevelKeys = [
     "name", "description", "model", "duration", "warmup", "seed", "seeds", "replications", "platform", "faults",
-    "params", "sweep", "outputs", "published", "precision",
+    "params", "sweep", "outputs", "published", "precision", "plots",
   ]
 
   /// Loads a config file and applies `--set key=value` overrides.
@@ -218,6 +226,8 @@ public struct ExperimentConfig: Sendable {
     // An empty `precision:` is an error rather than no section: it was meant to say something.
     _ = reader.has("precision")
     let precisionNode = root["precision"]
+    _ = reader.has("plots")
+    let plotsNode = root["plots"]
     var outputsReader = try reader.mapping("outputs")
     let directory = try outputsReader.string("dir", default: "results/\(name)")
     if directory.isEmpty || directory.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
@@ -282,12 +292,19 @@ public struct ExperimentConfig: Sendable {
       try PrecisionTarget.decode(
         node, replications: replications, replicationsNode: root["replications"], metricPatterns: metrics)
     }
-    return ExperimentConfig(
+    let plots = try plotsNode.map { node throws(ConfigError) in
+      try PlotDeclaration.decodeAll(
+        node, name: name, model: model, sweep: sweep, metricPatterns: metrics, replications: replications,
+        samplesSeries: interval != nil)
+    }
+    var config = ExperimentConfig(
       file: file, name: name, description: description, model: model, duration: duration, warmup: warmup,
       seed: UInt64(seedValue), seedMode: seedMode, replications: replications, sweep: sweep,
       outputs: Outputs(
         directory: directory, timeseriesInterval: interval, metrics: metrics, metricLocations: metricLocations),
       root: root,
       overrides: overrides, published: published, autoWarmup: autoWarmup, precision: precision)
+    config.plots = plots ?? []
+    return config
   }
 }

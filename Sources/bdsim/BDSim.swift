@@ -13,7 +13,8 @@ struct BDSim: ParsableCommand {
     version: BDSimVersion.full,
     subcommands: [
       RunCommand.self, ValidateCommand.self, ModelsCommand.self, CompareCommand.self, MergeCommand.self,
-      VerifyCommand.self, PHOLDCommand.self, ValidateQueueingCommand.self, ValidatePublishedCommand.self,
+      VerifyCommand.self, PlotCommand.self, PHOLDCommand.self, ValidateQueueingCommand.self,
+      ValidatePublishedCommand.self,
     ])
 
   /// Bad input is an answer: every error is one clear message on stderr and exit status 2
