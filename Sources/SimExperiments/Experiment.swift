@@ -229,6 +229,11 @@ public enum SummaryTable {
       table +=
         "\n(\(available - shown.count) more metrics in summary.csv; --metrics all, or --metrics PATTERN,... to show them)"
     }
+    for pattern in patterns ?? [] where pattern != "all" && !summary.metrics.contains(where: { globMatch(pattern, $0) })
+    {
+      let near = closestMatch(to: pattern, among: summary.metrics).map { " (did you mean '\($0)'?)" } ?? ""
+      table += "\n--metrics: '\(pattern)' matches no metric of these results\(near)"
+    }
     for warning in summary.steadyWarnings { table += "\nnot steady: " + warning }
     for warning in summary.precisionWarnings { table += "\nnot precise: " + warning }
     return table
