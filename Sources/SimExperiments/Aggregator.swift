@@ -274,17 +274,7 @@ public struct Aggregator {
     out += "  \"points\": \(plan.points.count),\n"
     // What each column of runs.csv is (the model's catalog, bdsim models NAME).
     let catalog = config.model.catalog
-    let units = metrics.map { name -> String in
-      guard let info = catalog.info(name) else { return "    \(jsonString(name)): null" }
-      var fields = "\"kind\": \(jsonString(info.kind.rawValue)), \"unit\": \(jsonString(info.unit))"
-      if !info.categories.isEmpty {
-        let codes = info.categories.sorted { $0.key < $1.key }.map {
-          "\(jsonString(String($0.key))): \(jsonString($0.value))"
-        }
-        fields += ", \"categories\": {\(codes.joined(separator: ", "))}"
-      }
-      return "    \(jsonString(name)): {\(fields)}"
-    }
+    let units = metrics.map { "    \(jsonString($0)): \(MetricFormat.json(catalog.info($0)))" }
     out += "  \"metrics\": {\n" + units.joined(separator: ",\n") + (units.isEmpty ? "" : "\n") + "  },\n"
     // What plots/plot.py draws (the config's plots: with their defaults), when it declares any.
     if let spec = PlotSpec.json(config) { out += "  \"plot_spec\": \(spec),\n" }

@@ -51,6 +51,20 @@ public enum MetricFormat {
     }
   }
 
+  /// A metric's kind, unit and category names as JSON (`null` for a metric no catalog knows):
+  /// what the manifest and the plot spec say of each metric.
+  static func json(_ info: MetricInfo?) -> String {
+    guard let info else { return "null" }
+    var fields = "\"kind\": \(jsonString(info.kind.rawValue)), \"unit\": \(jsonString(info.unit))"
+    if !info.categories.isEmpty {
+      let codes = info.categories.sorted { $0.key < $1.key }.map {
+        "\(jsonString(String($0.key))): \(jsonString($0.value))"
+      }
+      fields += ", \"categories\": {\(codes.joined(separator: ", "))}"
+    }
+    return "{\(fields)}"
+  }
+
   /// Mean ± half-width without a unit (as ``scaled(_:by:)``), or four significant digits of a
   /// mean with no interval.
   static func plain(_ ci: ConfidenceInterval) -> String { scaled(ci, by: (1, "")) }

@@ -431,17 +431,7 @@ public enum PlotSpec {
     guard !plots.isEmpty else { return nil }
     var names: [String] = []
     for plot in plots { for metric in plot.metrics where !names.contains(metric) { names.append(metric) } }
-    let metrics = names.map { name -> String in
-      guard let info = config.model.catalog.info(name) else { return "\(jsonString(name)): null" }
-      var fields = "\"kind\": \(jsonString(info.kind.rawValue)), \"unit\": \(jsonString(info.unit))"
-      if !info.categories.isEmpty {
-        let codes = info.categories.sorted { $0.key < $1.key }.map {
-          "\(jsonString(String($0.key))): \(jsonString($0.value))"
-        }
-        fields += ", \"categories\": {\(codes.joined(separator: ", "))}"
-      }
-      return "\(jsonString(name)): {\(fields)}"
-    }
+    let metrics = names.map { "\(jsonString($0)): \(MetricFormat.json(config.model.catalog.info($0)))" }
     return "{\"name\": \(jsonString(config.name)), \"description\": \(jsonString(config.description)), "
       + "\"swept\": [\(config.sweep.paths.map(jsonString).joined(separator: ", "))], "
       + "\"metrics\": {\(metrics.joined(separator: ", "))}, "
