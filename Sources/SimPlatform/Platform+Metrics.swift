@@ -13,7 +13,8 @@ extension Platform {
   /// `platform.utilisation.{cpu,disk,host_link,uplink}` (time-average allocated / capacity over
   /// the resources of the class), `platform.network_bytes` (bytes of finished transfers between
   /// two hosts), `platform.disk_bytes`, `platform.activities_failed`,
-  /// `platform.host_down_seconds` and `platform.partition_seconds`.
+  /// `platform.host_down_seconds` and `platform.partition_seconds`; then each role's utilisation
+  /// (``assignRole(_:hosts:)``).
   public func metrics() -> [(name: String, value: Double)] {
     let now = simulator.now
     var out: [(String, Double)] = []
@@ -32,7 +33,7 @@ extension Platform {
     // The solver's own work (deterministic): how cost grows with the number of activities.
     out.append(("platform.solves", Double(fluid.solves)))
     out.append(("platform.solver_work", Double(fluid.solverWork)))
-    return out
+    return out + roleMetrics()
   }
 }
 
@@ -116,25 +117,29 @@ extension FluidModel {
 extension Platform {
   /// What every model on the platform reports besides its own metrics (``metrics()``, the fault
   /// series, the run's event count).
-  public static let metricCatalog: [MetricInfo] = [
-    MetricInfo(
-      [
-        "platform.utilisation.cpu", "platform.utilisation.disk", "platform.utilisation.host_link",
-        "platform.utilisation.uplink",
-      ], .fraction,
-      "time-average allocated / capacity over every resource of the class (idle hosts included)"),
-    MetricInfo(
-      ["platform.network_bytes", "platform.disk_bytes"], .bytes,
-      "bytes of finished transfers between hosts, and of disk operations"),
-    MetricInfo(["platform.activities_failed"], .count, unit: "activities", "activities ended by a fault"),
-    MetricInfo(
-      ["platform.host_down_seconds", "platform.partition_seconds"], .duration,
-      "host-seconds down, and seconds with a partition in force"),
-    MetricInfo(
-      ["platform.solves", "platform.solver_work", "simulator.events"], .count,
-      "the cost of the run itself (deterministic): max-min solves, their work, events handled"),
-    MetricInfo(
-      ["faults.hosts_down", "faults.disks_failed", "faults.disks_degraded", "faults.links_down", "faults.partitions"],
-      .count, "series: what is down, failed, degraded or partitioned at each change"),
-  ]
+  public static let metricCatalog: [MetricInfo] =
+    [
+      MetricInfo(
+        [
+          "platform.utilisation.cpu", "platform.utilisation.disk", "platform.utilisation.host_link",
+          "platform.utilisation.uplink",
+        ], .fraction,
+        "time-average allocated / capacity over every resource of the class (idle hosts included: role.* gives"
+          + " each role's own)"),
+      MetricInfo(
+        ["platform.network_bytes", "platform.disk_bytes"], .bytes,
+        "bytes of finished transfers between hosts, and of disk operations"),
+      MetricInfo(["platform.activities_failed"], .count, unit: "activities", "activities ended by a fault"),
+      MetricInfo(
+        ["platform.host_down_seconds", "platform.partition_seconds"], .duration,
+        "host-seconds down, and seconds with a partition in force"),
+      MetricInfo(
+        ["platform.solves", "platform.solver_work", "simulator.events"], .count,
+        "the cost of the run itself (deterministic): max-min solves, their work, events handled"),
+      MetricInfo(
+        [
+          "faults.hosts_down", "faults.disks_failed", "faults.disks_degraded", "faults.links_down", "faults.partitions",
+        ],
+        .count, "series: what is down, failed, degraded or partitioned at each change"),
+    ] + roleCatalog
 }

@@ -72,6 +72,8 @@ public final class Platform {
   var hostDown: [TimeWeightedAverage] = []
   var partitioned = TimeWeightedAverage()
   public internal(set) var faultLog = TimeSeries()
+  /// Hosts grouped by what runs on them (``assignRole(_:hosts:)``), in the order named.
+  public internal(set) var roles: [(name: String, hosts: [HostID])] = []
 
   public init(spec: PlatformSpec, simulator: Simulator) {
     self.spec = spec

@@ -67,6 +67,13 @@ import Testing
     let mb = m["broker.produce_throughput_mb"]!
     #expect(mb > 15 && mb < 22, "throughput \(mb) MB/s against a 20 MB/s disk")
     #expect(m["broker.bottleneck"] == 2, "bottleneck \(m["broker.bottleneck"]!) (2: disk)")
+    // Only the brokers' disks work (the producers' hosts have nothing on disk): the platform's
+    // mean over all 6 hosts is the brokers' mean diluted by the 3 idle hosts, exactly.
+    #expect(m["role.broker.bottleneck"] == 1, "the brokers' busiest resource is a disk")
+    #expect(m["role.broker.bottleneck_utilisation"]! > 0.8)
+    #expect(m["role.producer.disk"] == 0)
+    #expect(abs(m["role.broker.disk"]! * 3 - m["platform.utilisation.disk"]! * 6) < 1e-9)
+    #expect(m["role.broker.disk"] == m["broker.utilisation.disk"])
   }
 
   /// Without replication each broker writes only the partitions it leads: 2 x 20,000 records/s

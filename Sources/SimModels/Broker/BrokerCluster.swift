@@ -184,6 +184,7 @@ final class BrokerCluster: EventHandler, ActivityObserver, PlatformObserver {
     }
     me = simulator.register(self)
     platform.addObserver(self)
+    platform.assignRole("broker", hosts: (0..<parameters.brokers).map(host(of:)))
     indexLeadership()
     startStorage()
     startRequestPaths()

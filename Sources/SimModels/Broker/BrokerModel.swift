@@ -209,10 +209,9 @@ extension BrokerCluster: PlatformWorkload {
     }
     let mean = Double(perPartition.reduce(0, +)) / Double(max(1, perPartition.count))
     m.set("broker.partition_skew", mean > 0 ? Double(perPartition.max()!) / mean : .nan)
-    let brokerHosts = (0..<p.brokers).map(host(of:))
-    m.set("broker.utilisation.cpu", platform.utilisation(of: .cpu, hosts: brokerHosts).mean)
-    m.set("broker.utilisation.disk", platform.utilisation(of: .disk, hosts: brokerHosts).mean)
-    m.set("broker.utilisation.link", platform.utilisation(of: .hostLink, hosts: brokerHosts).mean)
+    m.set("broker.utilisation.cpu", platform.utilisation(of: .cpu, role: "broker").mean)
+    m.set("broker.utilisation.disk", platform.utilisation(of: .disk, role: "broker").mean)
+    m.set("broker.utilisation.link", platform.utilisation(of: .hostLink, role: "broker").mean)
     let (code, utilisation) = bottleneck(producerCPU: cpu)
     m.set("broker.bottleneck", Double(code.rawValue))
     m.set("broker.bottleneck_utilisation", utilisation)
@@ -249,9 +248,8 @@ extension BrokerCluster: PlatformWorkload {
 
   func bottleneck(producerCPU cpu: Double) -> (Bottleneck, Double) {
     let link = [ResourceClass.hostLink, .uplink].compactMap { platform.busiest($0)?.utilisation }.max() ?? 0
-    let brokerHosts = (0..<p.brokers).map(host(of:))
-    let disk = platform.utilisation(of: .disk, hosts: brokerHosts).busiest
-    let brokerCPU = platform.utilisation(of: .cpu, hosts: brokerHosts).busiest
+    let disk = platform.utilisation(of: .disk, role: "broker").busiest
+    let brokerCPU = platform.utilisation(of: .cpu, role: "broker").busiest
     let busiest = max(link, disk, brokerCPU, cpu)
     if busiest >= 0.8 {
       if link == busiest { return (.network, link) }

@@ -90,6 +90,7 @@ final class ConsumerGroups: EventHandler, ActivityObserver, PlatformObserver {
       }
       assign(group)
     }
+    platform.assignRole("consumer", hosts: consumers.map(\.host))
     simulator.schedule(after: lagInterval, to: me, kind: Kind.lagSample.rawValue)
   }
 

@@ -42,6 +42,7 @@ extension BrokerCluster {
     for producer in 0..<p.producers {
       producerHosts.append(HostID(Int32(p.brokers + producer % clientHosts)))
     }
+    platform.assignRole("producer", hosts: producerHosts)
     bufferUsed = Array(repeating: 0, count: p.producers)
     blockedSince = Array(repeating: nil, count: p.producers)
     pausedStreams = Array(repeating: RingBuffer(), count: p.producers)

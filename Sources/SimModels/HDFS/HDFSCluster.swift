@@ -136,9 +136,12 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
     volumes = LocalDirs(hosts: parameters.datanodes + 1)
     me = simulator.register(self)
     platform.addObserver(self)
+    platform.assignRole("namenode", hosts: [HostID(0)])
+    platform.assignRole("datanode", hosts: (0..<Int32(parameters.datanodes)).map(host))
     preload()
     if p.workload != .none {
       for host in p.clientHosts { clients.append(Client(host: host)) }
+      platform.assignRole("client", hosts: p.clientHosts.map(HostID.init))
       for c in clients.indices {
         simulator.schedule(after: .zero, to: me, kind: Kind.clientNext.rawValue, payload: Int64(c))
       }

@@ -189,6 +189,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     random = context.streams.stream("mapreduce.scheduler")
     killRandom = context.streams.stream("mapreduce.worker_kills")
     workers = (1...parameters.hdfs.datanodes).map { Int32($0) }
+    platform.assignRole("mapreduce_worker", hosts: workers.map(HostID.init))
     slow = Set(workers.prefix(Int((parameters.slowHosts * Double(workers.count)).rounded())))
     maps = hdfs.blocks.count
     for block in hdfs.blocks { tasks.append(Task(isMap: true, bytes: block.size)) }

@@ -176,6 +176,8 @@ final class QuorumStore: EventHandler, PlatformObserver {
     probeStream = context.streams.stream("quorum.probes")
     me = simulator.register(self)
     platform.addObserver(self)
+    platform.assignRole("replica", hosts: (0..<Int32(p.nodes)).map(HostID.init))
+    platform.assignRole("client", hosts: p.clients.flatMap(\.hosts).map(HostID.init))
     buildRing()
     latency = (0..<platform.hostCount).map { a in
       (0..<platform.hostCount).map { b in platform.latency(from: HostID(Int32(a)), to: HostID(Int32(b))) }

@@ -141,6 +141,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     self.platform = platform
     self.simulator = simulator
     workers = (1...parameters.hdfs.datanodes).map { Int32($0) }
+    platform.assignRole("executor", hosts: workers.map(HostID.init))
     partitions = hdfs.blocks.count
     cachedOn = Array(repeating: nil, count: partitions)
     inMemory = Array(repeating: false, count: partitions)

@@ -70,6 +70,13 @@ final class StreamPipeline: PlatformWorkload {
     p = parameters
     self.simulator = simulator
     self.platform = platform
+    let h = parameters.hosts
+    for (role, hosts) in [
+      ("broker", h.brokers), ("stream_worker", h.workers), ("store", h.store), ("client", h.clients),
+      ("storage", h.storage),
+    ] {
+      platform.assignRole(role, hosts: hosts.map(HostID.init))
+    }
     log = EventLog(
       events: parameters.events, log: parameters.log, hosts: parameters.hosts, bucket: parameters.job.windowSlide,
       platform: platform, simulator: simulator, context: context)

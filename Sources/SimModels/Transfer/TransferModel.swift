@@ -141,6 +141,8 @@ final class TransferWorkload: EventHandler, ActivityObserver, PlatformWorkload {
       transfers = list
     }
     startedAt = Array(repeating: .zero, count: transfers.count)
+    platform.assignRole("sender", hosts: transfers.map { HostID($0.from) })
+    platform.assignRole("receiver", hosts: transfers.map { HostID($0.to) })
     me = simulator.register(self)
     for (i, transfer) in transfers.enumerated() {
       simulator.schedule(at: transfer.at, to: me, kind: Kind.start.rawValue, payload: Int64(i))
