@@ -128,7 +128,9 @@ import Testing
     ),
   ]
 
-  static let mutantsPerBase = 450
+  /// 150 mutants of each base config (about 4,000 with the random files); 450 with
+  /// `BDSIM_FUZZ_EXHAUSTIVE=1`.
+  static let mutantsPerBase = ProcessInfo.processInfo.environment["BDSIM_FUZZ_EXHAUSTIVE"] == "1" ? 450 : 150
   static let randomFiles = 300
 
   @Test func theBaseConfigsAreValid() throws {
