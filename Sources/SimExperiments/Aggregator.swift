@@ -41,6 +41,25 @@ public struct Aggregator {
     public var precision: [PointPrecision] = []
     /// One line per point that did not meet `precision:` (at the cap, or not judgeable).
     public var precisionWarnings: [String] = []
+    /// How many records each build of bdsim made (its commit; `unknown` for records that do not
+    /// say), in order of first appearance.
+    public var madeBy: [(commit: String, runs: Int)] = []
+
+    /// A note when some records were made by another build than this one (kept by `--resume`):
+    /// the results may not be what this build computes if the model changed since.
+    public var provenanceNote: String? {
+      let other = madeBy.filter { $0.commit != BDSimVersion.commit }
+      guard !other.isEmpty else { return nil }
+      let runs = other.reduce(0) { $0 + $1.runs }
+      let total = madeBy.reduce(0) { $0 + $1.runs }
+      let builds = other.map {
+        "\($0.runs) by \($0.commit == "unknown" ? "an unrecorded build" : String($0.commit.prefix(12)))"
+      }
+      return
+        "\(runs) of \(total) results were made by another build of bdsim (\(builds.joined(separator: ", ")); this is"
+        + " \(BDSimVersion.commit.prefix(12))) and kept by --resume: if the model changed since, run again without"
+        + " --resume (or with a new --out) to remake them"
+    }
   }
 
   /// A warning for each `outputs.metrics` pattern that matches none of the names the runs
@@ -148,6 +167,7 @@ public struct Aggregator {
     var kept: [[(name: String, value: Double)]] = []
     kept.reserveCapacity(plan.runs.count)
     var walls = [Double](repeating: .nan, count: plan.runs.count)
+    var madeBy: [(commit: String, runs: Int)] = []
     var tallies = [SteadyTally](repeating: SteadyTally(), count: plan.points.count)
     var reported = Set<String>()
     var series = CSVFile(header: ["run", "time_s", "metric", "value"])
@@ -160,6 +180,12 @@ public struct Aggregator {
         throw ExperimentError("run \(run.index) has no result in \(directory)/runs; run again with --resume")
       }
       walls[position] = record.wallSeconds
+      let commit = record.bdsimCommit ?? "unknown"
+      if let i = madeBy.firstIndex(where: { $0.commit == commit }) {
+        madeBy[i].runs += 1
+      } else {
+        madeBy.append((commit, 1))
+      }
       tallies[run.point].add(record.output.metrics, duration: plan.points[run.point].duration)
       for name in record.output.metrics.names { reported.insert(name) }
       for sample in record.output.timeseries.samples { reported.insert(sample.metric) }
@@ -241,7 +267,7 @@ public struct Aggregator {
     try summaryFile.commit()
     try seriesFile.commit()
     try writeAtomically(
-      manifest(commandLine: commandLine, walls: walls, metrics: metrics, precision: precision),
+      manifest(commandLine: commandLine, walls: walls, metrics: metrics, precision: precision, madeBy: madeBy),
       to: directory + "/manifest.json")
     return Summary(
       metrics: metrics, intervals: intervals,
@@ -252,16 +278,22 @@ public struct Aggregator {
       metricWarnings: unmatchedPatterns(reported: reported), precision: precision,
       precisionWarnings: plan.config.precision.map { target in
         zip(precision, plan.points).compactMap { $0.warning(point: $1, precision: target) }
-      } ?? [])
+      } ?? [], madeBy: madeBy)
   }
 
-  func manifest(commandLine: [String], walls: [Double], metrics: [String], precision: [PointPrecision] = []) -> String {
+  func manifest(
+    commandLine: [String], walls: [Double], metrics: [String], precision: [PointPrecision] = [],
+    madeBy: [(commit: String, runs: Int)] = []
+  ) -> String {
     let config = plan.config
     var out = "{\n"
     out += "  \"name\": \(jsonString(config.name)),\n"
     out += "  \"model\": \(jsonString(config.model.name)),\n"
     out += "  \"bdsim_version\": \(jsonString(BDSimVersion.string)),\n"
     out += "  \"bdsim_commit\": \(jsonString(BDSimVersion.commit)),\n"
+    // The builds that made the records (--resume keeps records of earlier builds).
+    let made = madeBy.map { "\(jsonString($0.commit)): \($0.runs)" }.joined(separator: ", ")
+    out += "  \"records_made_by\": {\(made)},\n"
     out += "  \"config_git_commit\": \(gitCommit(of: config.file).map(jsonString) ?? "null"),\n"
     out += "  \"command_line\": [\(commandLine.map(jsonString).joined(separator: ", "))],\n"
     out += "  \"config_file\": \(jsonString(config.file)),\n"

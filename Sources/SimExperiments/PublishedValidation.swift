@@ -631,6 +631,7 @@ extension PublishedValidation {
       return Outcome(rows: [], completed: outcome.completed, reused: outcome.skipped, interrupted: true)
     }
     let summary = try Aggregator(plan: outcome.plan, directory: directory).write(commandLine: CommandLine.arguments)
+    if let note = summary.provenanceNote { writeStandardError("note: \(experiment.name): \(note)\n") }
     let rows = try evaluate(section, experiment: experiment.name, file: file, summary: summary)
     return Outcome(rows: rows, completed: outcome.completed, reused: outcome.skipped, interrupted: false)
   }

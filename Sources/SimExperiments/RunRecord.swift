@@ -7,6 +7,7 @@ import SimModels
 ///
 ///     bdsim-run-record 1
 ///     spec <sha256>  run <i>  point <p>  replication <r>  seed <s>  wall_s <seconds>   (one per line)
+///     bdsim <commit>          (the build that made it; absent from records written before it was kept)
 ///     m <metric>\t<value>
 ///     t <time_ns>\t<metric>\t<value>
 ///     end
@@ -17,6 +18,9 @@ public struct RunRecord: Sendable, Equatable {
   public var replication: Int
   public var seed: UInt64
   public var wallSeconds: Double
+  /// The commit of the bdsim build that made the record (``BDSimVersion/commit``); nil for a
+  /// record written before records kept it.
+  public var bdsimCommit: String?
   public var output: RunOutput
 
   public init(run: ExperimentPlan.Run, output: RunOutput, wallSeconds: Double) {
@@ -26,6 +30,7 @@ public struct RunRecord: Sendable, Equatable {
     replication = run.replication
     seed = run.seed
     self.wallSeconds = wallSeconds
+    bdsimCommit = BDSimVersion.commit
     self.output = output
   }
 
@@ -38,6 +43,7 @@ public struct RunRecord: Sendable, Equatable {
   public var text: String {
     var out = "bdsim-run-record 1\nspec \(specHash)\nrun \(run)\npoint \(point)\nreplication \(replication)\n"
     out += "seed \(seed)\nwall_s \(wallSeconds)\n"
+    if let commit = bdsimCommit { out += "bdsim \(commit)\n" }
     for (name, value) in output.metrics.entries { out += "m \(name)\t\(formatNumber(value))\n" }
     for sample in output.timeseries.samples {
       out += "t \(sample.time.nanoseconds)\t\(sample.metric)\t\(formatNumber(sample.value))\n"
@@ -68,7 +74,13 @@ public struct RunRecord: Sendable, Equatable {
     var metrics = Metrics()
     var series = TimeSeries()
     let tab = UInt8(ascii: "\t")
-    for line in lines[7..<(lines.count - 1)] {
+    var first = 7
+    bdsimCommit = nil
+    if let commit = field(7, "bdsim") {
+      bdsimCommit = commit
+      first = 8
+    }
+    for line in lines[first..<(lines.count - 1)] {
       guard line.count > 2, line[line.startIndex + 1] == UInt8(ascii: " ") else { return nil }
       let body = line.dropFirst(2)
       let parts = body.split(separator: tab, omittingEmptySubsequences: false)

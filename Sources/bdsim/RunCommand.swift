@@ -72,6 +72,7 @@ struct RunCommand: ParsableCommand {
     let summary = try aggregator.write(commandLine: CommandLine.arguments)
     for warning in summary.metricWarnings { writeStandardError("\(warning)\n") }
     for warning in summary.steadyWarnings { writeStandardError("warning: \(warning)\n") }
+    if let note = summary.provenanceNote { writeStandardError("note: \(note)\n") }
     for warning in summary.precisionWarnings { writeStandardError("warning: precision not met: \(warning)\n") }
     if !quiet {
       if experiment.precision != nil {

@@ -48,6 +48,42 @@ import Testing
     #expect(contents(directory, "runs.csv") == before)
   }
 
+  /// Each record names the build that made it; results assembled from records of another build
+  /// (kept by --resume) say so, and the manifest counts the records of each build. A record
+  /// written before records kept the commit still reads, as made by an unrecorded build.
+  @Test func recordsNameTheBuildThatMadeThem() throws {
+    let base = scratchDirectory("provenance")
+    let directory = base + "/out"
+    let plan = try runExperiment(writeConfig(smallSweep, in: base), into: directory, jobs: 1)
+    let first = try #require(RunRecord.read(run: 0, from: directory))
+    #expect(first.bdsimCommit == BDSimVersion.commit)
+    #expect(first.text.contains("\nbdsim \(BDSimVersion.commit)\n"))
+    let fresh = try Aggregator(plan: plan, directory: directory).write(commandLine: [])
+    #expect(fresh.madeBy.map(\.commit) == [BDSimVersion.commit] && fresh.madeBy[0].runs == plan.runs.count)
+    #expect(fresh.provenanceNote == nil)
+    // Run 0 as an older build left it (no bdsim line), run 1 as another build made it.
+    var old = first
+    old.bdsimCommit = nil
+    #expect(!old.text.contains("\nbdsim "))
+    #expect(RunRecord(text: old.text) == old, "a record without the line reads back")
+    try old.write(to: directory)
+    var other = try #require(RunRecord.read(run: 1, from: directory))
+    other.bdsimCommit = "0123456789abcdef0123456789abcdef01234567"
+    try other.write(to: directory)
+    let before = contents(directory, "runs.csv")
+    let mixed = try Aggregator(plan: plan, directory: directory).write(commandLine: [])
+    #expect(contents(directory, "runs.csv") == before, "provenance never changes the results")
+    let counts = Dictionary(uniqueKeysWithValues: mixed.madeBy.map { ($0.commit, $0.runs) })
+    #expect(counts == ["unknown": 1, other.bdsimCommit!: 1, BDSimVersion.commit: plan.runs.count - 2])
+    let note = try #require(mixed.provenanceNote)
+    #expect(note.hasPrefix("2 of \(plan.runs.count) results were made by another build of bdsim"))
+    #expect(note.contains("1 by an unrecorded build") && note.contains("1 by 0123456789ab"))
+    #expect(note.contains("without --resume"))
+    let manifest = String(decoding: try #require(contents(directory, "manifest.json")), as: UTF8.self)
+    #expect(
+      manifest.contains("\"records_made_by\": {\"unknown\": 1, \"0123456789abcdef0123456789abcdef01234567\": 1, "))
+  }
+
   @Test func commonRandomNumbersShareSeedsAcrossPointsAndIndependentDoesNot() throws {
     let base = scratchDirectory("seeds")
     let config = writeConfig(smallSweep, in: base)
