@@ -42,6 +42,9 @@ public protocol SimulationModel: SendableMetatype {
   static var headlineMetrics: [String] { get }
   /// Whether it runs on the platform (reads `platform:` and `faults:`); others refuse them.
   static var usesPlatform: Bool { get }
+  /// Whether its runs judge their own steady state (``SteadyStateMonitor``) and so report the
+  /// `steady_state.*` verdict; a model that runs a job to completion does not.
+  static var judgesSteadyState: Bool { get }
   /// Reads (and validates) the parameters; every key must be asked for, then `reader.finish()`.
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> Parameters
   /// One run.
@@ -50,6 +53,7 @@ public protocol SimulationModel: SendableMetatype {
 
 extension SimulationModel {
   public static var usesPlatform: Bool { false }
+  public static var judgesSteadyState: Bool { false }
 }
 
 /// Parameters of some model, decoded and validated, opaque to everything but that model.
@@ -63,7 +67,7 @@ public struct AnyModel: Sendable {
   public let name: String
   public let summary: String
   /// Every metric a run of the model may report: its own, the platform's (if it runs on it) and
-  /// the steady-state verdict's.
+  /// the steady-state verdict's (if it judges one).
   public let catalog: MetricCatalog
   public let headlineMetrics: [String]
   private let usesPlatformFlag: Bool
@@ -74,7 +78,9 @@ public struct AnyModel: Sendable {
   public init<M: SimulationModel>(_ model: M.Type) {
     name = M.name
     summary = M.summary
-    catalog = MetricCatalog(M.metrics + (M.usesPlatform ? Platform.metricCatalog : []) + MetricCatalog.steadyState)
+    catalog = MetricCatalog(
+      M.metrics + (M.usesPlatform ? Platform.metricCatalog : [])
+        + (M.judgesSteadyState ? MetricCatalog.steadyState : []))
     headlineMetrics = M.headlineMetrics
     usesPlatformFlag = M.usesPlatform
     decodeBody = { (node, path, input, schema) throws(ConfigError) -> ModelParameters in

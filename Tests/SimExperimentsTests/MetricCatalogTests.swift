@@ -49,6 +49,18 @@ import Testing
     }
   }
 
+  /// The steady-state verdict is in the catalog of the models that judge one (runs of a
+  /// duration), not of those that run a job to completion; the role metrics are in every
+  /// platform model's.
+  @Test func onlyModelsThatJudgeASteadyStateListItsVerdict() {
+    let judging = Set(ModelRegistry.all.filter { $0.catalog.info("steady_state.ok") != nil }.map(\.name))
+    #expect(judging == ["queueing", "broker", "quorum", "stream"])
+    for name in ["mapreduce", "spark", "hdfs", "transfer", "lambda-kappa"] {
+      let model = ModelRegistry.all.first { $0.name == name }
+      #expect(model?.catalog.info("role.datanode.disk")?.kind == .fraction, "\(name): role metrics")
+    }
+  }
+
   @Test func patternsSelectByEitherSide() {
     let catalog = MetricCatalog([
       MetricInfo(["station.*.wait_*"], .duration, "waits"),

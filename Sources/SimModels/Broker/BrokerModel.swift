@@ -7,6 +7,7 @@ public enum BrokerModel: SimulationModel {
   public static let summary =
     "Kafka-style partitioned, replicated log: acks, ISR, min.insync.replicas, leader election, durability under faults"
   public static let usesPlatform = true
+  public static let judgesSteadyState = true
   public static let headlineMetrics = [
     "broker.produce_throughput_records", "broker.produce_latency_p99", "broker.availability",
     "broker.records_acked_lost",

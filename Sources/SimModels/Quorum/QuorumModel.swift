@@ -8,6 +8,7 @@ public enum QuorumModel: SimulationModel {
   public static let summary =
     "replicated key-value store: N/R/W quorums, sloppy quorums and hinted handoff (AP) or Raft (CP); staleness, availability, CAP under partitions"
   public static let usesPlatform = true
+  public static let judgesSteadyState = true
   public static let headlineMetrics = [
     "quorum.read_latency_p99", "quorum.write_latency_p99", "quorum.availability", "quorum.stale_read_fraction",
   ]

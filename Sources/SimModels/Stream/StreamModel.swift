@@ -7,6 +7,7 @@ public enum StreamModel: SimulationModel {
   public static let summary =
     "a Flink-style stream job: events out of order through a Kafka-style log, keyed event-time windows with watermarks, checkpoints, restarts and a serving store"
   public static let usesPlatform = true
+  public static let judgesSteadyState = true
   public static let headlineMetrics = [
     "stream.throughput", "stream.record_latency_p99", "stream.window_latency_p50", "stream.late_dropped",
     "stream.duplicates", "serving.freshness_p50", "serving.error_mean",
