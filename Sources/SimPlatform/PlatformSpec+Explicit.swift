@@ -34,7 +34,9 @@ public struct ExplicitTopology: Sendable, Equatable {
     }
   }
 
-  public var hosts: [Host]
+  public var hosts: [Host] {
+    didSet { routeIndex = Self.index(routes, hosts: hosts.count) }
+  }
   public var switches: [String]
   public var links: [Link]
   /// Fixed paths: (from host, to host) -> link indices in order.
