@@ -229,4 +229,27 @@ import Testing
     #expect(recorder.failed[1] == .linkDown)
     #expect(abs(seconds(recorder.finished[2]) - 0.100_050) < 1e-9)
   }
+
+  @Test func anAggregatedShuffleChargesEachSideOfAClusterRouteOnce() {
+    // Two cabinets of two hosts. Serving from host 0 uses its host link and its cabinet's
+    // backbone (100 MB/s): 50 MB from memory in 0.5 s. Gathering into host 3 uses the top
+    // backbone (40 MB/s), cabinet 2's backbone and host 3's link: 40 MB in 1 s, plus the route's
+    // 130 us.
+    let sim = Simulator()
+    let platform = Platform(spec: cluster(cabinets: 2, hostsPerCabinet: 2), simulator: sim)
+    let recorder = Recorder()
+    platform.serve(bytes: 50e6, from: HostID(0), disk: nil, observer: recorder, tag: 1)
+    platform.gather(bytes: 40e6, to: HostID(3), observer: recorder, tag: 2)
+    sim.run()
+    #expect(abs(seconds(recorder.finished[1]) - 0.5) < 1e-9)
+    #expect(abs(seconds(recorder.finished[2]) - 1.000_130) < 1e-9)
+    // On a fat-tree, gathering into host 13 comes down from a core switch: 50 MB/s switch links.
+    let sim2 = Simulator()
+    let tree = Platform(spec: fatTree(), simulator: sim2)
+    tree.gather(bytes: 50e6, to: HostID(13), observer: recorder, tag: 3)
+    tree.serve(bytes: 25e6, from: HostID(13), disk: nil, observer: recorder, tag: 4)
+    sim2.run()
+    #expect(abs(seconds(recorder.finished[3]) - 1.000_100) < 1e-9)
+    #expect(abs(seconds(recorder.finished[4]) - 0.5) < 1e-9)
+  }
 }
