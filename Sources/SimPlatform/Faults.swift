@@ -174,12 +174,20 @@ public enum FaultSpec: Sendable, Equatable {
           }
           faults.append(.linkFailure(at: at, link: .named(index), duration: duration))
         } else if text.hasSuffix("-uplink"), let rack = rackIndex(String(text.dropLast(7)), spec: spec) {
+          // A fat-tree's edge switch has k/2 uplinks, and a fatpipe backbone is no resource.
+          guard spec.fatTree == nil, spec.cluster?.backboneSharing != .fatpipe else {
+            throw r.error(
+              "link", "'\(text)' cannot fail on this platform: it is not one link",
+              hint: "fail a host's own link (name the host), or use a partition")
+          }
           faults.append(.linkFailure(at: at, link: .uplink(rack: rack), duration: duration))
         } else if let h = names.firstIndex(of: text) {
           faults.append(.linkFailure(at: at, link: .hostLink(host: Int32(h)), duration: duration))
         } else {
           throw r.error(
-            "link", "no link '\(text)'", hint: "links are RACK-uplink (rack1-uplink) or a host's own link (rack1-host1)"
+            "link", "no link '\(text)'",
+            hint: "links are RACK-uplink (rack1-uplink; a cluster's cabinet1-uplink is its backbone) or a host's own"
+              + " link (rack1-host1)"
           )
         }
       default:

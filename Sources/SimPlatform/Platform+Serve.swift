@@ -19,17 +19,26 @@ extension Platform {
       if s.diskFailed[disk] { return fluid.startFailed(observer: observer, tag: tag, reason: .diskFailed) }
       resources.append(s.diskRead[disk])
     }
+    var cap = Double.infinity
     if spec.explicit != nil {
       if hosts.count > 1 {
         let other = HostID(source.index == 0 ? 1 : 0)
         resources += route(from: source, to: other).resources.filter { !resources.contains($0) }
+      }
+    } else if spec.cluster != nil || spec.fatTree != nil {
+      // The sender's half of the route to a far host (another cabinet or pod).
+      if let far = farHost(from: source) {
+        let path = route(from: source, to: far).resources
+        resources += path.prefix(senderSide(of: path.count))
+        cap = rateCap(from: source, to: far)
       }
     } else {
       resources.append(s.linkUp)
       if spec.racks > 1 { resources.append(rackUp[s.rack]) }
     }
     return fluid.start(
-      amount: bytes, on: resources, latency: disk == nil ? .zero : spec.diskLatency, observer: observer, tag: tag,
+      amount: bytes, on: resources, maxRate: cap, latency: disk == nil ? .zero : spec.diskLatency, observer: observer,
+      tag: tag,
       endpoints: (source.index, source.index))
   }
 }

@@ -54,6 +54,18 @@ public final class Platform {
   var linkResources: [(forward: ResourceID, backward: ResourceID)] = []
   var explicitAdjacency: [[(link: Int, neighbour: Int)]] = []
   var routeCache: [Int64: (resources: [ResourceID], latency: SimTime)] = [:]
+  /// The last breadth-first search of an explicit topology (its source, each node's step back):
+  /// a shuffle asks for the routes of one source after another, so one search serves a source's
+  /// every destination.
+  var searchSource = -1
+  var searchTree: [(node: Int, link: Int)?] = []
+  /// A cluster's backbones: each cabinet's (nil: fatpipe) and the top one (nil: fatpipe or one cabinet).
+  var cabinetBackbone: [ResourceID?] = []
+  var topBackbone: ResourceID?
+  /// A fat-tree's switch links, (up, down) resources: edge e of pod p to its aggregation switch a
+  /// at `(p * k/2 + e) * k/2 + a`; aggregation a of pod p to its core j at `(p * k/2 + a) * k/2 + j`.
+  var edgeToAggregation: [(up: ResourceID, down: ResourceID)] = []
+  var aggregationToCore: [(up: ResourceID, down: ResourceID)] = []
   let rackOfHost: [Int]
   var observers: [PlatformObserver] = []
   /// Active partitions: each separates two groups of hosts.
@@ -82,6 +94,14 @@ public final class Platform {
     rackOfHost = spec.rackOfHost
     if let explicit = spec.explicit {
       buildExplicit(explicit)
+      return
+    }
+    if let cluster = spec.cluster {
+      buildCluster(cluster)
+      return
+    }
+    if let fatTree = spec.fatTree {
+      buildFatTree(fatTree)
       return
     }
     for r in 1...spec.racks {
@@ -122,10 +142,71 @@ public final class Platform {
     }
   }
 
+  /// A host with its cpu, its own link (two resources with full duplex) and its disks, in rack `rack`.
+  func addHost(name: String, rack: Int) {
+    let cpu = fluid.addResource(name: name + "/cpu", capacity: Double(spec.cores) * spec.coreSpeed, kind: .cpu)
+    let linkUp = fluid.addResource(
+      name: name + (spec.fullDuplex ? "/link-up" : "/link"), capacity: spec.hostLink, kind: .hostLink)
+    let linkDown =
+      spec.fullDuplex ? fluid.addResource(name: name + "/link-down", capacity: spec.hostLink, kind: .hostLink) : linkUp
+    var host = Host(name: name, rack: rack, cpu: cpu, linkUp: linkUp, linkDown: linkDown)
+    host.links = linkUp == linkDown ? [linkUp] : [linkUp, linkDown]
+    addDisks(&host)
+    hosts.append(host)
+    hostDown.append(TimeWeightedAverage())
+    downCauses.append(0)
+  }
+
+  /// A cluster: hosts cabinet by cabinet, then each cabinet's backbone and the top one. A shared
+  /// backbone is one resource for both directions (SimGrid's SHARED); a cabinet's backbone also
+  /// stands as its rack's uplink, for link faults.
+  func buildCluster(_ cluster: ClusterTopology) {
+    let names = cluster.hostNames
+    for (i, name) in names.enumerated() { addHost(name: name, rack: i / cluster.hostsPerCabinet) }
+    for c in 1...cluster.cabinets {
+      let backbone =
+        cluster.backboneSharing == .shared
+        ? fluid.addResource(name: "cabinet\(c)-backbone", capacity: cluster.backbone, kind: .uplink) : nil
+      cabinetBackbone.append(backbone)
+      if let backbone {
+        rackUp.append(backbone)
+        rackDown.append(backbone)
+      }
+    }
+    if cluster.cabinets > 1, cluster.topBackboneSharing == .shared {
+      topBackbone = fluid.addResource(name: "top-backbone", capacity: cluster.topBackbone, kind: .uplink)
+    }
+  }
+
+  /// A fat-tree: hosts edge switch by edge switch, then the edge-aggregation links pod by pod,
+  /// then the aggregation-core links.
+  func buildFatTree(_ tree: FatTreeTopology) {
+    let half = tree.half
+    let names = tree.hostNames
+    for (i, name) in names.enumerated() { addHost(name: name, rack: i / half) }
+    func link(_ a: String, _ b: String) -> (up: ResourceID, down: ResourceID) {
+      let up = fluid.addResource(
+        name: spec.fullDuplex ? "\(a)->\(b)" : "\(a)-\(b)", capacity: tree.switchLink, kind: .uplink)
+      let down = spec.fullDuplex ? fluid.addResource(name: "\(b)->\(a)", capacity: tree.switchLink, kind: .uplink) : up
+      return (up, down)
+    }
+    for p in 1...tree.k {
+      for e in 1...half {
+        for a in 1...half { edgeToAggregation.append(link("pod\(p)-edge\(e)", "pod\(p)-agg\(a)")) }
+      }
+    }
+    for p in 1...tree.k {
+      for a in 1...half {
+        for j in 1...half { aggregationToCore.append(link("pod\(p)-agg\(a)", "core\(a)-\(j)")) }
+      }
+    }
+  }
+
   /// Hosts and links from lists: a link touching a host counts as a host link, the others as
   /// uplinks (for utilisation by class).
   func buildExplicit(_ topology: ExplicitTopology) {
-    let hostNames = topology.hosts.map(\.name)
+    var hostIndex: [String: Int] = [:]
+    for (i, host) in topology.hosts.enumerated() { hostIndex[host.name] = i }
     var cpus: [ResourceID] = []
     for host in topology.hosts {
       cpus.append(
@@ -133,7 +214,7 @@ public final class Platform {
     }
     var incident = [[ResourceID]](repeating: [], count: topology.hosts.count)
     for link in topology.links {
-      let kind: ResourceClass = hostNames.contains(link.ends.0) || hostNames.contains(link.ends.1) ? .hostLink : .uplink
+      let kind: ResourceClass = hostIndex[link.ends.0] != nil || hostIndex[link.ends.1] != nil ? .hostLink : .uplink
       let forward = fluid.addResource(
         name: spec.fullDuplex ? "\(link.name)/\(link.ends.0)->\(link.ends.1)" : link.name, capacity: link.bandwidth,
         kind: kind)
@@ -143,7 +224,7 @@ public final class Platform {
         : forward
       linkResources.append((forward, backward))
       for end in [link.ends.0, link.ends.1] {
-        if let h = hostNames.firstIndex(of: end) {
+        if let h = hostIndex[end] {
           incident[h].append(forward)
           if backward != forward { incident[h].append(backward) }
         }
@@ -166,9 +247,7 @@ public final class Platform {
     let key = Int64(source) * Int64(hosts.count) + Int64(destination)
     if let cached = routeCache[key] { return cached }
     let topology = spec.explicit!
-    let path =
-      topology.routes.first { $0.from == source && $0.to == destination }?.links
-      ?? topology.shortestPath(from: source, to: destination, adjacency: explicitAdjacency) ?? []
+    let path = topology.listedRoute(from: source, to: destination) ?? searchedPath(from: source, to: destination)
     var resources: [ResourceID] = []
     var latency = SimTime.zero
     var at = topology.hosts[source].name
@@ -182,6 +261,105 @@ public final class Platform {
     routeCache[key] = (resources, latency)
     return (resources, latency)
   }
+
+  /// The fewest-links path of an explicit topology (``ExplicitTopology/shortestPath(from:to:adjacency:)``,
+  /// from one search per source rather than per pair: the search visits nodes in the same order,
+  /// so each node's step back is the same).
+  func searchedPath(from source: Int, to destination: Int) -> [Int] {
+    let topology = spec.explicit!
+    if searchSource != source {
+      searchTree = topology.breadthFirst(from: source, until: nil, adjacency: explicitAdjacency)
+      searchSource = source
+    }
+    guard searchTree[destination] != nil else { return [] }
+    var path: [Int] = []
+    var at = destination
+    while let step = searchTree[at] {
+      path.append(step.link)
+      at = step.node
+    }
+    return path.reversed()
+  }
+
+  /// A cluster's route: host link up, the cabinets' backbones (and the top one between
+  /// cabinets), host link down; fatpipe backbones are in the latency but not the resources.
+  func clusterRoute(_ cluster: ClusterTopology, from s: Host, to d: Host) -> (
+    resources: [ResourceID], latency: SimTime
+  ) {
+    var resources = [s.linkUp]
+    if let backbone = cabinetBackbone[s.rack] { resources.append(backbone) }
+    var latency = spec.hostLinkLatency + cluster.backboneLatency + spec.hostLinkLatency
+    if s.rack != d.rack {
+      if let topBackbone { resources.append(topBackbone) }
+      if let backbone = cabinetBackbone[d.rack] { resources.append(backbone) }
+      latency += cluster.topBackboneLatency + cluster.backboneLatency
+    }
+    resources.append(d.linkDown)
+    return (resources, latency)
+  }
+
+  /// The rate a flow between two hosts may not exceed: a cluster's fatpipe backbones on the way
+  /// (infinity elsewhere).
+  public func rateCap(from source: HostID, to destination: HostID) -> Double {
+    guard let cluster = spec.cluster, source != destination else { return .infinity }
+    var cap = cluster.backboneSharing == .fatpipe ? cluster.backbone : .infinity
+    if rack(of: source) != rack(of: destination), cluster.topBackboneSharing == .fatpipe {
+      cap = min(cap, cluster.topBackbone)
+    }
+    return cap
+  }
+
+  /// A fat-tree's route by destination (D-mod-k): up through aggregation switch d mod k/2 and
+  /// core (d / (k/2)) mod k/2 of its group, down the one path to d.
+  func fatTreeRoute(_ tree: FatTreeTopology, from source: Int, to destination: Int) -> (
+    resources: [ResourceID], latency: SimTime
+  ) {
+    let half = tree.half
+    let (sourceEdge, destinationEdge) = (source / half, destination / half)
+    let (sourcePod, destinationPod) = (sourceEdge / half, destinationEdge / half)
+    let s = hosts[source]
+    let d = hosts[destination]
+    let hostLatency = spec.hostLinkLatency + spec.hostLinkLatency
+    if sourceEdge == destinationEdge { return ([s.linkUp, d.linkDown], hostLatency) }
+    let a = destination % half
+    let up = edgeToAggregation[sourceEdge * half + a].up
+    let down = edgeToAggregation[destinationEdge * half + a].down
+    if sourcePod == destinationPod {
+      return ([s.linkUp, up, down, d.linkDown], hostLatency + tree.switchLinkLatency + tree.switchLinkLatency)
+    }
+    let j = (destination / half) % half
+    let coreUp = aggregationToCore[(sourcePod * half + a) * half + j].up
+    let coreDown = aggregationToCore[(destinationPod * half + a) * half + j].down
+    let switchLatency =
+      tree.switchLinkLatency + tree.switchLinkLatency + tree.switchLinkLatency
+      + tree.switchLinkLatency
+    return ([s.linkUp, up, coreUp, coreDown, down, d.linkDown], hostLatency + switchLatency)
+  }
+
+  /// A host "far" from `host` on a native or explicit topology: the first host of another
+  /// cabinet or pod if there is one, else another host (nil on a platform of one host). Its
+  /// route stands in for "all over the cluster" in ``serve(bytes:from:disk:observer:tag:)`` and
+  /// ``gather(bytes:to:observer:tag:)``.
+  func farHost(from host: HostID) -> HostID? {
+    guard hosts.count > 1 else { return nil }
+    let i = Int(host.index)
+    if let cluster = spec.cluster, cluster.cabinets > 1 {
+      return HostID(Int32(hosts[i].rack == 0 ? cluster.hostsPerCabinet : 0))
+    }
+    if let tree = spec.fatTree {
+      let pod = tree.half * tree.half
+      return HostID(Int32(i / pod == 0 ? pod : 0))
+    }
+    return HostID(i == 0 ? 1 : 0)
+  }
+
+  /// How many of the first resources of a native topology's route are the sender's side (its host
+  /// link and the uplinks it alone chooses): a cluster's host link and cabinet backbone (when it
+  /// is a resource), a fat-tree's host, edge and aggregation uplinks; the rest is the receiver's.
+  /// Both are the first half: [up, backbone?, top?, backbone?, down] and [up, edge, aggregation,
+  /// core, aggregation, edge] (a shared backbone of one cabinet goes to the receiver's side, so a
+  /// byte of a shuffle is charged to it once).
+  func senderSide(of routeLength: Int) -> Int { routeLength / 2 }
 
   public var hostCount: Int { hosts.count }
 
@@ -212,6 +390,8 @@ public final class Platform {
     let d = hosts[Int(destination.index)]
     if source == destination { return ([], .zero) }
     if spec.explicit != nil { return explicitRoute(from: Int(source.index), to: Int(destination.index)) }
+    if let cluster = spec.cluster { return clusterRoute(cluster, from: s, to: d) }
+    if let tree = spec.fatTree { return fatTreeRoute(tree, from: Int(source.index), to: Int(destination.index)) }
     let latency = treeLatency(sameRack: s.rack == d.rack)
     if s.rack == d.rack { return ([s.linkUp, d.linkDown], latency) }
     return ([s.linkUp, rackUp[s.rack], rackDown[d.rack], d.linkDown], latency)
@@ -220,7 +400,9 @@ public final class Platform {
   /// The route's latency alone (a control message's delay), without building the route on a tree.
   public func latency(from source: HostID, to destination: HostID) -> SimTime {
     if source == destination { return .zero }
-    if spec.explicit != nil { return route(from: source, to: destination).latency }
+    if spec.explicit != nil || spec.cluster != nil || spec.fatTree != nil {
+      return route(from: source, to: destination).latency
+    }
     return treeLatency(sameRack: hosts[Int(source.index)].rack == hosts[Int(destination.index)].rack)
   }
 
@@ -257,8 +439,8 @@ public final class Platform {
     }
     let (resources, latency) = route(from: source, to: destination)
     return fluid.start(
-      amount: bytes, on: resources, latency: latency, observer: observer, tag: tag,
-      endpoints: (source.index, destination.index))
+      amount: bytes, on: resources, maxRate: rateCap(from: source, to: destination), latency: latency,
+      observer: observer, tag: tag, endpoints: (source.index, destination.index))
   }
 
   /// A pipelined stream (an HDFS write pipeline, a replica copy): `bytes` read from a disk of
@@ -280,6 +462,7 @@ public final class Platform {
     var seen = Set<Int32>()
     func use(_ r: ResourceID) { if seen.insert(r.index).inserted { resources.append(r) } }
     var latency = SimTime.zero
+    var cap = Double.infinity
     for (k, host) in path.enumerated() {
       let h = hosts[Int(host.index)]
       let disk = disks?[k] ?? 0
@@ -294,10 +477,11 @@ public final class Platform {
       let hop = route(from: host, to: path[k + 1])
       for r in hop.resources { use(r) }
       latency = latency + hop.latency
+      cap = min(cap, rateCap(from: host, to: path[k + 1]))
     }
     if readDisk || writeDisks { latency = latency + spec.diskLatency }
     return fluid.start(
-      amount: bytes, on: resources, latency: latency, observer: observer, tag: tag,
+      amount: bytes, on: resources, maxRate: cap, latency: latency, observer: observer, tag: tag,
       endpoints: (path.first!.index, path.last!.index))
   }
 
@@ -352,6 +536,21 @@ public final class Platform {
       // A platform of one host gathers from itself (no network on the way).
       let source = HostID(destination.index == 0 && hosts.count > 1 ? 1 : 0)
       return transfer(bytes: bytes, from: source, to: destination, observer: observer, tag: tag)
+    }
+    if spec.cluster != nil || spec.fatTree != nil {
+      // The receiver's half of the route from a far host: from the first resource past the
+      // sender's side (its host link, and its cabinet's backbone or its edge and aggregation
+      // uplinks) to the receiver's host link.
+      guard let far = farHost(from: destination) else {
+        return fluid.start(
+          amount: bytes, on: [], latency: .zero, observer: observer, tag: tag,
+          endpoints: (destination.index, destination.index))
+      }
+      let (resources, latency) = route(from: far, to: destination)
+      return fluid.start(
+        amount: bytes, on: Array(resources.dropFirst(senderSide(of: resources.count))),
+        maxRate: rateCap(from: far, to: destination), latency: latency, observer: observer, tag: tag,
+        endpoints: (destination.index, destination.index))
     }
     let resources = spec.racks > 1 ? [rackDown[d.rack], d.linkDown] : [d.linkDown]
     let latency = treeLatency(sameRack: spec.racks == 1)

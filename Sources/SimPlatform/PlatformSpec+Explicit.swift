@@ -34,11 +34,40 @@ public struct ExplicitTopology: Sendable, Equatable {
     }
   }
 
-  public var hosts: [Host]
+  public var hosts: [Host] {
+    didSet { routeIndex = Self.index(routes, hosts: hosts.count) }
+  }
   public var switches: [String]
   public var links: [Link]
   /// Fixed paths: (from host, to host) -> link indices in order.
-  public var routes: [(from: Int, to: Int, links: [Int])]
+  public var routes: [(from: Int, to: Int, links: [Int])] {
+    didSet { routeIndex = Self.index(routes, hosts: hosts.count) }
+  }
+  /// ``routes`` by pair (`from * hosts.count + to`), for lookups in constant time: a star of 400
+  /// hosts with a route for every pair lists 159,600. The first route listed for a pair wins.
+  private(set) var routeIndex: [Int: Int] = [:]
+
+  public init(hosts: [Host], switches: [String], links: [Link], routes: [(from: Int, to: Int, links: [Int])]) {
+    self.hosts = hosts
+    self.switches = switches
+    self.links = links
+    self.routes = routes
+    routeIndex = Self.index(routes, hosts: hosts.count)
+  }
+
+  static func index(_ routes: [(from: Int, to: Int, links: [Int])], hosts: Int) -> [Int: Int] {
+    var index: [Int: Int] = [:]
+    index.reserveCapacity(routes.count)
+    for (i, route) in routes.enumerated() where index[route.from * hosts + route.to] == nil {
+      index[route.from * hosts + route.to] = i
+    }
+    return index
+  }
+
+  /// The listed route from one host to another (link indices), if there is one.
+  public func listedRoute(from source: Int, to destination: Int) -> [Int]? {
+    routeIndex[source * hosts.count + destination].map { routes[$0].links }
+  }
 
   public static func == (a: ExplicitTopology, b: ExplicitTopology) -> Bool {
     a.hosts == b.hosts && a.switches == b.switches && a.links == b.links
@@ -47,10 +76,24 @@ public struct ExplicitTopology: Sendable, Equatable {
   }
 
   /// The racks, in order of first appearance.
-  public var racks: [String] {
-    var seen: [String] = []
-    for host in hosts where !seen.contains(host.rack) { seen.append(host.rack) }
-    return seen
+  public var racks: [String] { rackAssignment().names }
+
+  /// The racks in order of first appearance, and each host's rack as an index into them.
+  func rackAssignment() -> (names: [String], ofHost: [Int]) {
+    var names: [String] = []
+    var index: [String: Int] = [:]
+    var ofHost: [Int] = []
+    ofHost.reserveCapacity(hosts.count)
+    for host in hosts {
+      if let r = index[host.rack] {
+        ofHost.append(r)
+      } else {
+        index[host.rack] = names.count
+        ofHost.append(names.count)
+        names.append(host.rack)
+      }
+    }
+    return (names, ofHost)
   }
 
   /// Nodes are hosts (0..<hosts.count) then switches.
@@ -116,11 +159,72 @@ public struct ExplicitTopology: Sendable, Equatable {
   public static let maximumSwitches = 1_000
   public static let maximumLinks = 10_000
 
-  /// Which hosts a path from `source` through switches reaches (the breadth-first search of
-  /// ``shortestPath(from:to:adjacency:)``, run to the end).
-  func reachableHosts(from source: Int, adjacency: [[(link: Int, neighbour: Int)]]) -> [Bool] {
-    let previous = breadthFirst(from: source, until: nil, adjacency: adjacency)
-    return (0..<hosts.count).map { $0 == source || previous[$0] != nil }
+  /// The most links all listed routes may hold together (a route for each of the 999,000 pairs
+  /// of the most hosts, ten links each).
+  public static let maximumRouteHops = 10_000_000
+
+  /// The node at the other end of `link` from node `at` (hosts, then switches), or nil if the link
+  /// does not touch it.
+  static func nodeIndex(other at: Int, of link: Link, index: [String: Int]) -> Int? {
+    let a = index[link.ends.0]!
+    let b = index[link.ends.1]!
+    return a == at ? b : b == at ? a : nil
+  }
+
+  /// A pair of hosts (a, b) with no path from a to b through switches and no listed route, if
+  /// there is one. Only switches forward, so a host reaches the hosts it is linked to and every
+  /// host linked to a switch of the same switch-connected component as one of its own: found by
+  /// one union-find over the links, so an explicit topology loads in time linear in its size
+  /// when each host's switches reach every host (otherwise a host that reaches only some is
+  /// checked against every other host).
+  func unreachablePair(routed: (Int, Int) -> Bool) -> (Int, Int)? {
+    let h = hosts.count
+    var index: [String: Int] = [:]
+    for (i, name) in nodeNames.enumerated() { index[name] = i }
+    var parent = Array(0..<(h + switches.count))
+    func root(_ x: Int) -> Int {
+      var x = x
+      while parent[x] != x {
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+      }
+      return x
+    }
+    var hostSwitches = [[Int]](repeating: [], count: h)
+    var hostNeighbours = [[Int]](repeating: [], count: h)
+    for link in links {
+      let a = index[link.ends.0]!
+      let b = index[link.ends.1]!
+      switch (a < h, b < h) {
+      case (false, false): parent[root(a)] = root(b)
+      case (true, false): hostSwitches[a].append(b)
+      case (false, true): hostSwitches[b].append(a)
+      case (true, true):
+        hostNeighbours[a].append(b)
+        hostNeighbours[b].append(a)
+      }
+    }
+    // Each host's components (deduplicated), and each component's hosts.
+    var components = [[Int]](repeating: [], count: h)
+    var members: [Int: [Int]] = [:]
+    for a in 0..<h {
+      for s in hostSwitches[a] {
+        let c = root(s)
+        if !components[a].contains(c) {
+          components[a].append(c)
+          members[c, default: []].append(a)
+        }
+      }
+    }
+    var stamp = [Int](repeating: -1, count: h)
+    for a in 0..<h {
+      if components[a].count == 1, members[components[a][0]]!.count == h { continue }
+      stamp[a] = a
+      for c in components[a] { for b in members[c]! { stamp[b] = a } }
+      for b in hostNeighbours[a] { stamp[b] = a }
+      for b in 0..<h where stamp[b] != a && !routed(a, b) { return (a, b) }
+    }
+    return nil
   }
 
   static func decode(_ reader: inout ConfigReader) throws(ConfigError) -> ExplicitTopology {
@@ -164,6 +268,9 @@ public struct ExplicitTopology: Sendable, Equatable {
       switches.append(name)
     }
     let nodes = hosts.map(\.name) + switches
+    var nodeIndex: [String: Int] = [:]
+    nodeIndex.reserveCapacity(nodes.count)
+    for (i, name) in nodes.enumerated() { nodeIndex[name] = i }
     let linkNodes = try reader.list("links", help: "links: {name, between: [a, b], bandwidth, latency}")
     guard linkNodes.count <= maximumLinks else {
       throw reader.error(
@@ -194,53 +301,71 @@ public struct ExplicitTopology: Sendable, Equatable {
       try item.finish()
       links.append(Link(name: name, ends: (a, b), bandwidth: bandwidth, latency: latency))
     }
-    var topology = ExplicitTopology(hosts: hosts, switches: switches, links: links, routes: [])
     let routeNodes = try reader.list("routes", help: "fixed paths: {from, to, via: [links]}")
-    guard routeNodes.count <= maximumLinks else {
-      throw reader.error("routes", "\(routeNodes.count) routes are more than the \(maximumLinks) allowed")
+    let maximumRoutes = hosts.count * (hosts.count - 1)
+    guard routeNodes.count <= maximumRoutes else {
+      throw reader.error(
+        "routes",
+        "\(routeNodes.count) routes are more than one for each ordered pair of the \(hosts.count) hosts (\(maximumRoutes))",
+        hint: "list at most one route from each host to each other host")
     }
     var hostIndex: [String: Int] = [:]
     for (i, host) in hosts.enumerated() { hostIndex[host.name] = i }
     var linkIndex: [String: Int] = [:]
     for (i, link) in links.enumerated() { linkIndex[link.name] = i }
-    var routed = Set<Int>()
+    var routes: [(from: Int, to: Int, links: [Int])] = []
+    routes.reserveCapacity(routeNodes.count)
+    var routed: [Int: Int] = [:]
+    var hops = 0
     for (i, node) in routeNodes.enumerated() {
       var item = try ConfigReader(node, path: reader.keyPath("routes.\(i)"))
       let from = try item.string("from")
       let to = try item.string("to")
       guard let f = hostIndex[from] else { throw item.error("from", "no host '\(from)'") }
       guard let t = hostIndex[to] else { throw item.error("to", "no host '\(to)'") }
+      guard f != t else {
+        throw item.error(
+          "to", "a route from '\(from)' to itself", hint: "a host reaches itself without links; remove the route")
+      }
+      if let first = routed[f * hosts.count + t] {
+        throw item.error(
+          "to", "a second route from '\(from)' to '\(to)' (the first is routes.\(first))", hint: "keep one of the two")
+      }
       guard let via = item.node("via")?.items else { throw item.error("via", "expected the list of links of the path") }
       guard via.count <= links.count else {
         throw item.error("via", "a path of \(via.count) links is longer than the \(links.count) links there are")
       }
+      hops += via.count
+      guard hops <= maximumRouteHops else {
+        throw item.error(
+          "via", "the routes list more than \(maximumRouteHops) links in all",
+          hint: "list routes only for the pairs whose path is not the shortest one")
+      }
       var path: [Int] = []
-      var at = from
+      path.reserveCapacity(via.count)
+      var at = f
       for hop in via {
         guard let text = hop.scalarText, let l = linkIndex[text] else {
           throw ConfigError(
             location: hop.location, keyPath: item.keyPath("via"), message: "\(hop.kindDescription) is not a link")
         }
-        let link = links[l]
-        guard link.ends.0 == at || link.ends.1 == at else {
+        guard let next = ExplicitTopology.nodeIndex(other: at, of: links[l], index: nodeIndex) else {
           throw ConfigError(
-            location: hop.location, keyPath: item.keyPath("via"), message: "link '\(text)' does not start at '\(at)'")
+            location: hop.location, keyPath: item.keyPath("via"),
+            message: "link '\(text)' does not start at '\(nodes[at])'")
         }
-        at = link.ends.0 == at ? link.ends.1 : link.ends.0
+        at = next
         path.append(l)
       }
-      guard at == to else { throw item.error("via", "the path ends at '\(at)', not at '\(to)'") }
+      guard at == t else { throw item.error("via", "the path ends at '\(nodes[at])', not at '\(to)'") }
       try item.finish()
-      topology.routes.append((f, t, path))
-      routed.insert(f * hosts.count + t)
+      routes.append((f, t, path))
+      routed[f * hosts.count + t] = i
     }
-    // Every host must reach every other: one search from each host finds all it reaches.
-    let adjacency = topology.adjacency()
-    for a in hosts.indices {
-      let reached = topology.reachableHosts(from: a, adjacency: adjacency)
-      for b in hosts.indices where b != a && !reached[b] && !routed.contains(a * hosts.count + b) {
-        throw reader.error("links", "no path from host '\(hosts[a].name)' to '\(hosts[b].name)' through switches")
-      }
+    let topology = ExplicitTopology(hosts: hosts, switches: switches, links: links, routes: routes)
+    // Every host must reach every other, through switches or by a listed route.
+    if let (a, b) = topology.unreachablePair(routed: { routed[$0 * hosts.count + $1] != nil }) {
+      throw reader.error("links", "no path from host '\(hosts[a].name)' to '\(hosts[b].name)' through switches")
     }
     return topology
   }

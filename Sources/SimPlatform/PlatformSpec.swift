@@ -24,7 +24,12 @@ import SimKernel
 /// bandwidths 1 B/s to 1 PB/s, latencies 0 to 1 h, memory and disk capacity 1 MiB to 2^60 B,
 /// 1 to 64 disks and 1 to 4,096 cores per host, core speed 1e-9 to 1e12, oversubscription 0.001
 /// to 1e6, up to 10,000 racks of up to 10,000 hosts and 100,000 hosts in all (an explicit
-/// topology: up to 1,000 hosts, 1,000 switches and 10,000 links).
+/// topology: up to 1,000 hosts, 1,000 switches and 10,000 links; a cluster or a fat-tree:
+/// 100,000 hosts).
+///
+/// `topology:` picks the network: `tree` (this one, the default), `explicit` (lists:
+/// ``ExplicitTopology``), `cluster` (SimGrid's cluster with a backbone, in cabinets:
+/// ``ClusterTopology``) or `fat_tree` (``FatTreeTopology``); the last two compute their routes.
 public struct PlatformSpec: Sendable, Equatable {
   /// Bandwidths of links and disks, in bytes per second: from 1 B/s (8 bps), so that a rack's
   /// uplink (hosts x link / oversubscription) is never rounded to zero, to the largest bandwidth
@@ -36,6 +41,9 @@ public struct PlatformSpec: Sendable, Equatable {
   /// Memory and disk capacity per host or disk: from 1 MiB to the largest size (2^60 B).
   public static let capacityRange = 1_048_576.0...Quantity.maximumSize
 
+  /// The tree's racks; the other topologies set it to their count of racks (an explicit
+  /// topology's rack labels, a cluster's cabinets, a fat-tree's edge switches), and
+  /// `hostsPerRack` to a cabinet's or an edge switch's hosts.
   public var racks = 2
   public var hostsPerRack = 4
   public var cores = 8
@@ -55,27 +63,34 @@ public struct PlatformSpec: Sendable, Equatable {
   public var fullDuplex = true
   /// Hosts, switches and links given as lists (`topology: explicit`); nil for the tree.
   public var explicit: ExplicitTopology?
+  /// A SimGrid-style cluster (`topology: cluster`); nil for the other topologies.
+  public var cluster: ClusterTopology?
+  /// A k-ary fat-tree (`topology: fat_tree`); nil for the other topologies.
+  public var fatTree: FatTreeTopology?
 
   public init() {}
 
   /// Every host name, in host order.
   public var hostNames: [String] {
     if let explicit { return explicit.hosts.map(\.name) }
+    if let cluster { return cluster.hostNames }
+    if let fatTree { return fatTree.hostNames }
     return (1...racks).flatMap { r in (1...hostsPerRack).map { "rack\(r)-host\($0)" } }
   }
 
   /// Every rack name, in rack order.
   public var rackNames: [String] {
     if let explicit { return explicit.racks }
+    if let cluster { return (1...cluster.cabinets).map { "cabinet\($0)" } }
+    if let fatTree { return fatTree.edgeNames }
     return (1...racks).map { "rack\($0)" }
   }
 
   /// The rack (index into ``rackNames``) of each host.
   public var rackOfHost: [Int] {
-    if let explicit {
-      let racks = explicit.racks
-      return explicit.hosts.map { host in racks.firstIndex(of: host.rack)! }
-    }
+    if let explicit { return explicit.rackAssignment().ofHost }
+    if let cluster { return (0..<cluster.cabinets).flatMap { Array(repeating: $0, count: cluster.hostsPerCabinet) } }
+    if let fatTree { return (0..<fatTree.hostCount).map { $0 / (fatTree.k / 2) } }
     return (0..<racks).flatMap { r in Array(repeating: r, count: hostsPerRack) }
   }
 
@@ -87,30 +102,57 @@ public struct PlatformSpec: Sendable, Equatable {
     var reader = try ConfigReader(node ?? ConfigNode(.null), path: "platform")
     var spec = PlatformSpec()
     let topology = try reader.choice(
-      "topology", ["tree", "explicit"], default: "tree",
-      help: "tree: racks of hosts under one core switch; explicit: hosts, switches and links as lists")
-    let treeKeys = ["racks", "hosts_per_rack", "host_link", "host_link_latency", "oversubscription", "uplink_latency"]
-    let listKeys = ["hosts", "switches", "links", "routes"]
-    for key in topology == "tree" ? listKeys : treeKeys where reader.has(key) {
-      throw reader.error(
-        key, "'\(key)' does not apply to a topology: \(topology) platform",
-        hint: topology == "tree"
-          ? "add 'topology: explicit' to list hosts and links" : "links give bandwidths and latencies here")
+      "topology", ["tree", "explicit", "cluster", "fat_tree"], default: "tree",
+      help: "tree: racks of hosts under one core switch; explicit: hosts, switches and links as lists;"
+        + " cluster: hosts on a shared backbone (SimGrid's <cluster>), in cabinets; fat_tree: a k-ary fat-tree")
+    let keys: [String: [String]] = [
+      "tree": ["racks", "hosts_per_rack", "host_link", "host_link_latency", "oversubscription", "uplink_latency"],
+      "explicit": ["hosts", "switches", "links", "routes"],
+      "cluster": [
+        "cabinets", "hosts_per_cabinet", "host_link", "host_link_latency", "backbone", "backbone_latency",
+        "backbone_sharing", "top_backbone", "top_backbone_latency", "top_backbone_sharing",
+      ],
+      "fat_tree": ["k", "host_link", "host_link_latency", "switch_link", "switch_link_latency"],
+    ]
+    let hints = [
+      "tree": "racks and hosts_per_rack give its hosts", "explicit": "links give bandwidths and latencies here",
+      "cluster": "a cluster has cabinets, hosts_per_cabinet, host_link and backbone keys",
+      "fat_tree": "a fat-tree has k, host_link and switch_link keys",
+    ]
+    let own = Set(keys[topology]!)
+    for other in ["tree", "explicit", "cluster", "fat_tree"] where other != topology {
+      for key in keys[other]! where !own.contains(key) && reader.has(key) {
+        throw reader.error(
+          key, "'\(key)' does not apply to a topology: \(topology) platform",
+          hint: "add 'topology: \(other)' to use it; \(hints[topology]!)")
+      }
     }
-    if topology == "explicit" {
+    switch topology {
+    case "explicit":
       spec.explicit = try ExplicitTopology.decode(&reader)
-    } else {
+      spec.racks = spec.rackNames.count
+    case "cluster":
+      try spec.decodeHostLink(
+        &reader, help: ("host <-> backbone bandwidth, each direction (SimGrid's bw)", "host <-> backbone latency (lat)")
+      )
+      spec.cluster = try ClusterTopology.decode(&reader, hostLink: spec.hostLink)
+      spec.racks = spec.cluster!.cabinets
+      spec.hostsPerRack = spec.cluster!.hostsPerCabinet
+    case "fat_tree":
+      try spec.decodeHostLink(
+        &reader, help: ("host <-> edge switch bandwidth, each direction", "host <-> edge switch latency"))
+      spec.fatTree = try FatTreeTopology.decode(&reader, hostLink: spec.hostLink)
+      spec.racks = spec.fatTree!.k * spec.fatTree!.k / 2
+      spec.hostsPerRack = spec.fatTree!.k / 2
+    default:
       spec.racks = try reader.int("racks", default: spec.racks, range: 1...10_000, help: "racks")
       spec.hostsPerRack = try reader.int(
         "hosts_per_rack", default: spec.hostsPerRack, range: 1...10_000, help: "hosts in each rack")
       guard spec.racks * spec.hostsPerRack <= 100_000 else {
         throw reader.error("hosts_per_rack", "racks x hosts_per_rack must be at most 100,000 hosts")
       }
-      spec.hostLink = try reader.quantity(
-        "host_link", .bandwidth, default: spec.hostLink, range: bandwidthRange,
-        help: "host <-> top-of-rack bandwidth, each direction")
-      spec.hostLinkLatency = try reader.duration(
-        "host_link_latency", default: spec.hostLinkLatency, range: latencyRange, help: "host <-> top-of-rack latency")
+      try spec.decodeHostLink(
+        &reader, help: ("host <-> top-of-rack bandwidth, each direction", "host <-> top-of-rack latency"))
       spec.oversubscription = try reader.double(
         "oversubscription", default: spec.oversubscription, range: 1e-3...1e6,
         help: "rack hosts' bandwidth / rack uplink bandwidth (1 = non-blocking)")
@@ -137,6 +179,15 @@ public struct PlatformSpec: Sendable, Equatable {
         help: "full: each direction has the whole bandwidth; half: both directions share it") == "full"
     try reader.finish()
     return spec
+  }
+
+  /// `host_link` and `host_link_latency`: a host's own link (to its top-of-rack switch, its
+  /// cluster's backbone or its fat-tree edge switch).
+  mutating func decodeHostLink(_ reader: inout ConfigReader, help: (String, String)) throws(ConfigError) {
+    hostLink = try reader.quantity(
+      "host_link", .bandwidth, default: hostLink, range: PlatformSpec.bandwidthRange, help: help.0)
+    hostLinkLatency = try reader.duration(
+      "host_link_latency", default: hostLinkLatency, range: PlatformSpec.latencyRange, help: help.1)
   }
 
 }

@@ -80,4 +80,73 @@ import Testing
     // Two hosts joined directly is a valid topology.
     #expect((try? decode([("hosts", hosts), ("links", ConfigNode(.sequence([link("a", "b")])))])) != nil)
   }
+
+  @Test func aListedRouteIsTakenAndOtherPairsTakeTheShortestPath() {
+    // a1 -> a2 listed as a detour through s2 and back (links 0, 3, 3, 1): it crosses s1-s2 in
+    // both directions (two resources of 50 MB/s), so 25 MB take 0.5 s, plus 10 + 30 + 30 + 10 us.
+    // a2 -> a1 is not listed: a2-s1, a1-s1 at 125 MB/s, 0.2 s plus 20 us.
+    let sim = Simulator()
+    let platform = Platform(spec: dumbbell(route: [(from: 0, to: 1, links: [0, 3, 3, 1])]), simulator: sim)
+    let names = platform.route(from: HostID(0), to: HostID(1)).resources.map { platform.fluid.name(of: $0) }
+    #expect(names == ["a1-s1/a1->s1", "s1-s2/s1->s2", "s1-s2/s2->s1", "a2-s1/s1->a2"])
+    let recorder = Recorder()
+    platform.transfer(bytes: 25e6, from: HostID(0), to: HostID(1), observer: recorder, tag: 1)
+    platform.transfer(bytes: 25e6, from: HostID(1), to: HostID(0), observer: recorder, tag: 2)
+    sim.run()
+    #expect(abs(seconds(recorder.finished[1]) - 0.500_080) < 1e-9)
+    #expect(abs(seconds(recorder.finished[2]) - 0.200_020) < 1e-9)
+  }
+
+  @Test func routesAreReadOncePerPairAndReachabilityCountsThem() throws {
+    func decode(links: [(String, String)], routes: [(String, String, [String])]) throws -> PlatformSpec {
+      let hosts = ConfigNode(.sequence(["a", "b", "c"].map { .mapping([("name", .scalar($0))]) }))
+      let linkNodes = links.map { (a, b) -> ConfigNode in
+        .mapping([
+          ("name", .scalar("\(a)-\(b)")), ("between", ConfigNode(.sequence([.scalar(a), .scalar(b)]))),
+          ("bandwidth", .scalar("1Gbps")),
+        ])
+      }
+      let routeNodes = routes.map { (from, to, via) -> ConfigNode in
+        .mapping([
+          ("from", .scalar(from)), ("to", .scalar(to)), ("via", ConfigNode(.sequence(via.map { .scalar($0) }))),
+        ])
+      }
+      return try PlatformSpec.decode(
+        .mapping([
+          ("topology", .scalar("explicit")), ("hosts", hosts), ("switches", ConfigNode(.sequence([.scalar("s1")]))),
+          ("links", ConfigNode(.sequence(linkNodes))), ("routes", ConfigNode(.sequence(routeNodes))),
+        ]))
+    }
+    // a and b on s1; c linked to a only: a reaches c directly, but b does not reach c (a host
+    // forwards nothing) and c does not reach b.
+    let links = [("a", "s1"), ("b", "s1"), ("a", "c")]
+    #expect {
+      _ = try decode(links: links, routes: [])
+    } throws: { error in
+      (error as? ConfigError)?.message == "no path from host 'b' to 'c' through switches"
+    }
+    // Listed routes through a make it whole.
+    let spec = try decode(
+      links: links, routes: [("b", "c", ["b-s1", "a-s1", "a-c"]), ("c", "b", ["a-c", "a-s1", "b-s1"])])
+    #expect(spec.explicit?.listedRoute(from: 1, to: 2) == [1, 0, 2])
+    #expect(spec.explicit?.listedRoute(from: 0, to: 2) == nil)
+    #expect(spec.racks == 1)
+    // A second route for a pair, and a route to itself, are errors.
+    #expect {
+      _ = try decode(
+        links: links, routes: [("b", "c", ["b-s1", "a-s1", "a-c"]), ("b", "c", ["b-s1", "a-s1", "a-c"])])
+    } throws: { error in
+      (error as? ConfigError).map { $0.keyPath == "platform.routes.1.to" && $0.message.contains("routes.0") } == true
+    }
+    #expect(throws: ConfigError.self) { _ = try decode(links: links, routes: [("a", "a", [])]) }
+  }
+
+  @Test func racksAreTheLabelsInOrderOfFirstAppearance() {
+    var spec = dumbbell()
+    spec.explicit!.hosts = [
+      .init(name: "x", rack: "r2"), .init(name: "y", rack: "r1"), .init(name: "z", rack: "r2"),
+    ]
+    #expect(spec.rackNames == ["r2", "r1"])
+    #expect(spec.rackOfHost == [0, 1, 0])
+  }
 }

@@ -4,8 +4,11 @@ import SimPlatform
 /// Bulk data movement on the platform: the network's own model (`model: transfer`).
 public struct TransferParameters: Sendable, Equatable {
   public enum Workload: Sendable, Equatable {
-    /// Every host sends `bytes` to every other host at time 0 (MapReduce's shuffle).
-    case shuffle(bytes: Double)
+    /// Every host sends `bytes` to every other host at time 0 (MapReduce's shuffle); with
+    /// `varied`, host i sends host j `bytes x (1 + ((31 i + 17 j) mod 97) / 97)` (hosts from 0),
+    /// from `bytes` to just under twice it, the per-pair sizes of the SimGrid baseline
+    /// (Benchmarks/simgrid).
+    case shuffle(bytes: Double, varied: Bool = false)
     /// `senders` hosts each send `bytes` to one `target` at time 0 (many-to-one incast).
     case incast(bytes: Double, target: Int32, senders: [Int32])
     /// An explicit list.
@@ -47,6 +50,12 @@ public enum TransferModel: SimulationModel {
   /// exactly, so that what is left of a transfer is never rounded away.
   static let maxBytes = 9_007_199_254_740_992.0
 
+  /// A varied shuffle's size from host `i` to host `j`: `bytes x (1 + ((31 i + 17 j) mod 97) / 97)`,
+  /// computed in this order so that the C++ baseline computes the same doubles.
+  static func variedSize(_ bytes: Double, from i: Int, to j: Int) -> Double {
+    bytes * (1 + Double((i * 31 + j * 17) % 97) / 97)
+  }
+
   /// `bytes` if within 0...``maxBytes``, else an error at `key`.
   static func checked(_ bytes: Double, _ reader: ConfigReader, _ key: String) throws(ConfigError) -> Double {
     guard bytes >= 0, bytes <= maxBytes else {
@@ -70,7 +79,14 @@ public enum TransferModel: SimulationModel {
       let bytes = try checked(
         reader.quantity("bytes", .size, default: 128 * 1_048_576, help: "bytes each host sends each other host"),
         reader, "bytes")
-      workload = .shuffle(bytes: bytes)
+      let varied =
+        try reader.choice(
+          "sizes", ["equal", "varied"], default: "equal",
+          help: "equal: bytes to each pair; varied: bytes x (1 + ((31 i + 17 j) mod 97) / 97) from host i to host j")
+        == "varied"
+      // The largest varied size is bytes x 193/97, which must stay within the range of a transfer.
+      if varied { _ = try checked(bytes * (1 + 96.0 / 97), reader, "bytes") }
+      workload = .shuffle(bytes: bytes, varied: varied)
     case "incast":
       let bytes = try checked(
         reader.quantity("bytes", .size, default: 128 * 1_048_576, help: "bytes each sender sends"), reader, "bytes")
@@ -130,10 +146,13 @@ final class TransferWorkload: EventHandler, ActivityObserver, PlatformWorkload {
     self.platform = platform
     self.simulator = simulator
     switch parameters.workload {
-    case .shuffle(let bytes):
+    case .shuffle(let bytes, let varied):
       let n = Int32(platform.hostCount)
       for from in 0..<n {
-        for to in 0..<n where to != from { transfers.append(.init(from: from, to: to, bytes: bytes, at: .zero)) }
+        for to in 0..<n where to != from {
+          let size = varied ? TransferModel.variedSize(bytes, from: Int(from), to: Int(to)) : bytes
+          transfers.append(.init(from: from, to: to, bytes: size, at: .zero))
+        }
       }
     case .incast(let bytes, let target, let senders):
       transfers = senders.map { .init(from: $0, to: target, bytes: bytes, at: .zero) }
