@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 SWIFT ?= swift
 BDSIM_RELEASE := .build/release/bdsim
-.PHONY: help deps build release demo validation validate-published test test-fast bench bench-baseline format lint clean
+.PHONY: help deps build release demo validation validate-published test test-heavy test-all bench bench-baseline format lint clean
 
 help:
 	@echo "make deps      install GSL (libgsl-dev) if pkg-config cannot find it"
@@ -12,8 +12,9 @@ help:
 	@echo "make validation  the kernel's queueing-theory validation table (results/queueing-validation/)"
 	@echo "make validate-published  the broker, quorum store, Spark and MapReduce against published measurements (experiments/validation/, table in docs/VALIDATION.md)"
 	@echo "make plots     draw the plots the experiments declare (plots:) whose results exist, quickstart run if missing (Python venv in plots/.venv)"
-	@echo "make test      run the whole test suite (debug build)"
-	@echo "make test-fast the suite without the long statistical checks"
+	@echo "make test      the test suite (debug build) without the long checks of Tests/heavy-tests.txt"
+	@echo "make test-heavy  only those long checks (statistical, fuzzing, long broker and architecture runs)"
+	@echo "make test-all  every test (what make test and make test-heavy run, in one go)"
 	@echo "make bench     PHOLD against a C++ loop and SimPy, sweeps, the fluid model, the broker at 1M records/s, a 1 TB sort, Lambda and Kappa runs, then the kernel micro-benchmarks"
 	@echo "make format    format Sources and Tests with swift format"
 
@@ -53,11 +54,18 @@ validation: release
 validate-published: release
 	$(BDSIM_RELEASE) validate-published --markdown docs/VALIDATION.md
 
-test: deps
-	$(SWIFT) test
+# The long checks (Tests/heavy-tests.txt: over 20 s each in a debug build) as one regular
+# expression over test IDs. CI runs `make test` and then `make test-heavy`.
+HEAVY_TESTS := $(shell grep -v '^\#' Tests/heavy-tests.txt | paste -sd'|' -)
 
-test-fast: deps
-	$(SWIFT) test --skip closedFormsLieInsideSimulatedConfidenceIntervals
+test: deps
+	$(SWIFT) test --skip '$(HEAVY_TESTS)'
+
+test-heavy: deps
+	$(SWIFT) test --filter '$(HEAVY_TESTS)'
+
+test-all: deps
+	$(SWIFT) test
 
 bench: release
 	SKIP_SWIFT_BUILD=1 bash Benchmarks/baseline/compare-phold.sh
