@@ -76,26 +76,28 @@ public final class FluidModel: EventHandler {
   }
 
   /// A plain value (no references), so that copying one or reading its fields costs no
-  /// reference counting; its resources are in ``FluidModel/routeResource``.
+  /// reference counting; its resources are in ``FluidModel/routeResource``. The fields a solve
+  /// reads come first and fill 64 bytes, one cache line (Swift lays a struct out in declaration
+  /// order); the others follow.
   struct Activity {
-    var generation: UInt32 = 0
+    var remaining = 0.0
+    var rate = 0.0
+    var maxRate = Double.infinity
+    var lastUpdate = SimTime.zero
+    /// When the activity will finish at its current rate (its completion event may be earlier).
+    var expected = SimTime.max
+    var completion: EventHandle?
     var active = false
     /// Whether it is on its resources' lists (``FluidModel/routePosition`` says where).
     var placed = false
     /// How many resources it uses (its first `pathLength` route entries).
     var pathLength: Int32 = 0
     var amount = 0.0
-    var remaining = 0.0
-    var rate = 0.0
-    var maxRate = Double.infinity
-    var lastUpdate = SimTime.zero
-    var completion: EventHandle?
-    /// When the activity will finish at its current rate (its completion event may be earlier).
-    var expected = SimTime.max
     var latency = SimTime.zero
+    var tag: Int64 = 0
+    var generation: UInt32 = 0
     /// Index into ``FluidModel/observers`` (-1: none).
     var observer: Int32 = -1
-    var tag: Int64 = 0
     var endpoints: (Int32, Int32)?
   }
 
