@@ -117,6 +117,37 @@ public struct CalendarQueue: Sendable {
     return event
   }
 
+  /// Removes the events for which `drop` holds (their nodes are reused), then resizes if the
+  /// queue has shrunk below its lower threshold. The order of the events kept is unchanged.
+  ///
+  /// - Complexity: O(n + buckets).
+  public mutating func removeAll(where drop: (Event) -> Bool) {
+    var removed = 0
+    for index in 0..<heads.count {
+      var previous = CalendarQueue.none
+      var node = heads[index]
+      while node != CalendarQueue.none {
+        let next = nodes[Int(node)].next
+        if drop(nodes[Int(node)].event) {
+          if previous == CalendarQueue.none { heads[index] = next } else { nodes[Int(previous)].next = next }
+          nodes[Int(node)].next = freeList
+          freeList = node
+          removed &+= 1
+        } else {
+          previous = node
+        }
+        node = next
+      }
+      tails[index] = previous
+    }
+    count &-= removed
+    if count < shrinkBelow {
+      var buckets = heads.count
+      while buckets > CalendarQueue.minimumBuckets, count < buckets / 2 { buckets /= 2 }
+      resize(buckets: buckets)
+    }
+  }
+
   /// Adaptive policy: adds one operation's work and, at the end of a window, re-samples the width
   /// if the average work was high. While it stays high the window doubles (up to 64 x the bucket
   /// count), so a distribution no width suits costs at most one O(n) re-bucketing per window.

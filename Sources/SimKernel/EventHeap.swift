@@ -83,4 +83,43 @@ public struct EventHeap: Sendable {
 
   /// Removes every event.
   public mutating func removeAll() { storage.removeAll(keepingCapacity: true) }
+
+  /// Removes the events for which `drop` holds and restores the heap (Floyd's bottom-up build).
+  /// Events leave a heap in their (time, sequence) order whatever its layout, so the order of
+  /// the events kept is unchanged.
+  ///
+  /// - Complexity: O(n).
+  public mutating func removeAll(where drop: (Event) -> Bool) {
+    storage.removeAll(where: drop)
+    storage.withUnsafeMutableBufferPointer { heap in
+      let n = heap.count
+      guard n > 1 else { return }
+      var start = (n &- 2) >> 2
+      while start >= 0 {
+        let event = heap[start]
+        var hole = start
+        while true {
+          let firstChild = hole &* 4 &+ 1
+          if firstChild >= n { break }
+          var best = firstChild
+          var bestEvent = heap[firstChild]
+          let end = Swift.min(firstChild &+ 4, n)
+          var child = firstChild &+ 1
+          while child < end {
+            let candidate = heap[child]
+            if Event.firesBefore(candidate, bestEvent) {
+              best = child
+              bestEvent = candidate
+            }
+            child &+= 1
+          }
+          if !Event.firesBefore(bestEvent, event) { break }
+          heap[hole] = bestEvent
+          hole = best
+        }
+        heap[hole] = event
+        start -= 1
+      }
+    }
+  }
 }

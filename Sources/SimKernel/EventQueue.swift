@@ -31,6 +31,11 @@ struct EventQueue: Sendable {
     if kind == .heap { heap.push(event) } else { calendar.push(event) }
   }
 
+  /// Removes the events for which `drop` holds; the others keep their order.
+  mutating func removeAll(where drop: (Event) -> Bool) {
+    if kind == .heap { heap.removeAll(where: drop) } else { calendar.removeAll(where: drop) }
+  }
+
   @inlinable @inline(__always)
   mutating func popMin() -> Event? {
     kind == .heap ? heap.popMin() : calendar.popMin()

@@ -40,8 +40,11 @@ public final class Simulator {
   /// this have fired already, which is how ``cancel(_:)`` tells pending from past events.
   @usableFromInline var lastPoppedSequence: UInt64 = 0
   @usableFromInline var hasPopped = false
-  /// Pending events that were cancelled; they are skipped (and forgotten) when they come up.
-  @usableFromInline var cancelled: Set<UInt64> = []
+  /// Pending events that were cancelled; they are skipped (and forgotten) when they come up, or
+  /// removed from the queue all at once when they make up half of it (see ``cancel(_:)``).
+  @usableFromInline var cancelled = SequenceSet()
+  /// Times the queue was rid of its cancelled events.
+  public private(set) var compactions = 0
   @usableFromInline var stopRequested = false
   /// Where a display on another thread reads this run's progress (``RunProgress/current`` of the
   /// thread that made the simulator).
@@ -89,7 +92,14 @@ public final class Simulator {
   /// Cancels a pending event. Returns false (and does nothing) if it has already fired or was
   /// already cancelled.
   ///
-  /// - Complexity: O(1); the event stays in the queue and is dropped when it comes up.
+  /// The event stays in the queue and is dropped when it comes up, unless cancelled events come
+  /// to be at least half of the queue (and more than ``compactionThreshold``): then they are all
+  /// removed at once, so the queue holds at most twice the live events however many are
+  /// cancelled. Order is unaffected: events still fire in (time, sequence) order. (A handle
+  /// cancelled again after its event was removed so is not recognised: the call returns true and
+  /// changes nothing but ``pendingEvents`` until the next removal.)
+  ///
+  /// - Complexity: O(1) amortised.
   @discardableResult
   public func cancel(_ handle: EventHandle) -> Bool {
     // Events leave the queue in strictly increasing (time, sequence) order, so a handle at or
@@ -101,7 +111,22 @@ public final class Simulator {
     {
       return false
     }
-    return cancelled.insert(handle.sequence).inserted
+    guard cancelled.insert(handle.sequence) else { return false }
+    if cancelled.count > Simulator.compactionThreshold, cancelled.count * 2 >= queue.count { compact() }
+    return true
+  }
+
+  /// Cancelled events the queue may hold before they are removed from it at once (if they are
+  /// also half of it).
+  public static let compactionThreshold = 1024
+
+  /// Removes every cancelled event from the queue: O(queue size), paid for by the cancellations
+  /// since the last compaction (at least half of that size).
+  func compact() {
+    let set = cancelled
+    queue.removeAll { set.contains($0.sequence) }
+    cancelled.removeAll()
+    compactions += 1
   }
 
   @usableFromInline var lastPoppedTime: SimTime = .zero
@@ -141,7 +166,7 @@ public final class Simulator {
       lastPoppedSequence = event.sequence
       lastPoppedTime = event.time
       hasPopped = true
-      if !cancelled.isEmpty, cancelled.remove(event.sequence) != nil { continue }
+      if !cancelled.isEmpty, cancelled.remove(event.sequence) { continue }
       now = event.time
       eventsProcessed &+= 1
       if eventsProcessed & 0xFFF == 0, let progress { progress.publish(now: now, events: eventsProcessed) }

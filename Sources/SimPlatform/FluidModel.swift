@@ -64,7 +64,7 @@ public final class FluidModel: EventHandler {
     var scale = 1.0
     var kind: ResourceClass
     var up = true
-    /// Slots of the activities using it; `positions` in each activity says where.
+    /// Slots of the activities using it; ``FluidModel/routePosition`` says where each is.
     var activities: [Int32] = []
     /// Time-average of the allocated rate scaled to the nominal capacity (allocated x nominal /
     /// capacity), so that utilisation = this / nominal is the busy fraction, degraded or not.
@@ -75,23 +75,29 @@ public final class FluidModel: EventHandler {
     var carriedAtReset = 0.0
   }
 
+  /// A plain value (no references), so that copying one or reading its fields costs no
+  /// reference counting; its resources are in ``FluidModel/routeResource``. The fields a solve
+  /// reads come first and fill 64 bytes, one cache line (Swift lays a struct out in declaration
+  /// order); the others follow.
   struct Activity {
-    var generation: UInt32 = 0
-    var active = false
-    var amount = 0.0
     var remaining = 0.0
     var rate = 0.0
     var maxRate = Double.infinity
     var lastUpdate = SimTime.zero
-    var resources: [Int32] = []
-    var positions: [Int] = []
-    var completion: EventHandle?
     /// When the activity will finish at its current rate (its completion event may be earlier).
     var expected = SimTime.max
+    var completion: EventHandle?
+    var active = false
+    /// Whether it is on its resources' lists (``FluidModel/routePosition`` says where).
+    var placed = false
+    /// How many resources it uses (its first `pathLength` route entries).
+    var pathLength: Int32 = 0
+    var amount = 0.0
     var latency = SimTime.zero
+    var tag: Int64 = 0
+    var generation: UInt32 = 0
     /// Index into ``FluidModel/observers`` (-1: none).
     var observer: Int32 = -1
-    var tag: Int64 = 0
     var endpoints: (Int32, Int32)?
   }
 
@@ -106,6 +112,12 @@ public final class FluidModel: EventHandler {
   var me = EntityID(0)
   var resources: [Resource] = []
   var activities: [Activity] = []
+  /// Each slot's resources and its position in each resource's list, `routeStride` entries per
+  /// slot (the longest path seen so far), flat: no array per activity, nothing kept per
+  /// finished one (a slot is reused with its entries).
+  var routeStride = 0
+  var routeResource: [Int32] = []
+  var routePosition: [Int32] = []
   var freeSlots: [Int32] = []
   var dirty: [Int32] = []
   /// Whom activities report to: held here (observers hold the platform unowned, so there is no
@@ -116,6 +128,7 @@ public final class FluidModel: EventHandler {
   var scratchComponent: [Int32] = []
   var scratchMembers: [Int32] = []
   var scratchHeap = ShareHeap()
+  var scratchCapped: [Int32] = []
   var solveScheduled = false
   var failedLater: [Int32: FailureReason] = [:]
 
@@ -125,7 +138,6 @@ public final class FluidModel: EventHandler {
   var activityStamp: [Int] = []
   var residual: [Double] = []
   var unfixed: [Int] = []
-  var keyVersion: [Int] = []
   var newRate: [Double] = []
   var fixedStamp: [Int] = []
 
@@ -152,7 +164,7 @@ public final class FluidModel: EventHandler {
     resourceStamp.append(0)
     residual.append(0)
     unfixed.append(0)
-    keyVersion.append(0)
+    scratchHeap.addResource()
     return ResourceID(Int32(resources.count - 1))
   }
 
@@ -191,6 +203,7 @@ public final class FluidModel: EventHandler {
     precondition(amount >= 0 && amount.isFinite, "activity amount must be finite and >= 0")
     precondition(maxRate > 0, "activity max rate must be positive")
     let slot: Int32
+    if resources.count > routeStride { widenRoutes(to: resources.count) }
     if let reused = freeSlots.popLast() {
       slot = reused
     } else {
@@ -198,10 +211,11 @@ public final class FluidModel: EventHandler {
       activityStamp.append(0)
       newRate.append(0)
       fixedStamp.append(0)
+      routeResource.append(contentsOf: repeatElement(-1, count: routeStride))
+      routePosition.append(contentsOf: repeatElement(-1, count: routeStride))
       slot = Int32(activities.count - 1)
     }
     let observerIndex = index(of: observer)
-    // Set in place: the slot's resource and position arrays keep their storage.
     let generation = activities[Int(slot)].generation &+ 1
     activities[Int(slot)].generation = generation
     activities[Int(slot)].active = true
@@ -210,9 +224,10 @@ public final class FluidModel: EventHandler {
     activities[Int(slot)].rate = 0
     activities[Int(slot)].maxRate = maxRate
     activities[Int(slot)].lastUpdate = simulator.now
-    activities[Int(slot)].resources.removeAll(keepingCapacity: true)
-    for r in resources { activities[Int(slot)].resources.append(r.index) }
-    activities[Int(slot)].positions.removeAll(keepingCapacity: true)
+    let base = Int(slot) * routeStride
+    for (k, r) in resources.enumerated() { routeResource[base + k] = r.index }
+    activities[Int(slot)].pathLength = Int32(resources.count)
+    activities[Int(slot)].placed = false
     activities[Int(slot)].completion = nil
     activities[Int(slot)].latency = latency
     activities[Int(slot)].observer = observerIndex
@@ -222,16 +237,17 @@ public final class FluidModel: EventHandler {
     if deferred { return id }
     if let down = resources.first(where: { !self.resources[Int($0.index)].up }) {
       // It cannot start: it fails at once (announced by an event, not from inside this call).
-      activities[Int(slot)].resources = []
+      activities[Int(slot)].pathLength = 0
       failedLater[slot] = reason(forDown: down)
       simulator.schedule(after: .zero, to: me, kind: Kind.failLater.rawValue, payload: Int64(slot))
       return id
     }
-    for r in resources {
-      activities[Int(slot)].positions.append(self.resources[Int(r.index)].activities.count)
+    for (k, r) in resources.enumerated() {
+      routePosition[base + k] = Int32(self.resources[Int(r.index)].activities.count)
       self.resources[Int(r.index)].activities.append(slot)
       markDirty(r.index)
     }
+    activities[Int(slot)].placed = true
     if resources.isEmpty || amount == 0 {
       // Nothing to share: it ends after its latency.
       finish(slot)
@@ -284,7 +300,7 @@ public final class FluidModel: EventHandler {
   /// Fails every running activity for which `predicate(endpoints)` holds (a partition forming).
   public func failActivities(reason: FailureReason, where predicate: ((Int32, Int32)) -> Bool) {
     var victims: [Int32] = []
-    for (slot, a) in activities.enumerated() where a.active && !a.resources.isEmpty {
+    for (slot, a) in activities.enumerated() where a.active && a.pathLength > 0 {
       if let endpoints = a.endpoints, predicate(endpoints) { victims.append(Int32(slot)) }
     }
     for slot in victims { fail(slot, reason: reason) }
@@ -340,7 +356,8 @@ public final class FluidModel: EventHandler {
     let amount = activities[Int(slot)].amount
     // A transfer between two hosts (a disk operation or a computation has one host at both ends).
     if let ends = activities[Int(slot)].endpoints, ends.0 != ends.1 { networkCarried += amount }
-    for r in activities[Int(slot)].resources { resources[Int(r)].carried += amount }
+    let base = Int(slot) * routeStride
+    for k in 0..<Int(activities[Int(slot)].pathLength) { resources[Int(routeResource[base + k])].carried += amount }
     removeFromResources(slot)
     simulator.schedule(after: activities[Int(slot)].latency, to: me, kind: Kind.deliver.rawValue, payload: Int64(slot))
   }
@@ -390,25 +407,50 @@ public final class FluidModel: EventHandler {
 
   /// Takes an activity off its resources (swap-remove, fixing the moved activity's position).
   func removeFromResources(_ slot: Int32) {
-    let list = activities[Int(slot)].resources
-    let positions = activities[Int(slot)].positions
-    for (k, r) in list.enumerated() where k < positions.count {
-      let position = positions[k]
-      let lastSlot = resources[Int(r)].activities.removeLast()
-      if lastSlot != slot {
-        resources[Int(r)].activities[position] = lastSlot
-        let j = activities[Int(lastSlot)].resources.firstIndex(of: r)!
-        activities[Int(lastSlot)].positions[j] = position
+    let base = Int(slot) * routeStride
+    let length = Int(activities[Int(slot)].pathLength)
+    if activities[Int(slot)].placed {
+      for k in 0..<length {
+        let r = routeResource[base + k]
+        let position = Int(routePosition[base + k])
+        let lastSlot = resources[Int(r)].activities.removeLast()
+        if lastSlot != slot {
+          resources[Int(r)].activities[position] = lastSlot
+          let lastBase = Int(lastSlot) * routeStride
+          var j = lastBase
+          while routeResource[j] != r { j += 1 }
+          routePosition[j] = Int32(position)
+        }
+        markDirty(r)
       }
-      markDirty(r)
     }
     // Progress and rate stop here.
     if activities[Int(slot)].rate > 0 {
-      for r in list { setAllocated(Int(r), resources[Int(r)].allocatedNow - activities[Int(slot)].rate) }
+      for k in 0..<length {
+        let r = Int(routeResource[base + k])
+        setAllocated(r, resources[r].allocatedNow - activities[Int(slot)].rate)
+      }
     }
     activities[Int(slot)].rate = 0
-    activities[Int(slot)].resources.removeAll(keepingCapacity: true)
-    activities[Int(slot)].positions.removeAll(keepingCapacity: true)
+    activities[Int(slot)].pathLength = 0
+    activities[Int(slot)].placed = false
+  }
+
+  /// Makes room for paths of `stride` resources in every slot (paths only get longer, and only
+  /// up to the longest route of the platform, so this happens a handful of times per run).
+  func widenRoutes(to stride: Int) {
+    let old = routeStride
+    var resource = [Int32](repeating: -1, count: activities.count * stride)
+    var position = [Int32](repeating: -1, count: activities.count * stride)
+    for slot in 0..<activities.count {
+      for k in 0..<old {
+        resource[slot * stride + k] = routeResource[slot * old + k]
+        position[slot * stride + k] = routePosition[slot * old + k]
+      }
+    }
+    routeResource = resource
+    routePosition = position
+    routeStride = stride
   }
 
   func markDirty(_ resource: Int32) {
