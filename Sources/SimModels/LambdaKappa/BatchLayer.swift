@@ -85,6 +85,7 @@ final class BatchLayer: EventHandler, ActivityObserver {
     windowSize = parameters.stream.job.windowSize.nanoseconds
     positions = log.partitions.map(\.history)
     me = simulator.register(self)
+    log.floors.append { [unowned self] part in self.positions[part] }
     simulator.schedule(after: parameters.loaderInterval, to: me, kind: Kind.load.rawValue)
     simulator.schedule(after: parameters.batchPeriod, to: me, kind: Kind.run.rawValue)
   }
@@ -113,7 +114,7 @@ final class BatchLayer: EventHandler, ActivityObserver {
     var records = 0
     for part in log.partitions.indices {
       let partition = log.partitions[part]
-      for i in (positions[part] - partition.history)..<partition.eventTimes.count {
+      for i in (positions[part] - partition.firstStored)..<partition.eventTimes.count {
         let slot = Int(partition.eventTimes[i] / log.bucket) * log.events.keys + Int(partition.keys[i])
         counts[slot, default: 0] += 1
       }

@@ -84,6 +84,10 @@ final class Architecture: EventHandler, PlatformWorkload {
         context: context)
     } else if let at = parameters.reprocessAt {
       simulator.schedule(at: at, to: me)
+      // The new version will replay the log from its start: until it exists, nothing is dropped.
+      if at <= context.duration {
+        pipeline.log.floors.append { [unowned self] _ in self.reprocessing == nil ? 0 : Int.max }
+      }
     }
   }
 

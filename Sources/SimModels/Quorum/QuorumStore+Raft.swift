@@ -1,6 +1,47 @@
 import SimKernel
 import SimPlatform
 
+/// A replica's Raft log, its committed prefix compacted away as a snapshot would hold it:
+/// indices count from the log's first entry ever; the `base` entries below the first stored one
+/// are gone, and `baseTerm` is the term of the last of them (Raft's lastIncludedTerm).
+struct RaftLog {
+  var base = 0
+  var baseTerm: Int32 = 0
+  var entries: [(term: Int32, request: Int32)] = []
+
+  var count: Int { base + entries.count }
+  var lastTerm: Int32 { entries.last?.term ?? baseTerm }
+
+  subscript(index: Int) -> (term: Int32, request: Int32) {
+    precondition(index >= base, "a compacted Raft entry is read")
+    return entries[index - base]
+  }
+
+  mutating func append(_ entry: (term: Int32, request: Int32)) { entries.append(entry) }
+
+  /// The entries `range` of `other` (a log with the same compacted prefix or a shorter one).
+  mutating func append(from other: RaftLog, _ range: Range<Int>) {
+    precondition(range.lowerBound >= other.base, "a compacted Raft entry is copied")
+    entries.append(contentsOf: other.entries[(range.lowerBound - other.base)..<(range.upperBound - other.base)])
+  }
+
+  mutating func removeLast(_ n: Int) {
+    precondition(n <= entries.count, "a compacted Raft entry is truncated")
+    entries.removeLast(n)
+  }
+
+  /// Drops the entries below `index`; returns them.
+  mutating func compact(below index: Int) -> ArraySlice<(term: Int32, request: Int32)> {
+    let n = index - base
+    guard n > 0 else { return [] }
+    let dropped = entries[0..<n]
+    baseTerm = entries[n - 1].term
+    entries.removeFirst(n)
+    base = index
+    return dropped
+  }
+}
+
 /// One replica of a Raft group.
 struct RaftReplica {
   enum Role { case follower, candidate, leader }
@@ -8,7 +49,7 @@ struct RaftReplica {
   var term: Int32 = 1
   var votedFor = -1
   /// Entries: (term, request; -1 for a new leader's no-op).
-  var log: [(term: Int32, request: Int32)] = []
+  var log = RaftLog()
   var commitIndex = 0
   var role = Role.follower
   var votes = 0
@@ -43,6 +84,9 @@ struct RaftGroup {
 /// reach it; a leader on the minority side of a partition cannot commit, so requests sent to it
 /// time out. Nothing is stale and nothing acknowledged is lost; the price is availability.
 extension QuorumStore {
+  /// Raft logs compact once every replica has committed this many entries past the last step.
+  static let raftCompactionStep = 256
+
   func range(of key: Int) -> Int { Int(StableHash.splitMix64(UInt64(key) &+ 0x2545_f491) % UInt64(p.ranges)) }
 
   func startRaft() {
@@ -100,7 +144,7 @@ extension QuorumStore {
       send(
         Message(
           kind: .requestVote, from: c.node, to: raft[g].replicas[other].node, node: Int32(s), range: Int32(g),
-          term: c.term, index: Int32(c.log.count), extra: c.log.last?.term ?? 0))
+          term: c.term, index: Int32(c.log.count), extra: c.log.lastTerm))
     }
   }
 
@@ -117,7 +161,7 @@ extension QuorumStore {
     let v = slot(of: m.to, in: g)
     if m.term > raft[g].replicas[v].term { stepDown(range: g, slot: v, term: m.term) }
     let r = raft[g].replicas[v]
-    let lastTerm = r.log.last?.term ?? 0
+    let lastTerm = r.log.lastTerm
     let upToDate = m.extra > lastTerm || (m.extra == lastTerm && Int(m.index) >= r.log.count)
     let grant = m.term == r.term && (r.votedFor == -1 || r.votedFor == Int(m.node)) && upToDate
     if grant {
@@ -203,9 +247,10 @@ extension QuorumStore {
     var common = min(raft[g].replicas[f].commitIndex, log.count)
     while common < log.count, common < leaderLog.count, log[common] == leaderLog[common] { common += 1 }
     if common < log.count { log.removeLast(log.count - common) }
-    if log.count < Int(m.index) { log.append(contentsOf: leaderLog[log.count..<Int(m.index)]) }
+    if log.count < Int(m.index) { log.append(from: leaderLog, log.count..<Int(m.index)) }
     raft[g].replicas[f].log = log
     raft[g].replicas[f].commitIndex = max(raft[g].replicas[f].commitIndex, min(Int(m.extra), log.count))
+    compactLogs(range: g)
     send(
       Message(
         kind: .appendAck, from: m.to, to: m.from, version: m.version, node: Int32(f), range: m.range, term: m.term,
@@ -238,6 +283,25 @@ extension QuorumStore {
     }
     raft[g].replicas[l].commitIndex = majority
     raft[g].ready = true
+    compactLogs(range: g)
+  }
+
+  /// Snapshots: the entries every replica of the group has committed (so all hold them, alike)
+  /// are dropped from every log, and the write requests they named are let go. A replica that is
+  /// down or cut off holds the group's logs at its commit index until it is back (Raft would send
+  /// it a snapshot instead; the answers do not depend on which). Done in steps of
+  /// `raftCompactionStep` entries, so each entry is moved a bounded number of times.
+  func compactLogs(range g: Int) {
+    guard compactsLogs else { return }
+    var applied = Int.max
+    for r in raft[g].replicas { applied = min(applied, r.commitIndex) }
+    guard applied - raft[g].replicas[0].log.base >= QuorumStore.raftCompactionStep else { return }
+    for s in raft[g].replicas.indices {
+      let dropped = raft[g].replicas[s].log.compact(below: applied)
+      if s == 0 {
+        for entry in dropped where entry.request >= 0 { release(entry.request) }
+      }
+    }
   }
 
   /// Reads whose heartbeat round a majority has acknowledged are answered from the committed state.
@@ -279,7 +343,7 @@ extension QuorumStore {
     guard raft[g].replicas[l].role == .leader else { return respond(id, ok: false) }
     if requests[Int(id)].isWrite {
       raft[g].replicas[l].log.append((raft[g].replicas[l].term, id))
-      // Log entries name the request for as long as the log lasts (Raft logs are not compacted).
+      // Log entries name the request until every replica has committed it (`compactLogs`).
       retain(id)
       requests[Int(id)].version = Int64(raft[g].replicas[l].log.count)
       if !raft[g].replicateScheduled {

@@ -114,6 +114,9 @@ final class QuorumStore: EventHandler, PlatformObserver {
   var antiEntropyRound: [Int] = []
   // Raft state (QuorumStore+Raft.swift).
   var raft: [RaftGroup] = []
+  /// Raft logs drop what every replica has committed (`compactLogs`); off only in a test that
+  /// checks the answers do not depend on it.
+  var compactsLogs = true
   // Ground truth: what was committed, when.
   var committedMax: [Int64] = []
   var committedAt: [SimTime] = []

@@ -193,7 +193,22 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
       positions: [], maxTimes: [], windows: [], entries: [], fireFrom: [], taskWatermarks: [])
     me = simulator.register(self)
     platform.addObserver(self)
+    log.floors.append { [unowned self] part in self.floor(part) }
     simulator.schedule(at: startAt, to: me, kind: Kind.start.rawValue, payload: start == .live ? 0 : 1)
+  }
+
+  /// The lowest offset of the partition the job may read again: its position (less a fetch in
+  /// flight, which a failed fetch reads again) and the positions of the checkpoints it may
+  /// restart from; none once stopped. Before it starts its positions are 0: it holds the log.
+  func floor(_ part: Int) -> Int {
+    guard status != .stopped else { return Int.max }
+    let s = part % parallelism
+    guard let k = sources[s].partitions.firstIndex(of: part) else { return Int.max }
+    var floor = sources[s].positions[k]
+    if sources[s].busy && sources[s].partition == k { floor -= sources[s].batch.count }
+    if !completed.positions.isEmpty { floor = min(floor, completed.positions[s][k]) }
+    if let pending = pendingSnapshot { floor = min(floor, pending.positions[s][k]) }
+    return floor
   }
 
   func tag(_ purpose: Purpose, _ index: Int) -> Int64 {
