@@ -57,6 +57,10 @@ public enum TransferModel: SimulationModel {
   }
 
   /// `bytes` if within 0...``maxBytes``, else an error at `key`.
+  /// The most flows an all-to-all shuffle may start (each a fluid activity alive from time 0):
+  /// 10 million, about 3,160 hosts; 100,000 hosts would be 10^10 flows.
+  static let maxShuffleFlows = 10_000_000
+
   static func checked(_ bytes: Double, _ reader: ConfigReader, _ key: String) throws(ConfigError) -> Double {
     guard bytes >= 0, bytes <= maxBytes else {
       throw reader.error(
@@ -76,6 +80,15 @@ public enum TransferModel: SimulationModel {
     let workload: TransferParameters.Workload
     switch try reader.choice("workload", ["shuffle", "incast", "list"], default: "shuffle", help: "which transfers") {
     case "shuffle":
+      // Every ordered pair is a flow, all of them alive at once: N(N-1) must fit in memory.
+      let flows = Double(names.count) * Double(names.count - 1)
+      guard flows <= Double(maxShuffleFlows) else {
+        throw reader.error(
+          "workload",
+          "a shuffle of \(names.count) hosts is \(Int(flows)) flows at once, more than the"
+            + " \(maxShuffleFlows) a run may hold (about 3,160 hosts)",
+          hint: "use fewer hosts, or an incast or a list of transfers")
+      }
       let bytes = try checked(
         reader.quantity("bytes", .size, default: 128 * 1_048_576, help: "bytes each host sends each other host"),
         reader, "bytes")
