@@ -19,13 +19,7 @@
 # Usage: bash Benchmarks/memory/run.sh   (run `make release` first; BDSIM=path picks another
 # binary, MODELS="broker stream" some models, T=seconds one T for all)
 set -euo pipefail
-if [ -n "${BDSIM:-}" ]; then
-  bdsim="$BDSIM"
-  scratch="$(mktemp -d)"
-  trap 'rm -rf "$scratch"' EXIT
-else
-  source "$(dirname "$0")/../release-binary.sh"
-fi
+source "$(dirname "$0")/../release-binary.sh"
 models="${MODELS:-broker quorum quorum-cp hdfs stream lambda kappa transfer queueing}"
 
 base_seconds() {  # model

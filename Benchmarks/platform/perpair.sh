@@ -7,13 +7,7 @@
 # Usage: bash Benchmarks/platform/perpair.sh [N ...]   (default 50 100 200; `make release` first)
 #        BDSIM=/path/to/other/bdsim bash Benchmarks/platform/perpair.sh 100   (another binary)
 set -euo pipefail
-if [ -n "${BDSIM:-}" ]; then
-  bdsim="$BDSIM"
-  scratch="$(mktemp -d)"
-  trap 'rm -rf "$scratch"' EXIT
-else
-  source "$(dirname "$0")/../release-binary.sh"
-fi
+source "$(dirname "$0")/../release-binary.sh"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(50 100 200)
 printf "%6s %8s %9s %9s %12s\n" hosts flows wall_s rss_mb completion_s
