@@ -22,6 +22,8 @@ public struct ExperimentConfig: Sendable {
     public var metrics: [String]
     /// Where each pattern is written, for the warning when no run reports a metric it matches.
     public var metricLocations: [SourceLocation] = []
+    /// The activities each run traces (`outputs.trace`); nil for none.
+    public var trace: TraceSelection?
   }
 
   public var file: String
@@ -273,6 +275,7 @@ public struct ExperimentConfig: Sendable {
       metrics.append(text)
       metricLocations.append(item.location)
     }
+    let trace = try TraceSelection.decode(&outputsReader, model: model)
     try outputsReader.finish()
     try reader.finish()
     let sweep = try Sweep(sweepNode ?? ConfigNode(.null), root: root)
@@ -305,6 +308,7 @@ public struct ExperimentConfig: Sendable {
       root: root,
       overrides: overrides, published: published, autoWarmup: autoWarmup, precision: precision)
     config.plots = plots ?? []
+    config.outputs.trace = trace
     return config
   }
 }

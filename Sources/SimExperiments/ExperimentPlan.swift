@@ -261,12 +261,17 @@ public struct ExperimentPlan: Sendable {
     return copy
   }
 
-  /// The context a run gets.
-  public func context(for run: Run) -> RunContext {
+  /// The context a run gets; `trace` receives its activity trace (`outputs.trace`).
+  public func context(for run: Run, trace: (any TraceSink)? = nil) -> RunContext {
     let point = points[run.point]
-    return RunContext(
+    var context = RunContext(
       duration: point.duration, warmup: point.warmup, streams: run.streams,
       timeseriesInterval: config.outputs.timeseriesInterval, baseDirectory: config.baseDirectory)
+    if let selection = config.outputs.trace, let trace {
+      context.trace = ActivityTraceRequest(
+        kinds: selection.kinds, from: selection.from, until: selection.until, sink: trace)
+    }
+    return context
   }
 
   /// Runs one (point, replication).
@@ -275,15 +280,22 @@ public struct ExperimentPlan: Sendable {
   /// (`steady_state.truncation_s`), and again with that point as its warm-up; the second run's
   /// output is the result, with `steady_state.warmup_s` (the warm-up used) added. A model with
   /// no steady-state signals (a batch job) is run once, with no warm-up.
-  public func execute(_ run: Run) throws(ValueError) -> RunOutput {
+  ///
+  /// `trace` gets the run's activity trace; `restartTrace` is called before a second run.
+  public func execute(_ run: Run, trace: (any TraceSink)? = nil, restartTrace: () throws(ValueError) -> Void = {})
+    throws(ValueError) -> RunOutput
+  {
     let point = points[run.point]
-    guard point.autoWarmup else { return try config.model.run(point.parameters, context: context(for: run)) }
-    let first = try config.model.run(point.parameters, context: context(for: run))
+    guard point.autoWarmup else {
+      return try config.model.run(point.parameters, context: context(for: run, trace: trace))
+    }
+    let first = try config.model.run(point.parameters, context: context(for: run, trace: trace))
     guard let truncation = first.metrics["steady_state.truncation_s"] else { return first }
     let warmup = SimTime(nanoseconds: Int64((truncation * 1e9).rounded(.up)))
     var output = first
     if warmup > .zero, warmup < point.duration {
-      var context = context(for: run)
+      try restartTrace()
+      var context = context(for: run, trace: trace)
       context.warmup = warmup
       output = try config.model.run(point.parameters, context: context)
     }

@@ -205,11 +205,12 @@ public enum TemporaryFiles {
   /// Whether the process `pid` of this host is gone (a process we may not signal still lives).
   static func isGone(_ pid: Int32) -> Bool { kill(pid, 0) != 0 && errno == ESRCH }
 
-  /// Removes the stale temporary files in `directory` and `directory/runs`; returns their paths.
+  /// Removes the stale temporary files in `directory`, `directory/runs` and `directory/traces`;
+  /// returns their paths.
   @discardableResult
   public static func removeStale(in directory: String, now: Date = Date()) -> [String] {
     var removed: [String] = []
-    for folder in [directory, directory + "/runs"] {
+    for folder in [directory, directory + "/runs", directory + "/traces"] {
       guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { continue }
       for name in names.sorted() {
         guard let writer = writer(of: name) else { continue }

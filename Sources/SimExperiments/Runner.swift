@@ -57,7 +57,10 @@ public struct Runner: Sendable {
     let assigned = assignedRuns
     var pending: [ExperimentPlan.Run] = []
     for run in assigned {
-      if resume, let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash {
+      if resume, let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash,
+        plan.config.outputs.trace == nil
+          || FileManager.default.fileExists(atPath: TraceSelection.path(run: run.index, in: directory))
+      {
         continue
       }
       pending.append(run)
@@ -84,9 +87,16 @@ public struct Runner: Sendable {
           let tracker = RunProgress(horizon: plan.points[run.point].duration)
           progress?.began(run.index, tracker)
           defer { progress?.ended(run.index) }
+          let trace =
+            try plan.config.outputs.trace.map { _ throws(ExperimentError) in
+              try TraceFile(path: TraceSelection.path(run: run.index, in: directory))
+            }
           let output = try RunProgress.$current.withValue(tracker) { () throws(ValueError) -> RunOutput in
-            try plan.execute(run)
+            try plan.execute(run, trace: trace) { () throws(ValueError) in
+              do throws(ExperimentError) { try trace?.restart() } catch { throw ValueError(error.description) }
+            }
           }
+          try trace?.commit()
           let elapsed = start.duration(to: clock.now)
           let wall = elapsed.inSeconds
           try RunRecord(run: run, output: output, wallSeconds: wall).write(to: directory)

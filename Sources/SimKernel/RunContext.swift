@@ -10,6 +10,8 @@ public struct RunContext: Sendable {
   public var timeseriesInterval: SimTime?
   /// Where relative file names in parameters (empirical samples) are resolved.
   public var baseDirectory: String?
+  /// The activity trace to write (`outputs.trace`); nil for none, which costs a run nothing.
+  public var trace: ActivityTraceRequest?
 
   public init(
     duration: SimTime, warmup: SimTime = .zero, streams: RandomStreams, timeseriesInterval: SimTime? = nil,
@@ -37,4 +39,31 @@ public struct RunContext: Sendable {
 
   /// The time over which statistics are collected.
   public var measuredSeconds: Double { (duration - warmup).seconds }
+}
+
+/// Takes the lines of a run's activity trace as the run makes them (CSV text, header first).
+/// The runner gives each run its own (a file), so it is used by one thread at a time.
+public protocol TraceSink: AnyObject, Sendable {
+  func write(_ line: String)
+}
+
+/// What a run is asked to trace (`outputs.trace`): which activities, and where the rows go.
+public struct ActivityTraceRequest: Sendable {
+  /// What an activity must be to be traced: using one of these resource classes (`network`,
+  /// `disk`, `cpu`), or a control message (`message`: no resources, only latency).
+  public var kinds: Set<String>
+  /// Only activities that overlap [from, until] are traced.
+  public var from: SimTime
+  public var until: SimTime
+  public var sink: any TraceSink
+
+  public init(kinds: Set<String>, from: SimTime = .zero, until: SimTime = .max, sink: any TraceSink) {
+    self.kinds = kinds
+    self.from = from
+    self.until = until
+    self.sink = sink
+  }
+
+  /// The kinds a trace may name.
+  public static let allKinds = ["network", "disk", "cpu", "message"]
 }

@@ -26,10 +26,12 @@ func runOnPlatform(
   let simulator = Simulator()
   let platform = Platform(spec: spec, simulator: simulator)
   let injector = FaultInjector(faults: faults, platform: platform, simulator: simulator, streams: context.streams)
+  if let trace = context.trace { platform.startTracing(trace) }
   let workload = build(simulator, platform)
   let monitor = SteadyStateMonitor(duration: context.duration, simulator: simulator)
   workload.watchSteadyState(monitor)
   simulator.run(until: context.duration)
+  platform.fluid.traceRunning()
   withExtendedLifetime(injector) {}
   var metrics = workload.metrics()
   for (name, value) in platform.metrics() { metrics.set(name, value) }

@@ -99,6 +99,9 @@ public final class FluidModel: EventHandler {
     /// Index into ``FluidModel/observers`` (-1: none).
     var observer: Int32 = -1
     var endpoints: (Int32, Int32)?
+    /// When it started, and its number among the run's activities (from 1): for the trace.
+    var started = SimTime.zero
+    var serial: Int64 = 0
   }
 
   enum Kind: Int32 {
@@ -131,6 +134,9 @@ public final class FluidModel: EventHandler {
   var scratchCapped: [Int32] = []
   var solveScheduled = false
   var failedLater: [Int32: FailureReason] = [:]
+  /// Activities started so far, and the trace being written (nil: none).
+  var startedCount: Int64 = 0
+  var trace: ActivityTraceState?
 
   // Scratch space of the solver, reused between solves (stamps avoid clearing).
   var stamp = 0
@@ -233,10 +239,14 @@ public final class FluidModel: EventHandler {
     activities[Int(slot)].observer = observerIndex
     activities[Int(slot)].tag = tag
     activities[Int(slot)].endpoints = endpoints
+    startedCount += 1
+    activities[Int(slot)].started = simulator.now
+    activities[Int(slot)].serial = startedCount
     let id = ActivityID(slot: slot, generation: generation)
     if deferred { return id }
     if let down = resources.first(where: { !self.resources[Int($0.index)].up }) {
       // It cannot start: it fails at once (announced by an event, not from inside this call).
+      if trace != nil { traceRow(slot, outcome: reason(forDown: down).rawValue) }
       activities[Int(slot)].pathLength = 0
       failedLater[slot] = reason(forDown: down)
       simulator.schedule(after: .zero, to: me, kind: Kind.failLater.rawValue, payload: Int64(slot))
@@ -258,8 +268,13 @@ public final class FluidModel: EventHandler {
   /// An activity that cannot start (its host is down, a partition is in the way): the observer
   /// hears of its failure at once, by an event at the current time.
   @discardableResult
-  public func startFailed(observer: any ActivityObserver, tag: Int64 = 0, reason: FailureReason) -> ActivityID {
-    let id = start(amount: 0, on: [], observer: observer, tag: tag, deferred: true)
+  /// `amount` and `endpoints` are what it would have carried, for the trace.
+  public func startFailed(
+    observer: any ActivityObserver, tag: Int64 = 0, reason: FailureReason, amount: Double = 0,
+    endpoints: (Int32, Int32)? = nil
+  ) -> ActivityID {
+    let id = start(amount: amount, on: [], observer: observer, tag: tag, endpoints: endpoints, deferred: true)
+    if trace != nil { traceRow(id.slot, outcome: reason.rawValue) }
     failedLater[id.slot] = reason
     simulator.schedule(after: .zero, to: me, kind: Kind.failLater.rawValue, payload: Int64(id.slot))
     return id
@@ -356,6 +371,7 @@ public final class FluidModel: EventHandler {
     let amount = activities[Int(slot)].amount
     // A transfer between two hosts (a disk operation or a computation has one host at both ends).
     if let ends = activities[Int(slot)].endpoints, ends.0 != ends.1 { networkCarried += amount }
+    if trace != nil { traceRow(slot, outcome: "finished") }
     let base = Int(slot) * routeStride
     for k in 0..<Int(activities[Int(slot)].pathLength) { resources[Int(routeResource[base + k])].carried += amount }
     removeFromResources(slot)
@@ -364,6 +380,7 @@ public final class FluidModel: EventHandler {
 
   func fail(_ slot: Int32, reason: FailureReason) {
     guard activities[Int(slot)].active else { return }
+    if trace != nil { traceRow(slot, outcome: reason.rawValue) }
     removeFromResources(slot)
     if let handle = activities[Int(slot)].completion { simulator.cancel(handle) }
     activities[Int(slot)].completion = nil
@@ -392,6 +409,7 @@ public final class FluidModel: EventHandler {
   }
 
   func end(_ slot: Int32) {
+    if trace != nil, activities[Int(slot)].placed { traceRow(slot, outcome: "cancelled") }
     removeFromResources(slot)
     if let handle = activities[Int(slot)].completion { simulator.cancel(handle) }
     activities[Int(slot)].completion = nil

@@ -431,11 +431,12 @@ public final class Platform {
   )
     -> ActivityID
   {
+    let ends = (source.index, destination.index)
     if !hosts[Int(source.index)].up || !hosts[Int(destination.index)].up {
-      return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown)
+      return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown, amount: bytes, endpoints: ends)
     }
     if separated(source.index, destination.index) {
-      return fluid.startFailed(observer: observer, tag: tag, reason: .partitioned)
+      return fluid.startFailed(observer: observer, tag: tag, reason: .partitioned, amount: bytes, endpoints: ends)
     }
     let (resources, latency) = route(from: source, to: destination)
     return fluid.start(
@@ -492,11 +493,12 @@ public final class Platform {
   public func message(from source: HostID, to destination: HostID, observer: any ActivityObserver, tag: Int64 = 0)
     -> ActivityID
   {
+    let ends = (source.index, destination.index)
     if !hosts[Int(source.index)].up || !hosts[Int(destination.index)].up {
-      return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown)
+      return fluid.startFailed(observer: observer, tag: tag, reason: .hostDown, endpoints: ends)
     }
     if separated(source.index, destination.index) {
-      return fluid.startFailed(observer: observer, tag: tag, reason: .partitioned)
+      return fluid.startFailed(observer: observer, tag: tag, reason: .partitioned, endpoints: ends)
     }
     return fluid.start(
       amount: 0, on: [], latency: latency(from: source, to: destination), observer: observer, tag: tag,

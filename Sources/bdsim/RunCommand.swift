@@ -84,6 +84,9 @@ struct RunCommand: ParsableCommand {
         SummaryTable.render(plan: outcome.plan, summary: summary, metrics: tablePatterns(metrics), width: outputWidth())
       )
       print("\nwrote \(directory)/runs.csv, summary.csv, timeseries.csv, manifest.json")
+      if experiment.outputs.trace != nil {
+        print("and \(directory)/traces/: one activity trace per run (outputs.trace)")
+      }
     }
   }
 }

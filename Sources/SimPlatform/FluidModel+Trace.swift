@@ -1,0 +1,116 @@
+import SimKernel
+
+/// The activity trace (`outputs.trace`): one CSV row per traced activity, written when it ends
+/// (its last unit served, its failure or its cancellation; one that cannot start, when it is
+/// refused) or, still running, at the end of the run. An activity refused before it named its
+/// resources (a transfer across a partition) has no route and no kind, and is always traced. Nothing is kept per activity for it but its start time and serial number, which every
+/// activity carries anyway; with no trace asked for, it costs one test per ending.
+extension FluidModel {
+  /// The columns of a trace, in order.
+  public static let traceHeader = [
+    "activity", "kind", "by", "start_s", "end_s", "latency_s", "amount", "served", "src", "dst", "route", "outcome",
+  ]
+
+  /// Starts writing the trace `request` asks for; `hostName` names the hosts of endpoints.
+  public func startTracing(_ request: ActivityTraceRequest, hostName: @escaping (Int32) -> String) {
+    trace = ActivityTraceState(request: request, hostName: hostName)
+    request.sink.write(Self.traceHeader.joined(separator: ",") + "\n")
+  }
+
+  /// Writes the rows of the activities still being served now (outcome `running`), in slot
+  /// order; called once, at the end of the run.
+  public func traceRunning() {
+    guard trace != nil else { return }
+    for slot in 0..<Int32(activities.count) where activities[Int(slot)].active && activities[Int(slot)].placed {
+      traceRow(slot, outcome: "running")
+    }
+  }
+
+  /// The row of the activity in `slot`, ending now with `outcome`, if the trace wants it.
+  func traceRow(_ slot: Int32, outcome: String) {
+    guard var state = trace else { return }
+    let a = activities[Int(slot)]
+    let now = simulator.now
+    guard now >= state.request.from, a.started <= state.request.until else { return }
+    let base = Int(slot) * routeStride
+    let path = (0..<Int(a.pathLength)).map { Int(routeResource[base + $0]) }
+    var classes = Set<String>()
+    for r in path {
+      switch resources[r].kind {
+      case .cpu: classes.insert("cpu")
+      case .disk: classes.insert("disk")
+      case .hostLink, .uplink: classes.insert("network")
+      }
+    }
+    // No resources: a control message (it takes only latency), or one refused before it had any.
+    if path.isEmpty, outcome == "finished" { classes.insert("message") }
+    guard path.isEmpty && outcome != "finished" || !classes.isDisjoint(with: state.request.kinds) else { return }
+    let kind = ActivityTraceRequest.allKinds.filter(classes.contains).joined(separator: "+")
+    var by = ""
+    if a.observer >= 0 {
+      let k = Int(a.observer)
+      while state.observerNames.count <= k { state.observerNames.append(nil) }
+      if let name = state.observerNames[k] {
+        by = name
+      } else {
+        by = String(describing: type(of: observers[k]))
+        state.observerNames[k] = by
+        trace = state
+      }
+    }
+    // Units served: all of them if it finished; else what its rate had done by now.
+    let served =
+      outcome == "finished" ? a.amount : max(0, a.amount - max(0, a.remaining - a.rate * (now - a.lastUpdate).seconds))
+    let (src, dst) = a.endpoints.map { (state.hostName($0.0), state.hostName($0.1)) } ?? ("", "")
+    let route = path.map { resources[$0].name }.joined(separator: " ")
+    let fields = [
+      String(a.serial), kind, by, Self.traceSeconds(a.started), Self.traceSeconds(now), Self.traceSeconds(a.latency),
+      Self.traceNumber(a.amount), Self.traceNumber(served), src, dst, route, outcome,
+    ]
+    state.request.sink.write(fields.map(Self.traceField).joined(separator: ",") + "\n")
+  }
+
+  /// Seconds, exactly (nanoseconds are integers): `12.5`, `0.000001`.
+  static func traceSeconds(_ t: SimTime) -> String {
+    let ns = t.nanoseconds
+    let whole = ns / 1_000_000_000
+    let fraction = ns % 1_000_000_000
+    guard fraction != 0 else { return String(whole) }
+    var digits = String(fraction)
+    digits = String(repeating: "0", count: 9 - digits.count) + digits
+    while digits.hasSuffix("0") { digits.removeLast() }
+    return "\(whole).\(digits)"
+  }
+
+  /// A whole number without a fraction; otherwise the shortest text that reads back the same.
+  static func traceNumber(_ x: Double) -> String {
+    if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+    return "\(x)"
+  }
+
+  /// RFC 4180 quoting for names that need it.
+  static func traceField(_ field: String) -> String {
+    guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+    var quoted = "\""
+    for c in field {
+      if c == "\"" { quoted.append("\"") }
+      quoted.append(c)
+    }
+    return quoted + "\""
+  }
+}
+
+/// What the trace keeps: the request, the host names, and each observer's type name once.
+struct ActivityTraceState {
+  var request: ActivityTraceRequest
+  var hostName: (Int32) -> String
+  var observerNames: [String?] = []
+}
+
+extension Platform {
+  /// Starts the activity trace `request` asks for, naming endpoints by their hosts' names.
+  public func startTracing(_ request: ActivityTraceRequest) {
+    let names = hosts.map(\.name)
+    fluid.startTracing(request) { names.indices.contains(Int($0)) ? names[Int($0)] : String($0) }
+  }
+}
