@@ -13,7 +13,11 @@ extension FluidModel {
 
   /// Starts writing the trace `request` asks for; `hostName` names the hosts of endpoints.
   public func startTracing(_ request: ActivityTraceRequest, hostName: @escaping (Int32) -> String) {
-    trace = ActivityTraceState(request: request, hostName: hostName)
+    var kinds: UInt8 = 0
+    for (bit, name) in ActivityTraceRequest.allKinds.enumerated() where request.kinds.contains(name) {
+      kinds |= 1 << bit
+    }
+    trace = ActivityTraceState(request: request, kinds: kinds, hostName: hostName)
     request.sink.write(Self.traceHeader.joined(separator: ",") + "\n")
   }
 
@@ -28,46 +32,60 @@ extension FluidModel {
 
   /// The row of the activity in `slot`, ending now with `outcome`, if the trace wants it.
   func traceRow(_ slot: Int32, outcome: String) {
-    guard var state = trace else { return }
+    guard let state = trace else { return }
     let a = activities[Int(slot)]
     let now = simulator.now
     guard now >= state.request.from, a.started <= state.request.until else { return }
     let base = Int(slot) * routeStride
-    let path = (0..<Int(a.pathLength)).map { Int(routeResource[base + $0]) }
-    var classes = Set<String>()
-    for r in path {
-      switch resources[r].kind {
-      case .cpu: classes.insert("cpu")
-      case .disk: classes.insert("disk")
-      case .hostLink, .uplink: classes.insert("network")
+    let length = Int(a.pathLength)
+    // The kinds it is, as bits in the order of ActivityTraceRequest.allKinds.
+    var kinds: UInt8 = 0
+    for k in 0..<length {
+      switch resources[Int(routeResource[base + k])].kind {
+      case .hostLink, .uplink: kinds |= 1
+      case .disk: kinds |= 2
+      case .cpu: kinds |= 4
       }
     }
     // No resources: a control message (it takes only latency), or one refused before it had any.
-    if path.isEmpty, outcome == "finished" { classes.insert("message") }
-    guard path.isEmpty && outcome != "finished" || !classes.isDisjoint(with: state.request.kinds) else { return }
-    let kind = ActivityTraceRequest.allKinds.filter(classes.contains).joined(separator: "+")
-    var by = ""
-    if a.observer >= 0 {
-      let k = Int(a.observer)
-      while state.observerNames.count <= k { state.observerNames.append(nil) }
-      if let name = state.observerNames[k] {
-        by = name
-      } else {
-        by = String(describing: type(of: observers[k]))
-        state.observerNames[k] = by
-        trace = state
-      }
+    if length == 0, outcome == "finished" { kinds |= 8 }
+    guard length == 0 && outcome != "finished" || kinds & state.kinds != 0 else { return }
+    var line = String(a.serial)
+    line += ","
+    var first = true
+    for (bit, name) in ActivityTraceRequest.allKinds.enumerated() where kinds & (1 << bit) != 0 {
+      line += first ? name : "+" + name
+      first = false
     }
+    line += ","
+    if a.observer >= 0 { line += Self.traceField(observerName(Int(a.observer))) }
     // Units served: all of them if it finished; else what its rate had done by now.
     let served =
       outcome == "finished" ? a.amount : max(0, a.amount - max(0, a.remaining - a.rate * (now - a.lastUpdate).seconds))
-    let (src, dst) = a.endpoints.map { (state.hostName($0.0), state.hostName($0.1)) } ?? ("", "")
-    let route = path.map { resources[$0].name }.joined(separator: " ")
-    let fields = [
-      String(a.serial), kind, by, Self.traceSeconds(a.started), Self.traceSeconds(now), Self.traceSeconds(a.latency),
-      Self.traceNumber(a.amount), Self.traceNumber(served), src, dst, route, outcome,
-    ]
-    state.request.sink.write(fields.map(Self.traceField).joined(separator: ",") + "\n")
+    line += "," + Self.traceSeconds(a.started) + "," + Self.traceSeconds(now) + "," + Self.traceSeconds(a.latency)
+    line += "," + Self.traceNumber(a.amount) + "," + Self.traceNumber(served) + ","
+    if let (from, to) = a.endpoints {
+      line += Self.traceField(state.hostName(from)) + "," + Self.traceField(state.hostName(to))
+    } else {
+      line += ","
+    }
+    line += ","
+    var route = ""
+    for k in 0..<length {
+      if k > 0 { route += " " }
+      route += resources[Int(routeResource[base + k])].name
+    }
+    line += Self.traceField(route) + "," + outcome + "\n"
+    state.request.sink.write(line)
+  }
+
+  /// The type name of observer `k` (the entity that started an activity), found once.
+  func observerName(_ k: Int) -> String {
+    while trace!.observerNames.count <= k { trace!.observerNames.append(nil) }
+    if let name = trace!.observerNames[k] { return name }
+    let name = String(describing: type(of: observers[k]))
+    trace!.observerNames[k] = name
+    return name
   }
 
   /// Seconds, exactly (nanoseconds are integers): `12.5`, `0.000001`.
@@ -103,6 +121,8 @@ extension FluidModel {
 /// What the trace keeps: the request, the host names, and each observer's type name once.
 struct ActivityTraceState {
   var request: ActivityTraceRequest
+  /// The kinds asked for, as bits in the order of ``ActivityTraceRequest/allKinds``.
+  var kinds: UInt8
   var hostName: (Int32) -> String
   var observerNames: [String?] = []
 }
