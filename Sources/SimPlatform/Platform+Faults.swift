@@ -158,6 +158,10 @@ public final class FaultInjector: EventHandler {
   /// The MTTR distribution each randomly failed host recovers by.
   var recoveryOf: [Int32: Distribution] = [:]
 
+  /// Registers with `simulator` and schedules every fault of `faults`: scheduled ones at their times,
+  /// random ones by a first MTTF draw per host from the streams `fault.HOST.mttf` (also `.mttr` and
+  /// `.burst`) of `streams`, which should be the run's ``RunContext/streams``. The faults are taken as
+  /// valid (``FaultSpec/decode(_:spec:baseDirectory:)`` checks them against the platform).
   public init(faults: [FaultSpec], platform: Platform, simulator: Simulator, streams: RandomStreams) {
     self.faults = faults
     self.platform = platform
@@ -187,6 +191,8 @@ public final class FaultInjector: EventHandler {
       after: mttf.sampleTime(clock.mttf), to: me, kind: Kind.randomFail.rawValue, payload: Int64(host))
   }
 
+  /// Applies a fault that starts or ends now, or a random failure or recovery, through ``Platform``
+  /// (whose observers are told from inside this call).
   public func handle(_ event: Event, in simulator: Simulator) {
     let host = Int32(truncatingIfNeeded: event.payload)
     switch Kind(rawValue: event.kind) {
