@@ -271,6 +271,10 @@ public indirect enum Distribution: Sendable, Equatable {
   }
 
   /// One draw, in base units.
+  ///
+  /// It takes its random numbers from `stream` alone (one or more, depending on the distribution),
+  /// so the same stream called in the same order gives the same values. A normal's draw can be
+  /// negative: use ``sampleTime(_:)`` for a duration.
   @inlinable
   public func sample(_ stream: RandomStream) -> Double {
     switch self {

@@ -3,6 +3,10 @@ import SimKernel
 extension Platform {
   /// Takes a host down (its cores, disks and link) or, when every cause has cleared, back up.
   /// Causes are counted, so a scheduled crash overlapping a random one recovers only when both end.
+  ///
+  /// Inside this call, when the host's state changes: its activities fail (`host_down`), then
+  /// every ``PlatformObserver`` hears ``PlatformObserver/hostChanged(_:up:in:)``, in the order
+  /// they were added. ``FaultInjector`` calls it for the config's faults; a model may call it too.
   public func setHost(_ host: HostID, down: Bool) {
     let i = Int(host.index)
     downCauses[i] += down ? 1 : -1

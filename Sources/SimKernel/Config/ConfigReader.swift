@@ -347,8 +347,8 @@ extension String {
 
 /// The parameters a model reads, recorded as they are asked for: its self-description.
 ///
-/// Readers that share a schema (``ConfigReader/mapping(_:help:)`` passes it on) add to it from the
-/// thread that reads; a schema is filled by one reading at a time.
+/// A class, so that the readers of nested mappings (``ConfigReader/mapping(_:help:)`` passes it
+/// on) add to one list. It is not synchronised: one reading fills it at a time.
 public final class ParameterSchema: @unchecked Sendable {
   /// One parameter as it was asked for.
   public struct Parameter: Sendable, Equatable {
