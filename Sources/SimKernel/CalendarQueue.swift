@@ -60,6 +60,7 @@ public struct CalendarQueue: Sendable {
   private var inverseWidth: Double
   /// The virtual bucket dequeue starts from: no pending event lies in an earlier one.
   private var current: Int64 = 0
+  /// The number of events held (cancelled ones included until the simulator drops them).
   public private(set) var count = 0
   private var growAbove: Int
   private var shrinkBelow: Int
@@ -72,6 +73,8 @@ public struct CalendarQueue: Sendable {
   private var operations = 0
   private var window = 1024
 
+  /// An empty queue (the minimum number of buckets, 1 ms wide until the first resize samples the
+  /// events' real spacing).
   public init() {
     heads = ContiguousArray(repeating: CalendarQueue.none, count: CalendarQueue.minimumBuckets)
     tails = heads
@@ -82,10 +85,12 @@ public struct CalendarQueue: Sendable {
     shrinkBelow = 0
   }
 
+  /// True when no event is held.
   public var isEmpty: Bool { count == 0 }
   var bucketCount: Int { heads.count }
   var bucketWidthNanoseconds: Double { width }
 
+  /// Keeps room for `capacity` events, so the node storage does not reallocate during a run.
   public mutating func reserveCapacity(_ capacity: Int) { nodes.reserveCapacity(capacity) }
 
   @inline(__always)
@@ -93,6 +98,7 @@ public struct CalendarQueue: Sendable {
     Int64(Double(time.nanoseconds) * inverseWidth)
   }
 
+  /// Adds an event (O(1) expected; a resize, when the count doubles, is O(n) amortised over them).
   public mutating func push(_ event: Event) {
     let bucket = virtualBucket(event.time)
     if count == 0 || bucket < current { current = bucket }
@@ -106,6 +112,7 @@ public struct CalendarQueue: Sendable {
     }
   }
 
+  /// Removes and returns the next event in (time, sequence) order, or nil when empty (O(1) expected).
   public mutating func popMin() -> Event? {
     guard count > 0 else { return nil }
     let (event, scanned) = unlinkMin()

@@ -279,6 +279,12 @@ public enum EmpiricalSamples {
   /// allowed with units, comments and a header.
   public static let maximumFileSize = 4 * 1_048_576
 
+  /// The samples in the file at `path` (relative paths resolved against `baseDirectory`), each read as
+  /// a quantity of `kind` and returned in base units, in file order.
+  ///
+  /// - Throws: A ``ValueError`` naming the path (and the line of a bad value) when the file cannot be
+  ///   read, is not a regular file, is larger than ``maximumFileSize``, holds a value that is not a
+  ///   valid `kind`, holds no value, or more than ``Distribution/maximumEmpiricalSamples`` of them.
   public static func load(path: String, kind: QuantityKind, baseDirectory: String?) throws(ValueError) -> [Double] {
     let resolved = path.hasPrefix("/") || baseDirectory == nil ? path : baseDirectory! + "/" + path
     let bytes = try contents(of: resolved)

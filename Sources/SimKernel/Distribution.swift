@@ -25,15 +25,21 @@
 ///     mixture(0.9 * exp(1ms), 0.1 * exp(100ms))
 ///     empirical([1ms, 2ms, 2ms, 7ms])     empirical(file: "latencies.csv")
 public indirect enum Distribution: Sendable, Equatable {
+  /// Always the same value, in base units.
   case constant(Double)
+  /// Uniform between `low` and `high`, in base units.
   case uniform(low: Double, high: Double)
+  /// Exponential with the given mean, in base units.
   case exponential(mean: Double)
+  /// Normal with the given mean and standard deviation, in base units (it can draw negative values).
   case normal(mean: Double, standardDeviation: Double)
   /// exp(N(mu, sigma²)): `mu` is the log of the median in base units.
   case lognormal(mu: Double, sigma: Double)
   /// Pareto type I: values >= `scale`, tail index `shape`.
   case pareto(shape: Double, scale: Double)
+  /// Weibull with tail index `shape` and `scale` in base units.
   case weibull(shape: Double, scale: Double)
+  /// Gamma with `shape` and `scale` in base units (mean `shape * scale`).
   case gamma(shape: Double, scale: Double)
   /// The sum of `k` exponentials, with the given overall mean.
   case erlang(k: Int, mean: Double)
@@ -44,8 +50,11 @@ public indirect enum Distribution: Sendable, Equatable {
 
   /// One weighted component of a ``Distribution/mixture(_:)``.
   public struct MixtureComponent: Sendable, Equatable {
+    /// The component's relative weight (the weights need not sum to 1).
     public var weight: Double
+    /// The distribution drawn when the component is chosen.
     public var distribution: Distribution
+    /// A component drawn with probability `weight` over the sum of the weights.
     public init(weight: Double, distribution: Distribution) {
       self.weight = weight
       self.distribution = distribution
@@ -262,6 +271,10 @@ public indirect enum Distribution: Sendable, Equatable {
   }
 
   /// One draw, in base units.
+  ///
+  /// It takes its random numbers from `stream` alone (one or more, depending on the distribution),
+  /// so the same stream called in the same order gives the same values. A normal's draw can be
+  /// negative: use ``sampleTime(_:)`` for a duration.
   @inlinable
   public func sample(_ stream: RandomStream) -> Double {
     switch self {

@@ -1,7 +1,10 @@
 /// The index of an entity (a handler of events) registered with a ``Simulator``.
 public struct EntityID: Hashable, Comparable, Sendable {
+  /// The position of the entity in the simulator's table, in registration order from 0.
   public var index: Int32
+  /// An ID for the entity at `index`; models get theirs from ``Simulator/register(_:)`` instead.
   @inlinable public init(_ index: Int32) { self.index = index }
+  /// Registration order, for sorting entities deterministically.
   @inlinable public static func < (a: EntityID, b: EntityID) -> Bool { a.index < b.index }
 }
 
@@ -27,10 +30,16 @@ public struct Event: Sendable {
   /// target << 40 | (payload & (2^40 - 1)).
   @usableFromInline var address: UInt64
 
+  /// The largest event kind (kinds are 0...255, eight bits of the packed event).
   public static let maximumKind: Int32 = 255
+  /// The largest entity index an event can address (24 bits: 16,777,216 entities).
   public static let maximumTarget: Int32 = (1 << 24) - 1
+  /// The payloads an event can carry (40 bits, signed: ±2^39); ``Simulator/schedule(at:to:kind:payload:)``
+  /// checks it.
   public static let payloadRange: ClosedRange<Int64> = -(1 << 39)...((1 << 39) - 1)
 
+  /// Packs an event. Models do not build events: ``Simulator/schedule(at:to:kind:payload:)`` does, with
+  /// the next sequence number. `kind` is kept to its low 8 bits and `payload` to its low 40, unchecked.
   @inlinable
   public init(time: SimTime, sequence: UInt64, target: EntityID, kind: Int32, payload: Int64) {
     self.time = time
@@ -59,8 +68,12 @@ public struct Event: Sendable {
 
 /// Identifies one scheduled event, for ``Simulator/cancel(_:)``.
 public struct EventHandle: Hashable, Sendable {
+  /// When the event fires.
   public var time: SimTime
+  /// The event's position in the order of scheduling, which identifies it within its simulator.
   public var sequence: UInt64
+  /// A handle for the event scheduled at `time` with `sequence`; normally taken from the value
+  /// ``Simulator/schedule(at:to:kind:payload:)`` returns or from ``Event/handle``.
   @inlinable public init(time: SimTime, sequence: UInt64) {
     self.time = time
     self.sequence = sequence

@@ -9,10 +9,12 @@
 public struct EventHeap: Sendable {
   @usableFromInline var storage: ContiguousArray<Event> = []
 
+  /// An empty heap.
   public init() {}
 
   /// The number of events held.
   @inlinable public var count: Int { storage.count }
+  /// True when no event is held.
   @inlinable public var isEmpty: Bool { storage.isEmpty }
   /// The next event to fire, without removing it.
   @inlinable public var first: Event? { storage.first }

@@ -23,14 +23,25 @@ public struct MetricInfo: Sendable, Equatable {
 
   /// The metric's names; `*` in a name matches any run of characters (a station's name, a time).
   public var names: [String]
+  /// What kind of quantity the metric is: decides how it is printed and which statistics apply.
   public var kind: Kind
   /// The unit of the value as reported: `s`, `B`, `MB` (10^6 bytes), `B/s`, `MB/s`, `records/s`,
   /// `records`, `1` (a fraction or ratio), or `` for a category.
   public var unit: String
   /// For a category: the name of each code.
   public var categories: [Int: String]
+  /// One sentence on what the metric measures, for `bdsim models NAME` and the docs.
   public var meaning: String
 
+  /// Describes the metrics called `names` (`*` matches any run of characters).
+  ///
+  /// - Parameters:
+  ///   - names: The names this entry covers, such as `station.*.utilisation`.
+  ///   - kind: The kind of quantity.
+  ///   - unit: The unit as reported; nil takes the kind's own (`s`, `B`, `B/s`, `1`, or none for
+  ///     counts and levels). A category never has one, whatever is given.
+  ///   - categories: For a ``Kind/category``, the name of each code.
+  ///   - meaning: One sentence on what it measures.
   public init(_ names: [String], _ kind: Kind, unit: String? = nil, categories: [Int: String] = [:], _ meaning: String)
   {
     self.names = names
@@ -91,10 +102,15 @@ public struct MetricInfo: Sendable, Equatable {
 /// The metrics a run may report: the model's, the platform's, the kernel's. The first entry
 /// whose names match a metric describes it.
 public struct MetricCatalog: Sendable {
+  /// The entries in order; the first that matches a name describes it, so put specific patterns first.
   public var entries: [MetricInfo]
 
+  /// A catalog of `entries`, in the order they are matched.
   public init(_ entries: [MetricInfo]) { self.entries = entries }
 
+  /// The first entry whose names match `name`, or nil if the catalog does not know it.
+  ///
+  /// - Complexity: O(entries x names per entry x name length).
   public func info(_ name: String) -> MetricInfo? { entries.first { $0.matches(name) } }
 
   /// Whether a pattern of `outputs.metrics` can select any metric of the catalog.

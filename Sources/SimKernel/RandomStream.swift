@@ -11,10 +11,24 @@ import CGSL
 /// A stream's seed depends on nothing else (not on which other streams exist, nor the order
 /// they are made in, nor the sweep point), so adding a component never shifts another's draws,
 /// and replication r draws the same numbers at every sweep point (common random numbers).
+///
+/// Every random draw of a model comes from a stream made here, from the ``RunContext/streams`` of
+/// its run, never from Swift's `random`, `SystemRandomNumberGenerator` or the wall clock. Give each
+/// component its own stream name (one per host, per client, per purpose) so that a draw added in
+/// one place does not move the draws of another.
+///
+/// ```swift
+/// let arrivals = context.streams.stream("arrivals")
+/// let sizes = context.streams.stream("client.\(index).sizes")
+/// let gap = SimTime(seconds: arrivals.exponential(mean: 1 / rate))
+/// ```
 public struct RandomStreams: Sendable, Hashable {
+  /// The experiment's `seed` (from the config, or `--seed`).
   public let experimentSeed: UInt64
+  /// The replication's index from 0 (with `seeds: common`, the same at every sweep point).
   public let replication: Int
 
+  /// The streams of replication `replication` of an experiment seeded with `experimentSeed`.
   public init(experimentSeed: UInt64, replication: Int = 0) {
     self.experimentSeed = experimentSeed
     self.replication = replication
@@ -41,12 +55,17 @@ public struct RandomStreams: Sendable, Hashable {
 ///
 /// The generator's whole 19937-bit state is filled from SplitMix64 of the 64-bit seed (GSL's own
 /// `gsl_rng_set` would keep only 32 bits of it). Draws go through GSL's distributions.
-/// A stream belongs to one run on one thread.
+/// A stream belongs to one run on one thread. The sequence of draws is fixed by the seed, so the
+/// order in which a model draws (not only how many times) is part of its results.
 public final class RandomStream {
+  /// The name the stream was made with (its seed was derived from it), for messages.
   public let name: String
+  /// The 64-bit seed the generator's state was filled from.
   public let seed: UInt64
   @usableFromInline let rng: UnsafeMutablePointer<gsl_rng>
 
+  /// A generator seeded from `seed` (its whole mt19937 state, from SplitMix64 of it). Models take
+  /// theirs from ``RandomStreams/stream(_:)`` instead, so the seed follows from the run and the name.
   public init(seed: UInt64, name: String = "") {
     GSL.configureOnce()
     self.name = name
@@ -97,7 +116,7 @@ public final class RandomStream {
   /// is about twice as slow as log, and exponential draws are on the path of most events.
   @inlinable public func exponential(mean: Double) -> Double { -mean * log(gsl_rng_uniform_pos(rng)) }
 
-  /// A normal draw.
+  /// A normal draw (GSL's ziggurat); it can be negative, so a model that needs a duration clamps it.
   @inlinable public func normal(mean: Double, standardDeviation: Double) -> Double {
     mean + gsl_ran_gaussian_ziggurat(rng, standardDeviation)
   }
@@ -108,7 +127,7 @@ public final class RandomStream {
   /// A Pareto (type I) draw: `scale` is the minimum value, `shape` the tail index.
   @inlinable public func pareto(shape: Double, scale: Double) -> Double { gsl_ran_pareto(rng, shape, scale) }
 
-  /// A Weibull draw.
+  /// A Weibull draw: `scale` times a standard Weibull of tail index `shape`.
   @inlinable public func weibull(shape: Double, scale: Double) -> Double { gsl_ran_weibull(rng, scale, shape) }
 
   /// A Poisson draw with the given mean.
@@ -119,7 +138,7 @@ public final class RandomStream {
     trials > 0 && probability > 0 ? Int(gsl_ran_binomial(rng, min(1, probability), UInt32(trials))) : 0
   }
 
-  /// A gamma draw.
+  /// A gamma draw: mean `shape * scale`.
   @inlinable public func gamma(shape: Double, scale: Double) -> Double { gsl_ran_gamma(rng, shape, scale) }
 
   /// A Zipf-like draw over 0..<n is left to models (they precompute a table with ``discrete(_:)``).
@@ -130,6 +149,7 @@ public final class RandomStream {
 /// A precomputed table for drawing index i with probability weights[i] / sum (Walker's alias method).
 public final class DiscreteTable {
   let table: UnsafeMutablePointer<gsl_ran_discrete_t>
+  /// The number of weights: draws are in `0..<count`.
   public let count: Int
 
   /// Fails if weights are empty, negative, not finite or all zero.

@@ -1,4 +1,8 @@
 /// What one run of a model is given besides its own parameters: its horizon and its randomness.
+///
+/// A model runs its simulator until ``duration``, resets (or ignores) its statistics at
+/// ``warmup``, and takes every random stream from ``streams``, so the same context gives the same
+/// results on any machine and with any number of jobs.
 public struct RunContext: Sendable {
   /// The length of the run, warm-up included.
   public var duration: SimTime
@@ -13,6 +17,8 @@ public struct RunContext: Sendable {
   /// The activity trace to write (`outputs.trace`); nil for none, which costs a run nothing.
   public var trace: ActivityTraceRequest?
 
+  /// A context for one run, with no activity trace (`trace` is nil). Call ``validate()`` on values
+  /// that come from a user.
   public init(
     duration: SimTime, warmup: SimTime = .zero, streams: RandomStreams, timeseriesInterval: SimTime? = nil,
     baseDirectory: String? = nil
@@ -54,9 +60,12 @@ public struct ActivityTraceRequest: Sendable {
   public var kinds: Set<String>
   /// Only activities that overlap [from, until] are traced.
   public var from: SimTime
+  /// The end of the traced window (``SimTime/max`` for the whole run).
   public var until: SimTime
+  /// Where the rows go, one ``TraceSink/write(_:)`` per line.
   public var sink: any TraceSink
 
+  /// A request to trace activities of `kinds` (from ``allKinds``) overlapping [`from`, `until`] into `sink`.
   public init(kinds: Set<String>, from: SimTime = .zero, until: SimTime = .max, sink: any TraceSink) {
     self.kinds = kinds
     self.from = from

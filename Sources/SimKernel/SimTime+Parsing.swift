@@ -81,6 +81,7 @@ extension SimTime {
 }
 
 extension SimTime: CustomStringConvertible {
+  /// The same text as ``formatted``: `1.5s`, `250us`, `max`.
   public var description: String { formatted }
 }
 

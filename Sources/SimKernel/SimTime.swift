@@ -8,8 +8,10 @@ public struct SimTime: Hashable, Comparable, Sendable {
   /// Nanoseconds since the start of the run (or the length of a span).
   public var nanoseconds: Int64
 
+  /// A time of `nanoseconds` nanoseconds (not checked: a model must not schedule at a negative time).
   @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
+  /// The start of every run, and the empty span.
   public static let zero = SimTime(nanoseconds: 0)
   /// The end of time: an event scheduled here never fires before a finite horizon.
   public static let max = SimTime(nanoseconds: Int64.max)
@@ -44,6 +46,7 @@ public struct SimTime: Hashable, Comparable, Sendable {
     self.init(seconds: seconds)
   }
 
+  /// Earlier than.
   @inlinable public static func < (a: SimTime, b: SimTime) -> Bool { a.nanoseconds < b.nanoseconds }
 
   /// Saturating sum: never traps, never wraps past ``max``.
@@ -60,6 +63,7 @@ public struct SimTime: Hashable, Comparable, Sendable {
     return SimTime(nanoseconds: difference)
   }
 
+  /// Saturating in-place sum (see ``+(_:_:)``).
   @inlinable public static func += (a: inout SimTime, b: SimTime) { a = a + b }
 
   /// Saturating product of a span and a count: never traps, never wraps past ``max``.
@@ -69,8 +73,15 @@ public struct SimTime: Hashable, Comparable, Sendable {
     return SimTime(nanoseconds: product)
   }
 
+  /// A span of `n` nanoseconds.
   public static func nanoseconds(_ n: Int64) -> SimTime { SimTime(nanoseconds: n) }
+  /// A span of `n` microseconds (`n * 1_000` ns). Unlike ``*(_:_:)`` this does not saturate: it
+  /// traps if `n` is beyond about ±292 years, so use it on constants, not on user input.
   public static func microseconds(_ n: Int64) -> SimTime { SimTime(nanoseconds: n * 1_000) }
+  /// A span of `n` milliseconds (`n * 1_000_000` ns); traps, rather than saturating, beyond about
+  /// ±292 years.
   public static func milliseconds(_ n: Int64) -> SimTime { SimTime(nanoseconds: n * 1_000_000) }
+  /// A span of `n` whole seconds (`n * 1_000_000_000` ns); traps, rather than saturating, beyond about
+  /// ±292 years. For a `Double` of seconds use ``init(seconds:)``.
   public static func seconds(_ n: Int64) -> SimTime { SimTime(nanoseconds: n * 1_000_000_000) }
 }

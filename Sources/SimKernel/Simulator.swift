@@ -8,6 +8,11 @@
 /// must make it `unowned`, or the two form a cycle and neither is ever freed.
 public protocol EventHandler: AnyObject {
   /// Reacts to `event` at `simulator.now == event.time`, typically by scheduling more events.
+  ///
+  /// Called inside the run loop, on the simulator's thread, at the event's simulated time; the
+  /// handler may schedule, cancel and ``Simulator/stop()``, but must not call
+  /// ``Simulator/run(until:)``. Anything it draws at random comes from a named ``RandomStream``
+  /// of the run's ``RandomStreams``, never from Swift's `random` or the wall clock.
   func handle(_ event: Event, in simulator: Simulator)
 }
 
@@ -17,12 +22,22 @@ public protocol EventHandler: AnyObject {
 /// scheduled, so a run is a deterministic function of its inputs. The engine is single-threaded
 /// by design; parallelism comes from running many replications at once.
 ///
+/// A model keeps the run deterministic by drawing only from ``RandomStream``s of its
+/// ``RunContext/streams``, and by putting the contents of a `Dictionary` or `Set` in a fixed order
+/// (sorted, or by index) before the order can affect which events are scheduled. To keep memory flat
+/// in simulated time, per-request state lives only while the request does; what is reported at the
+/// end is kept in streaming accumulators (``RunningStatistics``, ``LatencyHistogram``,
+/// ``TimeWeightedAverage``).
+///
 /// ```swift
 /// let sim = Simulator()
 /// let station = sim.register(myStation)
 /// sim.schedule(after: .milliseconds(5), to: station, kind: 0)
 /// sim.run(until: .seconds(60))
 /// ```
+///
+/// In the entity, `handle(_:in:)` switches on `event.kind` and schedules what follows, for instance
+/// `sim.schedule(after: SimTime(seconds: service.exponential(mean: 0.004)), to: me, kind: 1)`.
 public final class Simulator {
   /// The current simulated time: the time of the event being handled, or where the run stopped.
   public private(set) var now: SimTime = .zero
@@ -61,6 +76,11 @@ public final class Simulator {
   public var pendingEvents: Int { queue.count - cancelled.count }
 
   /// Registers an entity and returns the address its events are sent to.
+  ///
+  /// The simulator keeps `handler` alive until the simulator itself is freed; IDs are given in
+  /// registration order from 0, so registering in a fixed order keeps runs identical.
+  ///
+  /// - Precondition: fewer than 2^24 entities.
   @discardableResult
   public func register(_ handler: any EventHandler) -> EntityID {
     precondition(handlers.count <= Int(Event.maximumTarget), "more than 2^24 entities")
@@ -70,6 +90,18 @@ public final class Simulator {
   }
 
   /// Schedules an event at an absolute time, which must not be in the past.
+  ///
+  /// Events at the same `time` fire in the order they were scheduled (the sequence number is
+  /// taken here), also when one is scheduled from inside a handler for the current instant.
+  ///
+  /// - Parameters:
+  ///   - time: When the event fires; ``SimTime/max`` means it never fires before a finite horizon.
+  ///   - target: The entity it is delivered to, as returned by ``register(_:)``.
+  ///   - kind: Which of the entity's event kinds (0...255).
+  ///   - payload: A number the entity interprets (within ``Event/payloadRange``).
+  /// - Returns: The handle with which the event can be cancelled.
+  /// - Precondition: `time >= now`, `target` registered, `kind` in 0...255 and `payload` within
+  ///   ±2^39. These guard programming errors: check user input before it reaches here.
   @inlinable @discardableResult
   public func schedule(at time: SimTime, to target: EntityID, kind: Int32 = 0, payload: Int64 = 0) -> EventHandle {
     precondition(time >= now, "event scheduled in the past (\(time) < now \(now))")
@@ -83,6 +115,12 @@ public final class Simulator {
   }
 
   /// Schedules an event `delay` after now (a delay of zero fires after the events already due now).
+  ///
+  /// The sum saturates, so a delay of ``SimTime/max`` schedules the event at the end of time.
+  ///
+  /// - Returns: The handle with which the event can be cancelled.
+  /// - Precondition: `delay` is not negative, with the preconditions of
+  ///   ``schedule(at:to:kind:payload:)``.
   @inlinable @discardableResult
   public func schedule(after delay: SimTime, to target: EntityID, kind: Int32 = 0, payload: Int64 = 0) -> EventHandle {
     precondition(delay.nanoseconds >= 0, "negative delay \(delay)")
@@ -131,7 +169,8 @@ public final class Simulator {
 
   @usableFromInline var lastPoppedTime: SimTime = .zero
 
-  /// Ends the run after the event being handled.
+  /// Ends the run after the event being handled: ``run(until:)`` returns ``Outcome/stopped``
+  /// with `now` at that event's time, leaving later events in the queue.
   public func stop() { stopRequested = true }
 
   /// Why ``run(until:)`` returned.

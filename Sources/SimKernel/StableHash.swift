@@ -27,8 +27,11 @@ public enum StableHash {
 
 /// The SplitMix64 generator: used only to expand one 64-bit seed into a generator's full state.
 public struct SplitMix64: Sendable {
+  /// The generator's state: the seed plus the golden-ratio increment once per draw.
   public private(set) var state: UInt64
+  /// A generator started at `seed`.
   public init(seed: UInt64) { state = seed }
+  /// The next 64-bit value.
   public mutating func next() -> UInt64 {
     state &+= 0x9e37_79b9_7f4a_7c15
     var z = state

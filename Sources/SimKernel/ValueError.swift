@@ -10,12 +10,14 @@ public struct ValueError: Error, Equatable, Sendable, CustomStringConvertible {
   /// How to fix it (an example of a valid value), if there is something useful to say.
   public var hint: String?
 
+  /// An error saying `message`, about parameter `key`, with a `hint` on how to fix it.
   public init(_ message: String, key: String? = nil, hint: String? = nil) {
     self.message = message
     self.key = key
     self.hint = hint
   }
 
+  /// The message with its hint in parentheses, made one displayable line (see ``displayable(_:)``).
   public var description: String {
     var text = message
     if let hint { text += " (\(hint))" }

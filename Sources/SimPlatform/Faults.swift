@@ -32,8 +32,11 @@ public enum FaultSpec: Sendable, Equatable {
   /// a failure takes down `burstHosts` more hosts of its rack with probability `burstProbability`.
   case random(hosts: [Int32], mttf: Distribution, mttr: Distribution, burstHosts: Int, burstProbability: Double)
 
+  /// Which link a ``FaultSpec/linkFailure(at:link:duration:)`` takes down (both directions).
   public enum LinkName: Sendable, Equatable {
+    /// A rack's uplink (rack from 0).
     case uplink(rack: Int)
+    /// A host's own link (host index from 0).
     case hostLink(host: Int32)
     /// A link of an explicit topology, by index.
     case named(Int)

@@ -3,38 +3,64 @@ import SimKernel
 /// A resource whose capacity activities share: a link direction, a disk's read or write side, a
 /// host's cores.
 public struct ResourceID: Hashable, Comparable, Sendable {
+  /// The resource's position in its fluid model, in the order resources were added, from 0.
   public var index: Int32
+  /// The resource at `index`; models get theirs from ``FluidModel/addResource(name:capacity:kind:)``.
   public init(_ index: Int32) { self.index = index }
+  /// Order of creation, for sorting resources deterministically.
   public static func < (a: ResourceID, b: ResourceID) -> Bool { a.index < b.index }
 }
 
 /// One activity (a transfer, a disk operation, a computation) of a ``FluidModel``.
 public struct ActivityID: Hashable, Sendable {
+  /// The activity's slot in the fluid model's table (reused once the activity has ended).
   public var slot: Int32
+  /// Which use of the slot this is: an ID of an ended activity never matches the slot's next one.
   public var generation: UInt32
 }
 
 /// What kind of resource, for utilisation by class.
 public enum ResourceClass: String, Sendable, CaseIterable {
+  /// A host's cores (capacity: cores x core speed, in work units per second).
   case cpu
+  /// One side (read or write) of a disk, in bytes per second.
   case disk
+  /// One direction of a host's own link (a cluster's backbones count here too), in bytes per second.
   case hostLink = "host_link"
+  /// One direction of a rack's uplink, or a switch-to-switch link, in bytes per second.
   case uplink
 }
 
 /// Why an activity ended without finishing.
 public enum FailureReason: String, Sendable {
+  /// A host at one end was down, or went down (its cores, disks or link).
   case hostDown = "host_down"
+  /// The disk it used failed.
   case diskFailed = "disk_failed"
+  /// A link on its route was down, or went down.
   case linkDown = "link_down"
+  /// A network partition separated its two ends.
   case partitioned
+  /// Cancelled. Nothing in the platform reports it (``FluidModel/cancel(_:)`` calls no observer);
+  /// a model may use it for its own requests.
   case cancelled
 }
 
 /// Told when its activities finish or fail. Calls come from inside the simulation, at the
 /// simulated time of the event.
+///
+/// The fluid model keeps each observer alive (once, however many activities name it), so an
+/// observer holds the platform and the simulator `unowned`. One observer usually serves many
+/// activities and tells them apart by `tag` (an index into its own table, which it clears when
+/// the activity ends, so that nothing is kept per finished activity).
 public protocol ActivityObserver: AnyObject {
+  /// The activity was fully served and its latency has passed: called from the fluid model's event
+  /// at that time. `tag` is what the model gave when it started the activity.
   func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator)
+  /// The activity ended without finishing, for `reason`. Called at the failure's time: from inside
+  /// the call that failed it (a host taken down by a fault event) or, for an activity that could not
+  /// start, from an event at the time it was started (never from inside the call that started it).
+  /// The activity's ID is no longer current; what it had carried is not counted.
   func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator)
 }
 
@@ -54,6 +80,19 @@ public protocol ActivityObserver: AnyObject {
 ///
 /// - Complexity: a solve is O((A·P + R) log R) for the A activities and R resources of the
 ///   affected component, P resources per activity.
+///
+/// Units are the model's: a resource's capacity is units per second and an activity's `amount`
+/// is units, bytes for links and disks (so bytes per second), work units for cores. Rates are
+/// deterministic: the solve visits resources and activities in index order, so the same starts
+/// in the same order give the same floating-point results. Models usually reach it through
+/// ``Platform``, which builds the resources and routes; used alone:
+///
+/// ```swift
+/// let fluid = FluidModel(simulator: simulator)
+/// let link = fluid.addResource(name: "link", capacity: 125e6, kind: .hostLink)   // 1 Gbps
+/// fluid.start(amount: 10e6, on: [link], latency: .microseconds(50), observer: self, tag: 7)
+/// // 80.05 ms later (alone on the link): self.activityFinished(_, tag: 7, in:)
+/// ```
 public final class FluidModel: EventHandler {
   struct Resource {
     var name: String
@@ -149,20 +188,27 @@ public final class FluidModel: EventHandler {
 
   /// Activities that finished and failed, and solver work done (resources and activities visited).
   public private(set) var finishedCount = 0
+  /// Activities that failed since the start of the run (cancelled ones are not counted).
   public private(set) var failedCount = 0
   var failedAtReset = 0
   /// Bytes of finished transfers between different hosts, and that figure at the last reset.
   var networkCarried = 0.0
   var networkCarriedAtReset = 0.0
+  /// Solves run so far (about one per instant at which activities started or ended).
   public internal(set) var solves = 0
+  /// Resources and activities the solves have visited, a measure of their cost.
   public internal(set) var solverWork = 0
 
+  /// An empty fluid model, registered with `simulator` as an entity (it schedules its own solve,
+  /// completion and delivery events).
   public init(simulator: Simulator) {
     self.simulator = simulator
     me = simulator.register(self)
   }
 
   /// Adds a resource of the given capacity (units per second).
+  ///
+  /// - Precondition: `capacity` is positive and finite (a user's value is checked when read).
   @discardableResult
   public func addResource(name: String, capacity: Double, kind: ResourceClass) -> ResourceID {
     precondition(capacity > 0 && capacity.isFinite, "resource \(name): capacity must be positive")
@@ -174,7 +220,9 @@ public final class FluidModel: EventHandler {
     return ResourceID(Int32(resources.count - 1))
   }
 
+  /// The name the resource was added with (`rack1-host2/disk0-read`).
   public func name(of resource: ResourceID) -> String { resources[Int(resource.index)].name }
+  /// What the resource can carry now, in units per second (less than nominal while degraded).
   public func capacity(of resource: ResourceID) -> Double { resources[Int(resource.index)].capacity }
   /// The capacity a resource was built with.
   public func nominalCapacity(of resource: ResourceID) -> Double { resources[Int(resource.index)].nominal }
@@ -192,15 +240,34 @@ public final class FluidModel: EventHandler {
     setAllocated(r, resources[r].allocatedNow)
     markDirty(resource.index)
   }
+  /// Whether the resource is up (activities on a down one fail; new ones cannot start).
   public func isUp(_ resource: ResourceID) -> Bool { resources[Int(resource.index)].up }
   /// The rate currently allocated on a resource.
   public func allocated(on resource: ResourceID) -> Double { resources[Int(resource.index)].allocatedNow }
   /// Units carried through a resource by finished activities.
   public func carried(by resource: ResourceID) -> Double { resources[Int(resource.index)].carried }
+  /// The number of resources added.
   public var resourceCount: Int { resources.count }
 
   /// Starts an activity of `amount` units over `resources` (all must differ), capped at
   /// `maxRate`; the observer hears of its end `latency` after its last unit is served.
+  ///
+  /// The rate is set by a solve event at the current time (after the events already due now), so
+  /// activities started at one instant share fairly whatever order they were started in. An
+  /// activity with no resources or no amount ends after its latency alone. If a resource is down,
+  /// the activity fails (by an event at the current time) with the reason for that resource's class.
+  ///
+  /// - Parameters:
+  ///   - amount: Units to serve: bytes for links and disks, work units for cores.
+  ///   - resources: What it uses; it gets the same rate on every one.
+  ///   - maxRate: Its own cap, in units per second (one core's speed for a computation).
+  ///   - latency: Added after the last unit is served, before the observer hears of it.
+  ///   - observer: Told of the end or the failure; kept alive by the fluid model.
+  ///   - tag: Handed back to the observer.
+  ///   - endpoints: Host indices at its two ends, which partitions and the trace look at.
+  ///   - deferred: Internal use: reserve the slot but do not start it.
+  /// - Returns: The activity's ID, current until it finishes, fails or is cancelled.
+  /// - Precondition: `amount` finite and not negative; `maxRate` positive.
   @discardableResult
   public func start(
     amount: Double, on resources: [ResourceID], maxRate: Double = .infinity, latency: SimTime = .zero,
@@ -267,8 +334,8 @@ public final class FluidModel: EventHandler {
 
   /// An activity that cannot start (its host is down, a partition is in the way): the observer
   /// hears of its failure at once, by an event at the current time.
-  @discardableResult
   /// `amount` and `endpoints` are what it would have carried, for the trace.
+  @discardableResult
   public func startFailed(
     observer: any ActivityObserver, tag: Int64 = 0, reason: FailureReason, amount: Double = 0,
     endpoints: (Int32, Int32)? = nil
@@ -280,7 +347,8 @@ public final class FluidModel: EventHandler {
     return id
   }
 
-  /// Cancels an activity (no callback).
+  /// Cancels an activity (no callback). Its resources are re-shared by a solve at the current time;
+  /// a stale ID (an activity that already ended) is ignored.
   public func cancel(_ activity: ActivityID) {
     guard isCurrent(activity) else { return }
     end(activity.slot)
@@ -303,6 +371,10 @@ public final class FluidModel: EventHandler {
   }
 
   /// Takes a resource down (every activity on it fails) or brings it back.
+  ///
+  /// Failures are reported from inside this call, in the order of the resource's activity list;
+  /// bringing a resource back restarts nothing. Faults go through ``Platform`` instead, which
+  /// counts causes and tells its observers.
   public func setUp(_ resource: ResourceID, _ up: Bool, reason: FailureReason) {
     let r = Int(resource.index)
     guard resources[r].up != up else { return }
@@ -331,6 +403,9 @@ public final class FluidModel: EventHandler {
 
   // MARK: Events
 
+  /// The fluid model's own events: the end-of-instant solve, completions (a completion that fires
+  /// early, because the rate fell, is rescheduled), deliveries after the latency, and failures of
+  /// activities that could not start. Models do not schedule these.
   public func handle(_ event: Event, in simulator: Simulator) {
     let slot = Int32(truncatingIfNeeded: event.payload)
     switch Kind(rawValue: event.kind) {

@@ -12,6 +12,7 @@ import SimKernel
 public struct LocalDirs: Sendable {
   private var next: [Int]
 
+  /// A cursor at disk 0 for each of `hosts` hosts (``Platform/hostCount``).
   public init(hosts: Int) { next = Array(repeating: 0, count: hosts) }
 
   /// The disk for a new file on `host`: the next working disk after the last one chosen, or

@@ -13,6 +13,7 @@ public struct PageCache: Sendable {
   public let capacity: Double
   private var through: [Double]
 
+  /// Empty caches for `hosts` hosts, each holding `capacity` bytes (a negative capacity counts as 0).
   public init(hosts: Int, capacity: Double) {
     self.capacity = max(0, capacity)
     through = Array(repeating: 0, count: hosts)

@@ -3,6 +3,10 @@ import SimKernel
 extension Platform {
   /// Takes a host down (its cores, disks and link) or, when every cause has cleared, back up.
   /// Causes are counted, so a scheduled crash overlapping a random one recovers only when both end.
+  ///
+  /// Inside this call, when the host's state changes: its activities fail (`host_down`), then
+  /// every ``PlatformObserver`` hears ``PlatformObserver/hostChanged(_:up:in:)``, in the order
+  /// they were added. ``FaultInjector`` calls it for the config's faults; a model may call it too.
   public func setHost(_ host: HostID, down: Bool) {
     let i = Int(host.index)
     downCauses[i] += down ? 1 : -1
@@ -158,6 +162,10 @@ public final class FaultInjector: EventHandler {
   /// The MTTR distribution each randomly failed host recovers by.
   var recoveryOf: [Int32: Distribution] = [:]
 
+  /// Registers with `simulator` and schedules every fault of `faults`: scheduled ones at their times,
+  /// random ones by a first MTTF draw per host from the streams `fault.HOST.mttf` (also `.mttr` and
+  /// `.burst`) of `streams`, which should be the run's ``RunContext/streams``. The faults are taken as
+  /// valid (``FaultSpec/decode(_:spec:baseDirectory:)`` checks them against the platform).
   public init(faults: [FaultSpec], platform: Platform, simulator: Simulator, streams: RandomStreams) {
     self.faults = faults
     self.platform = platform
@@ -187,6 +195,8 @@ public final class FaultInjector: EventHandler {
       after: mttf.sampleTime(clock.mttf), to: me, kind: Kind.randomFail.rawValue, payload: Int64(host))
   }
 
+  /// Applies a fault that starts or ends now, or a random failure or recovery, through ``Platform``
+  /// (whose observers are told from inside this call).
   public func handle(_ event: Event, in simulator: Simulator) {
     let host = Int32(truncatingIfNeeded: event.payload)
     switch Kind(rawValue: event.kind) {

@@ -111,6 +111,7 @@ extension FluidModel {
     resources[Int(resource.index)].carried - resources[Int(resource.index)].carriedAtReset
   }
 
+  /// Activities that failed since the last statistics reset (the end of the warm-up).
   public var failedSinceReset: Int { failedCount - failedAtReset }
 }
 

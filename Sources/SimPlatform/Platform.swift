@@ -2,21 +2,32 @@ import SimKernel
 
 /// A host of the platform, by index.
 public struct HostID: Hashable, Comparable, Sendable {
+  /// The host's position in host order (the order of ``PlatformSpec/hostNames``), from 0.
   public var index: Int32
+  /// The host at `index` (0 ..< ``Platform/hostCount``).
   public init(_ index: Int32) { self.index = index }
+  /// Host order, for sorting hosts deterministically.
   public static func < (a: HostID, b: HostID) -> Bool { a.index < b.index }
 }
 
 /// Hears of hosts going down and up, of disks failing and of partitions forming and healing.
 public protocol PlatformObserver: AnyObject {
+  /// `host` went down (`up` false: its activities have already failed) or came back up (every cause
+  /// of its being down has ended).
   func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator)
+  /// Disk `disk` of `host` failed for good: what it held is lost (its activities have already failed).
   func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator)
+  /// A partition formed or healed, or a link went down or came back: ``Platform/reachable(_:_:)`` may
+  /// answer differently now.
   func reachabilityChanged(in simulator: Simulator)
 }
 
 extension PlatformObserver {
+  /// Does nothing: an observer implements only what it needs.
   public func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {}
+  /// Does nothing.
   public func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator) {}
+  /// Does nothing.
   public func reachabilityChanged(in simulator: Simulator) {}
 }
 
@@ -29,10 +40,27 @@ extension PlatformObserver {
 /// sender rack's uplink up and the receiver rack's down (with `duplex: half`, the two directions
 /// of a link are one resource). A host's cores are one resource of
 /// capacity cores x speed, and one computation uses at most one core.
+///
+/// Units: bytes for transfers and disk operations, bytes per second for bandwidths, work units
+/// for computations (a core does `core_speed` of them per second), seconds or ``SimTime`` for
+/// latencies. Every activity takes an observer and a tag and reports back once, inside the
+/// simulation: finished (after its latency) or failed (a host, disk or link down, a partition).
+/// Routes and tie-breaks are fixed by host and link order, so a run does not depend on the machine.
+///
+/// ```swift
+/// let platform = Platform(spec: spec, simulator: simulator)
+/// let (a, b) = (HostID(0), HostID(5))
+/// platform.transfer(bytes: 64e6, from: a, to: b, observer: self, tag: Int64(block))
+/// platform.compute(work: 2, host: b, observer: self, tag: Int64(task))   // 2 s on one core
+/// ```
 public final class Platform {
+  /// A host as built: its name, rack and state, and its resources (internal).
   public struct Host {
+    /// `rack{r}-host{h}`, or the explicit, cluster or fat-tree name.
     public let name: String
+    /// Its rack, from 0: an index into ``PlatformSpec/rackNames`` (a cabinet, an edge switch, a label).
     public let rack: Int
+    /// Whether it is up (see ``Platform/setHost(_:down:)``).
     public var up = true
     let cpu: ResourceID
     let linkUp: ResourceID
@@ -44,9 +72,12 @@ public final class Platform {
     var diskFailed: [Bool] = []
   }
 
+  /// The description the platform was built from.
   public let spec: PlatformSpec
+  /// The fluid model holding every resource of the platform (for direct use of its resources).
   public let fluid: FluidModel
   unowned let simulator: Simulator
+  /// The hosts, in host order (``HostID/index``).
   public internal(set) var hosts: [Host] = []
   var rackUp: [ResourceID] = []
   var rackDown: [ResourceID] = []
@@ -83,10 +114,14 @@ public final class Platform {
   /// Statistics.
   var hostDown: [TimeWeightedAverage] = []
   var partitioned = TimeWeightedAverage()
+  /// Every change of the fault counts (`faults.hosts_down`, `faults.disks_failed`, ...) at the time it
+  /// happened: one sample per fault event, not per interval.
   public internal(set) var faultLog = TimeSeries()
   /// Hosts grouped by what runs on them (``assignRole(_:hosts:)``), in the order named.
   public internal(set) var roles: [(name: String, hosts: [HostID])] = []
 
+  /// Builds the hosts, links, disks and cores of `spec` on a new ``FluidModel`` of `simulator`. The
+  /// spec is taken as valid (``PlatformSpec/decode(_:)`` checks every value it reads).
   public init(spec: PlatformSpec, simulator: Simulator) {
     self.spec = spec
     self.simulator = simulator
@@ -361,6 +396,7 @@ public final class Platform {
   /// byte of a shuffle is charged to it once).
   func senderSide(of routeLength: Int) -> Int { routeLength / 2 }
 
+  /// The number of hosts.
   public var hostCount: Int { hosts.count }
 
   /// The host called `name` (`rack2-host7`), if there is one.
@@ -369,17 +405,25 @@ public final class Platform {
     return HostID(Int32(i))
   }
 
+  /// The host's name (`rack2-host7`).
   public func name(of host: HostID) -> String { hosts[Int(host.index)].name }
+  /// The host's rack, from 0.
   public func rack(of host: HostID) -> Int { hosts[Int(host.index)].rack }
+  /// Whether the host is up now.
   public func isUp(_ host: HostID) -> Bool { hosts[Int(host.index)].up }
   /// The disks of a host (`platform.disks`, or an explicit host's own count).
   public func diskCount(of host: HostID) -> Int { hosts[Int(host.index)].diskRead.count }
   /// Whether a disk of a host has failed (its data is gone; it takes no more work).
   public func isDiskFailed(_ host: HostID, disk: Int) -> Bool { hosts[Int(host.index)].diskFailed[disk] }
+  /// The hosts of rack `rack` (from 0), in host order.
+  ///
+  /// - Complexity: O(hosts).
   public func hosts(inRack rack: Int) -> [HostID] {
     rackOfHost.indices.filter { rackOfHost[$0] == rack }.map { HostID(Int32($0)) }
   }
 
+  /// Adds an observer of host, disk and reachability changes, kept alive by the platform (so it
+  /// holds the platform `unowned`). Observers are told in the order they were added.
   public func addObserver(_ observer: PlatformObserver) { observers.append(observer) }
 
   // MARK: Routes and activities

@@ -19,25 +19,37 @@ import SimKernel
 /// ties broken by the order links are listed, so routes are deterministic. Cores, disks and
 /// duplex come from the platform's other keys, as for the tree.
 public struct ExplicitTopology: Sendable, Equatable {
+  /// A listed host.
   public struct Host: Sendable, Equatable {
+    /// Its name, unique among hosts and switches.
     public var name: String
+    /// Its rack label: hosts with the same label form a rack (for placement and rack faults).
     public var rack: String
   }
 
+  /// A listed link between two hosts or switches, full or half duplex as the platform's `duplex` says.
   public struct Link: Sendable, Equatable {
+    /// Its name, unique among links (routes and link faults name it).
     public var name: String
+    /// The names of the host or switch at each end (`between:`).
     public var ends: (String, String)
+    /// Its bandwidth in bytes per second (each direction with full duplex).
     public var bandwidth: Double
+    /// Its latency, added to every route through it.
     public var latency: SimTime
+    /// Equal when every field is (tuples are not `Equatable`, hence this by hand).
     public static func == (a: Link, b: Link) -> Bool {
       a.name == b.name && a.ends == b.ends && a.bandwidth == b.bandwidth && a.latency == b.latency
     }
   }
 
+  /// The hosts, in host order (``HostID`` indices).
   public var hosts: [Host] {
     didSet { routeIndex = Self.index(routes, hosts: hosts.count) }
   }
+  /// The switch names; routes go through switches only, never through another host.
   public var switches: [String]
+  /// The links, in the order listed (which breaks ties between shortest paths).
   public var links: [Link]
   /// Fixed paths: (from host, to host) -> link indices in order.
   public var routes: [(from: Int, to: Int, links: [Int])] {
@@ -47,6 +59,7 @@ public struct ExplicitTopology: Sendable, Equatable {
   /// hosts with a route for every pair lists 159,600. The first route listed for a pair wins.
   private(set) var routeIndex: [Int: Int] = [:]
 
+  /// A topology of these lists, taken as checked (the config reader checks names, ends and routes).
   public init(hosts: [Host], switches: [String], links: [Link], routes: [(from: Int, to: Int, links: [Int])]) {
     self.hosts = hosts
     self.switches = switches
@@ -69,6 +82,7 @@ public struct ExplicitTopology: Sendable, Equatable {
     routeIndex[source * hosts.count + destination].map { routes[$0].links }
   }
 
+  /// Equal when the hosts, switches, links and listed routes are, in order.
   public static func == (a: ExplicitTopology, b: ExplicitTopology) -> Bool {
     a.hosts == b.hosts && a.switches == b.switches && a.links == b.links
       && a.routes.count == b.routes.count
@@ -156,7 +170,9 @@ public struct ExplicitTopology: Sendable, Equatable {
   /// The most hosts, switches and links an explicit topology may list (checking that every host
   /// reaches every other takes one search per host over all links).
   public static let maximumHosts = 1_000
+  /// The most switches an explicit topology may list.
   public static let maximumSwitches = 1_000
+  /// The most links an explicit topology may list.
   public static let maximumLinks = 10_000
 
   /// The most links all listed routes may hold together (a route for each of the 999,000 pairs

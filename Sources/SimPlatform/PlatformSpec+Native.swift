@@ -25,22 +25,37 @@ import SimKernel
 /// shared (SimGrid's FATPIPE: a backbone that the application cannot saturate). A cabinet is a
 /// rack (for HDFS placement and rack faults).
 public struct ClusterTopology: Sendable, Equatable {
+  /// How flows share a backbone (`backbone_sharing`, `top_backbone_sharing`).
   public enum Sharing: String, Sendable, Equatable {
+    /// One resource that every flow through it shares max-min, whatever its direction (SimGrid's SHARED).
     case shared
+    /// No shared resource: each flow is capped at the backbone's bandwidth (SimGrid's FATPIPE).
     case fatpipe
   }
 
+  /// Cabinets (`cabinets`), each a rack with its own backbone.
   public var cabinets = 1
+  /// Hosts in each cabinet (`hosts_per_cabinet`).
   public var hostsPerCabinet = 4
+  /// Each cabinet's backbone bandwidth in bytes per second (`backbone`; read with a default of
+  /// hosts per cabinet x host link).
   public var backbone = 5e9
+  /// Each cabinet's backbone latency (`backbone_latency`).
   public var backboneLatency = SimTime.microseconds(25)
+  /// How flows share a cabinet's backbone (`backbone_sharing`).
   public var backboneSharing = Sharing.shared
+  /// The bandwidth of the backbone joining the cabinets, in bytes per second (`top_backbone`; read
+  /// with a default of cabinets x backbone; unused with one cabinet).
   public var topBackbone = 10e9
+  /// The top backbone's latency (`top_backbone_latency`).
   public var topBackboneLatency = SimTime.microseconds(25)
+  /// How flows share the top backbone (`top_backbone_sharing`).
   public var topBackboneSharing = Sharing.shared
 
+  /// The defaults of an empty `topology: cluster` section, before the config's values are read.
   public init() {}
 
+  /// The number of hosts: cabinets x hosts per cabinet.
   public var hostCount: Int { cabinets * hostsPerCabinet }
 
   /// `cabinet{c}-host{h}`, both from 1, cabinet by cabinet.
@@ -114,16 +129,23 @@ public struct ClusterTopology: Sendable, Equatable {
 /// (d / (k/2)) mod k/2 of that aggregation switch's group, then down the only path to d. An edge
 /// switch is a rack (for HDFS placement and rack faults).
 public struct FatTreeTopology: Sendable, Equatable {
+  /// The fat-tree's arity `k` (even, 2 ... ``maximumK``): k pods of k/2 edge and k/2 aggregation
+  /// switches, (k/2)^2 cores, k^3/4 hosts.
   public var k = 4
+  /// Bandwidth of every switch-to-switch link, each direction, in bytes per second (`switch_link`;
+  /// read with the host link as its default).
   public var switchLink = 10e9 / 8
+  /// Latency of every switch-to-switch link (`switch_link_latency`).
   public var switchLinkLatency = SimTime.microseconds(25)
 
+  /// The defaults of an empty `topology: fat_tree` section, before the config's values are read.
   public init() {}
 
   /// The largest k: k^3/4 hosts stay within the 100,000 a platform may have (72: 93,312 hosts).
   public static let maximumK = 72
 
   var half: Int { k / 2 }
+  /// The number of hosts: k^3/4.
   public var hostCount: Int { k * k * k / 4 }
 
   /// `pod{p}-edge{e}`, both from 1, pod by pod.

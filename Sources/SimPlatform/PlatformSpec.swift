@@ -45,18 +45,34 @@ public struct PlatformSpec: Sendable, Equatable {
   /// topology's rack labels, a cluster's cabinets, a fat-tree's edge switches), and
   /// `hostsPerRack` to a cabinet's or an edge switch's hosts.
   public var racks = 2
+  /// Hosts in each rack (`hosts_per_rack`).
   public var hostsPerRack = 4
+  /// Cores per host (`cores`).
   public var cores = 8
+  /// Work units per second of one core (`core_speed`): a computation of `w` units alone on a core
+  /// takes `w / coreSpeed` seconds.
   public var coreSpeed = 1.0
+  /// Memory per host in bytes (`memory`; 64 GiB). The platform does not model memory; models size
+  /// their caches and buffers by it.
   public var memory = 64.0 * 1_073_741_824
+  /// Disks per host (`disks`), each with its own read and write sides.
   public var disks = 1
+  /// Read bandwidth of each disk, in bytes per second (`disk_read`; 200 MB/s).
   public var diskRead = 200e6
+  /// Write bandwidth of each disk, in bytes per second (`disk_write`; 150 MB/s).
   public var diskWrite = 150e6
+  /// Latency added to each disk operation (`disk_latency`; 5 ms).
   public var diskLatency = SimTime.milliseconds(5)
+  /// Capacity of each disk in bytes (`disk_capacity`; 4 TB). Read and range-checked, but the
+  /// platform does not track what a disk holds, so nothing is refused when it is full.
   public var diskCapacity = 4e12
+  /// Bandwidth of each host's link, each direction, in bytes per second (`host_link`; 10 Gbps).
   public var hostLink = 10e9 / 8
+  /// Latency of a host's link (`host_link_latency`).
   public var hostLinkLatency = SimTime.microseconds(25)
+  /// Hosts' link bandwidth over the rack uplink's (`oversubscription`): see ``uplink``.
   public var oversubscription = 1.0
+  /// Latency of a rack's uplink, top-of-rack to core (`uplink_latency`).
   public var uplinkLatency = SimTime.microseconds(25)
   /// Full duplex: each direction of a link has the whole bandwidth; half (split) duplex: both
   /// directions share it.
@@ -68,6 +84,8 @@ public struct PlatformSpec: Sendable, Equatable {
   /// A k-ary fat-tree (`topology: fat_tree`); nil for the other topologies.
   public var fatTree: FatTreeTopology?
 
+  /// The default platform: 2 racks of 4 hosts with the defaults above (the values of an empty
+  /// `platform:` section).
   public init() {}
 
   /// Every host name, in host order.

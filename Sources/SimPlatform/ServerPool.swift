@@ -2,7 +2,11 @@ import SimKernel
 
 /// Told when a request to a ``ServerPool`` is served or dropped.
 public protocol ServerPoolObserver: AnyObject {
+  /// The request's service ended now; `waited` is the time it spent queued before a server took it
+  /// (its time in the pool less its service time). Called from the pool's completion event.
   func requestServed(tag: Int64, waited: SimTime, in simulator: Simulator)
+  /// The request was lost (`host_down`): called from inside ``ServerPool/submit(service:tag:observer:)``
+  /// when the host is already down, or from inside the host's going down for requests queued or in service.
   func requestDropped(tag: Int64, reason: FailureReason, in simulator: Simulator)
 }
 
@@ -13,6 +17,17 @@ public protocol ServerPoolObserver: AnyObject {
 /// are dropped (`host_down`), and requests submitted while it is down are dropped at once.
 /// Statistics reuse the kernel's: waiting times in a ``LatencyHistogram``, queue length and busy
 /// servers as ``TimeWeightedAverage``s.
+///
+/// Service times are simulated time, drawn by the model from its own ``RandomStream``. The pool
+/// holds its observers weakly, per request: an observer freed before its request ends is simply
+/// not told. Nothing is kept per finished request (slots are reused), so memory follows the
+/// longest queue, not the run.
+///
+/// ```swift
+/// let handlers = ServerPool(servers: 10, simulator: simulator, on: namenode, platform: platform)
+/// handlers.submit(service: serviceTime.sampleTime(stream), tag: Int64(call), observer: self)
+/// // later, in self: requestServed(tag:waited:in:) or requestDropped(tag:reason:in:)
+/// ```
 public final class ServerPool: EventHandler, PlatformObserver {
   struct Request {
     var tag: Int64
@@ -21,6 +36,7 @@ public final class ServerPool: EventHandler, PlatformObserver {
     weak var observer: (any ServerPoolObserver)?
   }
 
+  /// The number of servers (at least 1).
   public let servers: Int
   let host: HostID?
   unowned let simulator: Simulator
@@ -30,15 +46,26 @@ public final class ServerPool: EventHandler, PlatformObserver {
   var freeSlots: [Int32] = []
   /// Completion events of requests in service, by slot (to cancel them when the host dies).
   var inService: [Int32: EventHandle] = [:]
+  /// Servers busy now.
   public private(set) var busy = 0
   var hostUp = true
 
+  /// Each served request's time in the queue before service, recorded when service starts (dropped
+  /// requests that never started are not in it).
   public private(set) var waiting = LatencyHistogram()
+  /// The number of requests waiting (not in service), as a time average.
   public private(set) var queueLength = TimeWeightedAverage()
+  /// The number of busy servers, as a time average (divide by ``servers`` for utilisation).
   public private(set) var busyServers = TimeWeightedAverage()
+  /// Requests served since the start or the last ``resetStatistics()``.
   public private(set) var served = 0
+  /// Requests dropped since the start or the last ``resetStatistics()``.
   public private(set) var dropped = 0
 
+  /// A pool of `servers` servers, registered with `simulator`. With `host` and `platform` it lives on
+  /// that host and observes the platform (which keeps it alive); without them it never drops requests.
+  ///
+  /// - Precondition: `servers >= 1` (check a user's value with ``ConfigReader``'s `range:`).
   public init(servers: Int, simulator: Simulator, on host: HostID? = nil, platform: Platform? = nil) {
     precondition(servers >= 1, "a server pool needs at least one server")
     self.servers = servers
@@ -52,6 +79,10 @@ public final class ServerPool: EventHandler, PlatformObserver {
   }
 
   /// Queues a request needing `service` of a server's time.
+  ///
+  /// A free server starts it at once (in this call); otherwise it waits in FIFO order. If the
+  /// pool's host is down, the observer's ``ServerPoolObserver/requestDropped(tag:reason:in:)`` is
+  /// called before this returns.
   public func submit(service: SimTime, tag: Int64 = 0, observer: any ServerPoolObserver) {
     let now = simulator.now
     guard hostUp else {
@@ -84,6 +115,8 @@ public final class ServerPool: EventHandler, PlatformObserver {
     inService[slot] = simulator.schedule(after: requests[Int(slot)].service, to: me, payload: Int64(slot))
   }
 
+  /// A service completion: frees the server, starts the next queued request (FIFO), then tells the
+  /// finished request's observer.
   public func handle(_ event: Event, in simulator: Simulator) {
     let slot = Int32(truncatingIfNeeded: event.payload)
     guard inService.removeValue(forKey: slot) != nil else { return }
@@ -101,6 +134,8 @@ public final class ServerPool: EventHandler, PlatformObserver {
       tag: request.tag, waited: simulator.now - request.arrived - request.service, in: simulator)
   }
 
+  /// When the pool's host goes down, drops every request: those in service first (in slot order),
+  /// then the queue in order, so the order of the callbacks is deterministic.
   public func hostChanged(_ changed: HostID, up: Bool, in simulator: Simulator) {
     guard changed == host else { return }
     hostUp = up

@@ -7,10 +7,27 @@
 ///
 /// When a ``ParameterSchema`` is attached, every key asked for is recorded with its kind, default
 /// and help text: that is how `bdsim models NAME` describes a model without a second list.
+///
+/// A model reads its parameters in one function, in the same order every time (the schema lists
+/// them in that order), and checks every range where it reads the value, so that bad input is a
+/// located ``ConfigError`` rather than a precondition later in the run:
+///
+/// ```swift
+/// var reader = try ConfigReader(params, path: "params")
+/// let servers = try reader.int("servers", default: 1, range: 1...10_000, help: "servers at the station")
+/// let service = try reader.distribution("service", .duration, help: "service time")
+/// var network = try reader.mapping("network")
+/// let latency = try network.duration("latency", default: .microseconds(50))
+/// try network.finish()
+/// try reader.finish()
+/// ```
 public struct ConfigReader {
+  /// The mapping being read (or a null node for an absent one).
   public let node: ConfigNode
+  /// The dotted path of this mapping in the config (`params`, `params.stations.0`), for messages.
   public let path: String
   private var asked: [String] = []
+  /// Where the keys asked for are recorded, if anywhere (`bdsim models NAME`).
   public let schema: ParameterSchema?
 
   /// Reads `node`, which must be a mapping (or empty); `path` names it in messages ("params").
@@ -329,16 +346,26 @@ extension String {
 }
 
 /// The parameters a model reads, recorded as they are asked for: its self-description.
+///
+/// A class, so that the readers of nested mappings (``ConfigReader/mapping(_:help:)`` passes it
+/// on) add to one list. It is not synchronised: one reading fills it at a time.
 public final class ParameterSchema: @unchecked Sendable {
+  /// One parameter as it was asked for.
   public struct Parameter: Sendable, Equatable {
+    /// Its dotted key path (`params.stations.0.servers`).
     public var key: String
+    /// What it reads as (`integer`, `duration`, `distribution of duration`).
     public var kind: String
+    /// Its default as text (`none` for an optional setting), or nil when it is required.
     public var defaultValue: String?
+    /// The help text the model gave.
     public var help: String
   }
 
+  /// The parameters in the order first asked for (each key once).
   public private(set) var parameters: [Parameter] = []
 
+  /// An empty schema, to attach to a ``ConfigReader`` reading an empty mapping.
   public init() {}
 
   func add(_ parameter: Parameter) {

@@ -4,12 +4,17 @@
 /// batches are long compared with the correlation time. The batch size doubles as data arrives
 /// (between `batches` and `2 x batches` full batches are kept), so memory stays fixed and the
 /// run length need not be known in advance.
+///
+/// - Precondition: (of ``init(batches:)``) at least two batches.
 public struct BatchMeans: Sendable {
+  /// The least number of complete batches kept once there are enough observations (`batches` of ``init(batches:)``).
   public let targetBatches: Int
+  /// Observations per batch now: 1, then doubled each time the batches reach twice ``targetBatches``.
   public private(set) var batchSize = 1
   private var sums: [Double] = []
   private var current = 0.0
   private var inCurrent = 0
+  /// Observations added since the start or the last ``reset()``, the unfinished batch included.
   public private(set) var count = 0
 
   /// `batches` is the least number of batches the interval is formed from (20 to 30 is usual).
@@ -19,6 +24,9 @@ public struct BatchMeans: Sendable {
     sums.reserveCapacity(2 * batches)
   }
 
+  /// Adds one observation, in the order they occurred (batch means assume a time-ordered series).
+  ///
+  /// - Complexity: O(1) amortised; O(``targetBatches``) when the batches are merged.
   public mutating func add(_ x: Double) {
     count += 1
     current += x

@@ -2,14 +2,20 @@ import CGSL
 
 /// A Student-t confidence interval for a mean, from independent observations (one per replication).
 public struct ConfidenceInterval: Sendable, Equatable {
+  /// The number of observations.
   public var count: Int
+  /// Their mean.
   public var mean: Double
+  /// Their sample standard deviation (divisor n - 1).
   public var standardDeviation: Double
   /// Half the width of the interval: mean ± halfWidth. NaN with fewer than two observations.
   public var halfWidth: Double
+  /// The confidence level, as a fraction (0.95).
   public var level: Double
 
+  /// The lower bound, `mean - halfWidth` (NaN with fewer than two observations).
   public var lower: Double { mean - halfWidth }
+  /// The upper bound, `mean + halfWidth` (NaN with fewer than two observations).
   public var upper: Double { mean + halfWidth }
 
   /// Whether `value` lies inside the interval.

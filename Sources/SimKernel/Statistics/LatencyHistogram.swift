@@ -5,23 +5,39 @@ import Histogram
 /// Values are durations recorded in nanoseconds with three significant digits, so a reported
 /// percentile is within 0.1% of the exact order statistic. Memory is fixed by the range, not
 /// by the number of observations. Exact count, mean and extremes are kept alongside.
+///
+/// This is how a model reports a latency distribution without keeping one value per request:
+///
+/// ```swift
+/// var responseTimes = LatencyHistogram()
+/// responseTimes.record(simulator.now - request.arrival)          // per completion
+/// for (name, seconds) in responseTimes.standardPercentiles {     // at the end
+///   metrics.set("response_time_\(name)", seconds)
+/// }
+/// ```
 public struct LatencyHistogram: Sendable {
   private var histogram: Histogram<UInt64>
+  /// Exact count, mean, variance and extremes of the recorded latencies, in seconds.
   public private(set) var statistics = RunningStatistics()
 
+  /// An empty histogram (1 ns resolution at the low end, three significant digits, growing its range
+  /// as larger values arrive).
   public init() {
     histogram = Histogram<UInt64>(
       lowestDiscernibleValue: 1, highestTrackableValue: 1 << 40, numberOfSignificantValueDigits: .three)
     histogram.autoResize = true
   }
 
-  /// Records one latency.
+  /// Records one latency; a negative one counts as zero.
+  ///
+  /// - Complexity: O(1) (the buckets grow only when a value beyond the current range arrives).
   public mutating func record(_ latency: SimTime) {
     let ns = UInt64(max(0, latency.nanoseconds))
     _ = histogram.record(ns)
     statistics.add(Double(ns) / 1e9)
   }
 
+  /// The number of latencies recorded.
   public var count: Int { statistics.count }
   /// The mean in seconds (exact, not from the buckets).
   public var mean: Double { statistics.mean }

@@ -2,14 +2,22 @@
 ///
 /// Welford's algorithm: numerically stable where the naive sum of squares cancels badly.
 /// - Complexity: O(1) per observation, O(1) memory.
+///
+/// The result of ``merge(_:)`` equals that of adding the same observations one by one only up to
+/// rounding, so merge in a fixed order (by replication, by entity index) for identical output.
 public struct RunningStatistics: Sendable, Equatable {
+  /// The number of observations.
   public private(set) var count: Int = 0
+  /// Their mean (0 before the first).
   public private(set) var mean: Double = 0
   /// Sum of squared deviations from the mean.
   private var m2: Double = 0
+  /// The smallest observation (+infinity before the first).
   public private(set) var minimum: Double = .infinity
+  /// The largest observation (-infinity before the first).
   public private(set) var maximum: Double = -.infinity
 
+  /// No observations yet.
   public init() {}
 
   /// Adds one observation.

@@ -23,6 +23,7 @@ public final class SteadyStateMonitor: EventHandler {
   /// A trend smaller than this share of the signal's mean over the kept span is not reported.
   public static let trendTolerance = 0.05
 
+  /// How a signal is read and batched: see ``rate(_:_:)``, ``mean(_:sum:count:)`` and ``level(_:_:)``.
   public enum Kind: Sendable { case rate, mean, level }
 
   struct Signal {
@@ -72,6 +73,8 @@ public final class SteadyStateMonitor: EventHandler {
     add(Signal(name: name, kind: .level, numerator: read, denominator: nil))
   }
 
+  /// Reads every signal once, in the order they were named, and schedules the next read (``points``
+  /// reads in all).
   public func handle(_ event: Event, in simulator: Simulator) {
     for i in signals.indices {
       let value = signals[i].numerator()
@@ -129,12 +132,15 @@ public final class SteadyStateMonitor: EventHandler {
   }
 }
 
+/// The judgement behind ``SteadyStateMonitor``, on batch values: MSER-5 truncation and the end trend.
 public enum SteadyState {
   /// One signal's judgement.
   public struct Verdict: Sendable, Equatable {
+    /// The signal's name, as given to the monitor.
     public var name: String
     /// The MSER-5 truncation point, in batches and in seconds from the start of the run.
     public var truncation: Int
+    /// The truncation point in seconds from the start of the run (batches cut times the batch length).
     public var truncationSeconds: Double
     /// Batches judged.
     public var batches: Int

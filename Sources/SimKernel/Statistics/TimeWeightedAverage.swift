@@ -3,14 +3,27 @@
 /// Call ``update(_:at:)`` whenever the value changes; ``average(until:)`` is the integral of the
 /// value over time divided by the time elapsed since the start (or the last ``reset(at:)``).
 /// - Complexity: O(1) per change.
+///
+/// ```swift
+/// var queueLength = TimeWeightedAverage()
+/// queueLength.add(1, at: simulator.now)            // a request joins the queue
+/// queueLength.add(-1, at: simulator.now)           // it leaves
+/// queueLength.reset(at: context.warmup)            // in the warm-up's event
+/// metrics.set("queue_length_mean", queueLength.average(until: simulator.now))
+/// ```
 public struct TimeWeightedAverage: Sendable, Equatable {
+  /// The current value of the quantity.
   public private(set) var value: Double
+  /// Where the average starts: the time given to ``init(initialValue:at:)`` or the last ``reset(at:)``.
   public private(set) var startTime: SimTime
+  /// The time of the last ``update(_:at:)`` (or of the start).
   public private(set) var lastChange: SimTime
   /// ∫ value dt, in value x nanoseconds, since `startTime`, up to `lastChange`.
   private var area: Double = 0
+  /// The largest value held since the start or the last ``reset(at:)``.
   public private(set) var maximum: Double
 
+  /// An average of a quantity that is `initialValue` from `time` on.
   public init(initialValue: Double = 0, at time: SimTime = .zero) {
     value = initialValue
     startTime = time
@@ -19,6 +32,9 @@ public struct TimeWeightedAverage: Sendable, Equatable {
   }
 
   /// Records that the quantity changed to `newValue` at `time` (not before the last change).
+  ///
+  /// Not checked: a `time` before ``lastChange`` subtracts area and gives a wrong average. Pass
+  /// `simulator.now` from inside an event and the order holds by construction.
   @inlinable
   public mutating func update(_ newValue: Double, at time: SimTime) {
     record(newValue, at: time)
