@@ -2,9 +2,44 @@ import ArgumentParser
 import Foundation
 import SimExperiments
 import SimKernel
-import SimModels
+import SimModel
+import Synchronization
 
-@main
+/// The bdsim command line, run with a list of models: what the `bdsim` tool runs with the
+/// shipped models, and what a package of its own runs with those and its own.
+public enum BDSimCLI {
+  /// Parses `CommandLine.arguments`, runs the command with `models` (what `model:` may name, what
+  /// `bdsim models` lists) and exits: status 0, 2 for bad input (one line on stderr), 1 when
+  /// `verify` or `validate-published` find a difference, 130 when interrupted. Call it once.
+  public static func main(models: [AnyModel]) -> Never {
+    Models.set(ModelRegistry(models))
+    BDSim.main()
+    Foundation.exit(0)
+  }
+}
+
+/// The models of this process's command line. ArgumentParser makes the commands, so they cannot
+/// be handed the list: `BDSimCLI.main(models:)` sets it once, before parsing, and the commands
+/// read it (a Mutex, so that Swift 6 checks the access; it is read a few times a command).
+enum Models {
+  private static let registry = Mutex<ModelRegistry?>(nil)
+
+  static func set(_ models: ModelRegistry) {
+    registry.withLock {
+      precondition($0 == nil, "BDSimCLI.main(models:) is called once")
+      $0 = models
+    }
+  }
+
+  /// The models `BDSimCLI.main(models:)` was given.
+  static var registered: ModelRegistry {
+    guard let models = registry.withLock({ $0 }) else {
+      preconditionFailure("the commands run under BDSimCLI.main(models:), which sets the models")
+    }
+    return models
+  }
+}
+
 struct BDSim: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "bdsim",

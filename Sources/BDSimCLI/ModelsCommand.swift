@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SimExperiments
 import SimKernel
-import SimModels
+import SimModel
 
 struct ModelsCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -17,10 +17,9 @@ struct ModelsCommand: ParsableCommand {
       print(ModelsListing.list(width: width))
       return
     }
-    guard let model = ModelRegistry.named(name) else {
-      var hint = "models are: \(ModelRegistry.names.joined(separator: ", "))"
-      if let near = closestMatch(to: name, among: ModelRegistry.names) { hint = "did you mean '\(near)'? " + hint }
-      throw ExperimentError("unknown model '\(name)' (\(hint))")
+    let models = Models.registered
+    guard let model = models.named(name) else {
+      throw ExperimentError("unknown model '\(name)' (\(models.unknownModelHint(name)))")
     }
     print(ModelsListing.describe(model, width: width))
   }
@@ -30,9 +29,10 @@ struct ModelsCommand: ParsableCommand {
 /// units a person reads (`6.4GiB`, `30s`, `8Gbps`).
 enum ModelsListing {
   static func list(width: Int) -> String {
-    let nameWidth = (ModelRegistry.all.map(\.name.count).max() ?? 0) + 2
+    let models = Models.registered.all
+    let nameWidth = (models.map(\.name.count).max() ?? 0) + 2
     var lines: [String] = []
-    for model in ModelRegistry.all {
+    for model in models {
       let summary = wrap(model.summary, width: max(20, width - nameWidth))
       for (i, line) in summary.enumerated() {
         let lead = i == 0 ? model.name : ""

@@ -1,7 +1,7 @@
 import ArgumentParser
 import SimExperiments
 import SimKernel
-import SimModels
+import SimPHOLD
 
 struct PHOLDCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

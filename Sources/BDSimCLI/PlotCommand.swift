@@ -28,7 +28,8 @@ struct PlotCommand: ParsableCommand {
 
   func run() throws {
     if ifExists && config == nil { throw ValidationError("--if-exists needs --config") }
-    let (directory, spec) = try Experiment.plotSpec(directory: directory, configFile: config)
+    let (directory, spec) = try Experiment.plotSpec(
+      directory: directory, configFile: config, models: Models.registered)
     guard let spec else {
       if ifExists {
         print("skipped: \(directory) has no results (bdsim run \(config ?? "CONFIG"))")

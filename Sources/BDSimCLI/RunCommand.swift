@@ -24,7 +24,7 @@ struct RunCommand: ParsableCommand {
   func run() throws {
     let shard = try parseShard(self.shard)
     let jobs = try checkJobs(self.jobs)
-    let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
+    let experiment = try ExperimentConfig.load(path: config, models: Models.registered, overrides: overrides)
     let plan = try ExperimentPlan(experiment)
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     let directory = out ?? experiment.outputs.directory
@@ -96,7 +96,7 @@ struct ValidateCommand: ParsableCommand {
   @Option(name: .customLong("set"), help: "Override a config key (repeatable).") var overrides: [String] = []
 
   func run() throws {
-    let experiment = try ExperimentConfig.load(path: config, overrides: overrides)
+    let experiment = try ExperimentConfig.load(path: config, models: Models.registered, overrides: overrides)
     let plan = try ExperimentPlan(experiment)
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     print(
@@ -118,7 +118,8 @@ struct MergeCommand: ParsableCommand {
 
   func run() throws {
     let output = out ?? directories[0]
-    let (plan, summary) = try Experiment.merge(directories, into: output, commandLine: CommandLine.arguments)
+    let (plan, summary) = try Experiment.merge(
+      directories, into: output, commandLine: CommandLine.arguments, models: Models.registered)
     print(SummaryTable.render(plan: plan, summary: summary, width: outputWidth()))
     print("\nmerged \(plan.runs.count) runs into \(output)")
   }
@@ -132,7 +133,7 @@ struct VerifyCommand: ParsableCommand {
   @Option(help: "Worker threads (default: all cores).") var jobs: Int?
 
   func run() throws {
-    let differing = try Experiment.verify(directory, jobs: try checkJobs(jobs))
+    let differing = try Experiment.verify(directory, jobs: try checkJobs(jobs), models: Models.registered)
     if differing.isEmpty {
       print("verified: runs.csv, summary.csv and timeseries.csv in \(directory) are reproduced byte for byte")
     } else {

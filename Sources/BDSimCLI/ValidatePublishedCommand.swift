@@ -22,7 +22,7 @@ struct ValidatePublishedCommand: ParsableCommand {
     let jobs = try checkJobs(self.jobs)
     let files = try PublishedValidation.configFiles(paths)
     // Every config is checked before anything runs: a mistake in the last one costs no runs.
-    for file in files { _ = try PublishedValidation.plan(file: file) }
+    for file in files { _ = try PublishedValidation.plan(file: file, models: Models.registered) }
     if let markdown, FileManager.default.contents(atPath: markdown) == nil {
       throw ExperimentError("\(markdown): cannot read the Markdown file to put the table in")
     }
@@ -34,7 +34,7 @@ struct ValidatePublishedCommand: ParsableCommand {
     var rows: [PublishedValidation.Row] = []
     for file in files {
       let outcome = try PublishedValidation.run(
-        file: file, jobs: jobs, progress: Progress(terminal: isatty(2) == 1),
+        file: file, jobs: jobs, models: Models.registered, progress: Progress(terminal: isatty(2) == 1),
         announce: { writeStandardError($0 + "\n") })
       if outcome.interrupted {
         writeStandardError(

@@ -1,7 +1,7 @@
 import ArgumentParser
 import SimExperiments
 import SimKernel
-import SimModels
+import SimQueueing
 
 #if canImport(Glibc)
   import Glibc

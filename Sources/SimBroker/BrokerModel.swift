@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// The Kafka-style broker as a model configs can name: `model: broker`.

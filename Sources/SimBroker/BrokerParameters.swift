@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// A Kafka-style cluster and its producers, with Kafka's own parameter names (dots become

@@ -1,5 +1,6 @@
 import Foundation
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// A source of batches: one producer's records for one partition (keyed records), or all its
@@ -85,7 +86,7 @@ extension BrokerCluster {
   }
 
   static func partition(ofKey key: Int, partitions: Int) -> Int {
-    Int(StableHash.splitMix64(UInt64(key)) % UInt64(partitions))
+    KeyPartitioning.partition(ofKey: key, partitions: partitions)
   }
 
   /// Buffer memory a batch holds from its creation to its end (Kafka allocates `batch.size`).

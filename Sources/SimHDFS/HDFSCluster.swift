@@ -17,7 +17,7 @@ import SimPlatform
 /// to `replication_work_multiplier` x live DataNodes blocks, fewest live replicas first, each
 /// from a source chosen as BlockManager.chooseSourceDatanodes does to targets chosen as
 /// ReplicationWork.chooseTargets does.
-final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, ServerPoolObserver {
+package final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, ServerPoolObserver {
   enum Kind: Int32 {
     case clientNext = 0  // payload: client
     case replicationMonitor = 1
@@ -37,10 +37,10 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
     case copy = 4
   }
 
-  struct Block {
-    var size: Double
+  package struct Block {
+    package var size: Double
     /// DataNodes holding it, in the NameNode's map (not those declared dead, not failed disks).
-    var replicas: [Int32]
+    package var replicas: [Int32]
     var pending = 0
   }
 
@@ -70,7 +70,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
   let sizes: RandomStream
   let racks: [Int]
   // State.
-  var blocks: [Block] = []
+  package var blocks: [Block] = []
   var files: [[Int32]] = []
   /// Blocks physically on each DataNode (a superset of the map's view), each with the volume
   /// (disk) its replica is on: a byte per stored replica.
@@ -120,7 +120,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
   var missingMax = 0
   var series = TimeSeries()
 
-  init(parameters: HDFSParameters, platform: Platform, simulator: Simulator, context: RunContext) {
+  package init(parameters: HDFSParameters, platform: Platform, simulator: Simulator, context: RunContext) {
     p = parameters
     self.platform = platform
     self.simulator = simulator
@@ -158,14 +158,14 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
     if let interval = sampleInterval { simulator.schedule(after: interval, to: me, kind: Kind.sample.rawValue) }
   }
 
-  func host(_ dn: Int32) -> HostID { HostID(dn + 1) }
+  package func host(_ dn: Int32) -> HostID { HostID(dn + 1) }
   func dataNode(of host: Int32) -> Int32? { host >= 1 && Int(host) <= p.datanodes ? host - 1 : nil }
   func rack(_ dn: Int32) -> Int { racks[Int(dn) + 1] }
   /// The volume (disk) of DataNode `dn` that holds its replica of `block`; 0 if it holds none.
-  func disk(_ block: Int32, on dn: Int32) -> Int { Int(stored[Int(dn)][block] ?? 0) }
+  package func disk(_ block: Int32, on dn: Int32) -> Int { Int(stored[Int(dn)][block] ?? 0) }
   /// The volume for a new replica on `dn`: its next working disk in turn (RoundRobinVolumeChoosingPolicy
   /// skips failed volumes); nil if every disk of its host has failed.
-  func newVolume(on dn: Int32) -> UInt8? { volumes.choose(on: host(dn), platform: platform).map { UInt8($0) } }
+  package func newVolume(on dn: Int32) -> UInt8? { volumes.choose(on: host(dn), platform: platform).map { UInt8($0) } }
   /// Whether `dn` has a volume left to take a replica.
   func hasVolume(_ dn: Int32) -> Bool {
     (0..<platform.diskCount(of: host(dn))).contains { !platform.isDiskFailed(host(dn), disk: $0) }
@@ -199,7 +199,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
   /// replica on its DataNode's next volume, or on the given `volumes` (one per replica) when the
   /// writer chose them for its pipeline with ``newVolume(on:)``.
   @discardableResult
-  func addBlock(size: Double, replicas: [Int32], volumes: [UInt8]? = nil) -> Int32 {
+  package func addBlock(size: Double, replicas: [Int32], volumes: [UInt8]? = nil) -> Int32 {
     let id = Int32(blocks.count)
     var held: [Int32] = []
     for (k, dn) in replicas.enumerated() where store(id, on: dn, disk: volumes?[k]) { held.append(dn) }
@@ -212,7 +212,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
   /// Targets for a new block's `replicas` replicas (or more replicas of one that has `existing`
   /// ones), written from host `writer` (or -1). Never two replicas on one DataNode; only live
   /// DataNodes with a working volume.
-  func place(replicas count: Int, existing: [Int32], writer: Int32) -> [Int32] {
+  package func place(replicas count: Int, existing: [Int32], writer: Int32) -> [Int32] {
     choose(
       count, existing: existing, writer: dataNode(of: writer),
       writerRack: writer >= 0 ? platform.rack(of: HostID(writer)) : -1, newBlock: existing.isEmpty)
@@ -313,7 +313,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
 
   // MARK: Events
 
-  func handle(_ event: Event, in simulator: Simulator) {
+  package func handle(_ event: Event, in simulator: Simulator) {
     switch Kind(rawValue: event.kind) {
     case .clientNext: clientNext(Int(event.payload))
     case .retryRPC: rpc(Int(event.payload))
@@ -392,7 +392,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
     namenode.submit(service: p.rpcService.sampleTime(sizes), tag: tag(.rpc, Int64(c)), observer: self)
   }
 
-  func requestServed(tag: Int64, waited: SimTime, in simulator: Simulator) {
+  package func requestServed(tag: Int64, waited: SimTime, in simulator: Simulator) {
     let c = Int(tag & 0xFFFF_FFFF)
     switch clients[c].step {
     case .create:
@@ -428,7 +428,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
     if edits >= p.checkpointTxns { edits = 0 }
   }
 
-  func requestDropped(tag: Int64, reason: FailureReason, in simulator: Simulator) {
+  package func requestDropped(tag: Int64, reason: FailureReason, in simulator: Simulator) {
     // The NameNode went down with the request: the client asks again later.
     simulator.schedule(after: p.clientRetry, to: me, kind: Kind.retryRPC.rawValue, payload: tag & 0xFFFF_FFFF)
   }
@@ -492,7 +492,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
 
   // MARK: Activities
 
-  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
+  package func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
     let id = tag & 0x00FF_FFFF_FFFF_FFFF
     switch Purpose(rawValue: tag >> 56) {
     case .writeBlock:
@@ -536,7 +536,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
     }
   }
 
-  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
+  package func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
     let id = tag & 0x00FF_FFFF_FFFF_FFFF
     switch Purpose(rawValue: tag >> 56) {
     case .writeBlock:
@@ -560,7 +560,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
 
   // MARK: Failures, detection and re-replication
 
-  func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
+  package func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
     if host.index == 0 { return namenodeChanged(up: up) }
     guard let dn = dataNode(of: host.index) else { return }
     if !up {
@@ -584,7 +584,7 @@ final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserver, Serve
     }
   }
 
-  func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator) {
+  package func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator) {
     guard let dn = dataNode(of: host.index) else { return }
     lastFailure = lastFailure ?? simulator.now
     // The DataNode reports the failed volume with its next heartbeat: its replicas there, and

@@ -1,17 +1,19 @@
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// What a batch job (MapReduce, Spark) reads from config about its HDFS and its cluster: the
 /// NameNode on the first host and a DataNode (and worker) on every other, the input preloaded as
 /// files of `input_file_size` in `blocksize` blocks (a task each), and its stragglers.
-struct HDFSJobInput {
-  var hdfs: HDFSParameters
-  var inputSize: Double
-  var inputFileSize: Double
-  var slowHosts: Double
-  var slowFactor: Double
+package struct HDFSJobInput {
+  package var hdfs: HDFSParameters
+  package var inputSize: Double
+  package var inputFileSize: Double
+  package var slowHosts: Double
+  package var slowFactor: Double
 
-  static func decode(_ reader: inout ConfigReader, input: ModelInput, describing what: String) throws(ConfigError)
+  package static func decode(_ reader: inout ConfigReader, input: ModelInput, describing what: String)
+    throws(ConfigError)
     -> HDFSJobInput
   {
     let platform = try PlatformSpec.decode(input.platform)
@@ -44,11 +46,11 @@ struct HDFSJobInput {
   /// Blocks a job's input (or a Lambda batch layer's history) may preload, at most: a map task
   /// each, and a NameNode object, a placement and a task record in memory for each. A million
   /// 128 MiB blocks are 128 TiB.
-  static let maxBlocks = 1_000_000
+  package static let maxBlocks = 1_000_000
 
   /// How many files of `fileSize` hold `total` bytes, checked against ``maxBlocks``: the error
   /// is at `key`, names the quantity as `what` and says the fix in `hint`.
-  static func files(
+  package static func files(
     holding total: Double, ofSize fileSize: Double, blockSize: Double, reader: ConfigReader, key: String,
     what: String, hint: String
   ) throws(ConfigError) -> Int {

@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// HDFS as a model configs can name: `model: hdfs`.
@@ -60,9 +61,9 @@ public enum HDFSModel: SimulationModel {
 }
 
 extension HDFSCluster: PlatformWorkload {
-  var timeseries: TimeSeries { series }
+  package var timeseries: TimeSeries { series }
 
-  func metrics() -> Metrics {
+  package func metrics() -> Metrics {
     // Throughput over the span from the first measured file's start to the last one's end.
     let seconds = firstStart.map { (lastEnd - $0).seconds } ?? .nan
     var m = Metrics()

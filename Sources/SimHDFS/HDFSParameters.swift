@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// An HDFS cluster: a NameNode, DataNodes, a placement policy and a workload, with HDFS's own

@@ -1,5 +1,9 @@
+import SimHDFS
 import SimKernel
+import SimMapReduce
 import SimPlatform
+import SimSpark
+import SimStream
 
 /// A batch model's job as the batch layer runs it: to its end, then a callback.
 protocol BatchViewJob: AnyObject {

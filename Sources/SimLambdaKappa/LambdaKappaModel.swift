@@ -1,5 +1,7 @@
 import SimKernel
+import SimModel
 import SimPlatform
+import SimStream
 
 /// The Lambda and Kappa architectures on one workload: `model: lambda-kappa`.
 public enum LambdaKappaModel: SimulationModel {

@@ -1,5 +1,10 @@
+import SimHDFS
 import SimKernel
+import SimMapReduce
+import SimModel
 import SimPlatform
+import SimSpark
+import SimStream
 
 /// `model: lambda-kappa`: one workload through the Lambda architecture (batch + speed +
 /// serving layers) or the Kappa architecture (one stream path, reprocessing by replay).

@@ -1,5 +1,7 @@
 import Foundation
+import SimHDFS
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// One MapReduce job on the HDFS model's cluster.
@@ -19,7 +21,7 @@ import SimPlatform
 /// is made again; with `speculative`, Hadoop's DefaultSpeculator launches backups once no task of a
 /// kind waits for a slot, for the task whose estimated end (from its progress rate) is furthest
 /// beyond what a new attempt would need; the first attempt to finish wins.
-final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
+package final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   enum Kind: Int32 {
     case start = 0
     case launch = 1  // payload: attempt
@@ -152,7 +154,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   var mapPhaseEnd: SimTime?
   // Statistics.
   var locality = [0, 0, 0]
-  var bytesRead = 0.0
+  package var bytesRead = 0.0
   var bytesSpilled = 0.0
   var shuffleWritten = 0.0
   var outputRewritten = 0.0
@@ -169,17 +171,17 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
   var backups = 0
   var backupsWon = 0
   /// CPU work its tasks asked for (retries and backups too): the job's cost.
-  var cpuWork = 0.0
+  package var cpuWork = 0.0
   /// Told when the job ends (true: done, false: failed) in place of stopping the run: a job that
   /// is one part of a larger model (a Lambda architecture's batch layer).
-  var onEnd: ((Bool) -> Void)?
+  package var onEnd: ((Bool) -> Void)?
   var mapDurations = RunningStatistics()
   var reduceDurations = RunningStatistics()
   /// Task durations as Hadoop's speculator measures them: attempt start to end, by kind.
   var attemptDurations = [RunningStatistics(), RunningStatistics()]
   var sampler: TimeSeriesSampler?
 
-  init(
+  package init(
     parameters: MapReduceParameters, hdfs: HDFSCluster, platform: Platform, simulator: Simulator, context: RunContext
   ) {
     p = parameters
@@ -246,7 +248,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
 
   // MARK: Events
 
-  func handle(_ event: Event, in simulator: Simulator) {
+  package func handle(_ event: Event, in simulator: Simulator) {
     switch Kind(rawValue: event.kind) {
     case .start:
       started = simulator.now
@@ -436,7 +438,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
 
   // MARK: Activities
 
-  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
+  package func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
     if tag < 0 { return served(Int(-1 - tag)) }
     let a = Int(tag)
     guard attempts[a].live else { return }
@@ -500,7 +502,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     }
   }
 
-  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
+  package func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
     if tag < 0 {
       // A shuffle service's read failed (its disk or host is gone): its outputs are lost.
       let s = Int(-1 - tag)
@@ -819,7 +821,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
 
   // MARK: Failures and speculation
 
-  func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
+  package func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
     guard finished == nil, !failedJob else { return }
     guard up else {
       pageCache.drop(host: host)
@@ -830,7 +832,7 @@ final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserver {
     restoreSlots(host.index)
   }
 
-  func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator) {
+  package func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator) {
     guard finished == nil, !failedJob else { return }
     outputsLost(host: host.index, disk: disk)
   }

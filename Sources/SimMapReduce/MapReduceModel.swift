@@ -1,4 +1,6 @@
+import SimHDFS
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// MapReduce over HDFS as a model configs can name: `model: mapreduce`.
@@ -69,9 +71,9 @@ public enum MapReduceModel: SimulationModel {
 }
 
 extension MapReduceJob: PlatformWorkload {
-  var timeseries: TimeSeries { sampler?.series ?? TimeSeries() }
+  package var timeseries: TimeSeries { sampler?.series ?? TimeSeries() }
 
-  func metrics() -> Metrics {
+  package func metrics() -> Metrics {
     var m = Metrics()
     m.set("mapreduce.job_seconds", finished.map { $0.seconds } ?? .nan)
     m.set("mapreduce.job_failed", failedJob ? 1 : 0)

@@ -1,4 +1,6 @@
+import SimHDFS
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// A MapReduce job over the HDFS model: its input (files in HDFS), its costs per byte, the
@@ -92,7 +94,7 @@ public struct MapReduceParameters: Sendable, Equatable {
 
   /// The job itself (its costs, slots and Hadoop settings), given its HDFS: shared with the
   /// batch layer of a Lambda architecture.
-  mutating func decodeJob(_ reader: inout ConfigReader, defaultJob: String) throws(ConfigError) {
+  package mutating func decodeJob(_ reader: inout ConfigReader, defaultJob: String) throws(ConfigError) {
     var p = self
     p.outputReplication = try reader.int(
       "output_replication", default: hdfs.replication, range: 1...hdfs.datanodes,

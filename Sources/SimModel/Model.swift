@@ -27,7 +27,8 @@ public struct RunOutput: Sendable, Equatable {
 /// A model BDSim can run from a config: a name, its parameters read from the config's `params`,
 /// and a run that turns parameters and a ``RunContext`` into metrics.
 ///
-/// Adding a model is a folder under Sources/SimModels and one line in ``ModelRegistry``.
+/// Adding a model is a target of its own (Sources/SimXxx) and one line in SimModels'
+/// `ShippedModels.all`, or, outside BDSim, a package that passes it to `BDSimCLI.main(models:)`.
 public protocol SimulationModel: SendableMetatype {
   associatedtype Parameters: Sendable
   /// The name configs use (`model: queueing`).
@@ -125,22 +126,29 @@ public struct AnyModel: Sendable {
   }
 }
 
-/// Every model BDSim knows, by name.
-public enum ModelRegistry {
-  public static let all: [AnyModel] = [
-    AnyModel(QueueingModel.self),
-    AnyModel(PHOLDModel.self),
-    AnyModel(TransferModel.self),
-    AnyModel(BrokerModel.self),
-    AnyModel(QuorumModel.self),
-    AnyModel(HDFSModel.self),
-    AnyModel(MapReduceModel.self),
-    AnyModel(SparkModel.self),
-    AnyModel(StreamModel.self),
-    AnyModel(LambdaKappaModel.self),
-  ]
+/// The models an experiment may name: a list of models with distinct names, looked up by name.
+/// The experiments layer and the command line are given one (the shipped models are
+/// `ShippedModels.all` in SimModels; a package of its own adds its models beside them).
+public struct ModelRegistry: Sendable {
+  public let all: [AnyModel]
 
-  public static func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }
+  /// `models` in the order `bdsim models` lists them; two models of one name are a programming error.
+  public init(_ models: [AnyModel]) {
+    var seen: Set<String> = []
+    for model in models {
+      precondition(seen.insert(model.name).inserted, "two models are named '\(model.name)'")
+    }
+    all = models
+  }
 
-  public static var names: [String] { all.map(\.name) }
+  public func named(_ name: String) -> AnyModel? { all.first { $0.name == name } }
+
+  public var names: [String] { all.map(\.name) }
+
+  /// Why `name` names no model: the known names, and the nearest one if it is close.
+  public func unknownModelHint(_ name: String) -> String {
+    var hint = "models are: \(names.joined(separator: ", "))"
+    if let near = closestMatch(to: name, among: names) { hint = "did you mean '\(near)'? " + hint }
+    return hint
+  }
 }

@@ -2,7 +2,7 @@ import SimKernel
 import SimPlatform
 
 /// What a model on the platform hands back after its run: its own metrics and time series.
-protocol PlatformWorkload: AnyObject {
+public protocol PlatformWorkload: AnyObject {
   func metrics() -> Metrics
   var timeseries: TimeSeries { get }
   /// Names the signals its headline metrics depend on, for the run's steady-state verdict
@@ -11,14 +11,14 @@ protocol PlatformWorkload: AnyObject {
 }
 
 extension PlatformWorkload {
-  func watchSteadyState(_ monitor: SteadyStateMonitor) {}
+  public func watchSteadyState(_ monitor: SteadyStateMonitor) {}
 }
 
 /// One run of a model on the platform: a simulator, the platform, its faults, the model's
 /// entities (made by `build`), the run to the horizon (or until the model stops it), and the
 /// model's metrics followed by the platform's, `simulator.events`, and the fault series after
 /// the model's own.
-func runOnPlatform(
+public func runOnPlatform(
   _ spec: PlatformSpec, faults: [FaultSpec], context: RunContext,
   build: (Simulator, Platform) -> any PlatformWorkload
 ) throws(ValueError) -> RunOutput {

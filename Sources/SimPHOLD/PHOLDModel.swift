@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 
 /// PHOLD as a model configs can name: `model: phold`. The run's `duration` is PHOLD's end time.
 public enum PHOLDModel: SimulationModel {

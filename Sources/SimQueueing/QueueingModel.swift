@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 
 /// The queueing network as a model configs can name: `model: queueing`.
 public enum QueueingModel: SimulationModel {

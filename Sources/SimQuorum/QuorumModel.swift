@@ -1,5 +1,6 @@
 import Foundation
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// The replicated key-value store as a model configs can name: `model: quorum`.

@@ -1,5 +1,6 @@
 import Foundation
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// A replicated key-value store (Dynamo / Cassandra / Riak in `ap` mode, a Raft group per key

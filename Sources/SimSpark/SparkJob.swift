@@ -1,4 +1,5 @@
 import Foundation
+import SimHDFS
 import SimKernel
 import SimPlatform
 
@@ -27,7 +28,7 @@ import SimPlatform
 /// An executor's host that dies takes its cached partitions and the shuffle output of the
 /// current iteration with it: those tasks run again (from lineage) and the lost partitions are
 /// cached again where they are recomputed.
-final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
+package final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   enum Kind: Int32 {
     case startIteration = 0
     case launch = 1  // payload: attempt
@@ -119,7 +120,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   var locality = [0, 0, 0, 0]  // process-local, node-local, rack-local, any
   var hits = 0
   var lookups = 0
-  var bytesRead = 0.0
+  package var bytesRead = 0.0
   var shuffleBytes = 0.0
   var recomputedLost = 0
   var recomputedUncached = 0
@@ -127,12 +128,12 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   var rerunShuffle = 0
   var series = TimeSeries()
   /// CPU work its tasks asked for: the job's cost.
-  var cpuWork = 0.0
+  package var cpuWork = 0.0
   /// Told when the job ends (true: done, false: failed) in place of stopping the run: a job that
   /// is one part of a larger model (a Lambda architecture's batch layer).
-  var onEnd: ((Bool) -> Void)?
+  package var onEnd: ((Bool) -> Void)?
 
-  init(
+  package init(
     parameters: SparkParameters, hdfs: HDFSCluster, platform: Platform, simulator: Simulator, streams: RandomStreams
   ) {
     p = parameters
@@ -169,7 +170,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
 
   // MARK: Iterations
 
-  func handle(_ event: Event, in simulator: Simulator) {
+  package func handle(_ event: Event, in simulator: Simulator) {
     switch Kind(rawValue: event.kind) {
     case .startIteration: startIteration()
     case .launch: launched(event.payload)
@@ -560,7 +561,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
 
   // MARK: Activities
 
-  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
+  package func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
     if tag < 0 {
       gathers.removeValue(forKey: -tag)
       if gathers.isEmpty, shuffling { endIteration() }
@@ -608,7 +609,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     }
   }
 
-  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
+  package func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
     if tag == Int64.min { return }
     if tag < 0 {
       // A worker died while gathering: another takes its share.
@@ -674,7 +675,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     computeLevels(keeping: level)
   }
 
-  func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
+  package func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
     guard finished == nil, !failedJob else { return }
     guard up else {
       freeCores[Int(host.index)] = 0
@@ -705,7 +706,7 @@ final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   }
 
   /// A failed disk takes the partitions cached on it (MEMORY_AND_DISK): recomputed from lineage.
-  func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator) {
+  package func diskFailed(_ host: HostID, disk: Int, in simulator: Simulator) {
     for part in 0..<partitions where cachedOn[part] == host.index && !inMemory[part] && cacheDisk[part] == disk {
       cachedOn[part] = nil
       lostPartitions.insert(part)

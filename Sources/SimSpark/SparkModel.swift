@@ -1,4 +1,6 @@
+import SimHDFS
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// An iterative job over HDFS, the Spark way or the MapReduce way: `model: spark`.
@@ -58,9 +60,9 @@ public enum SparkModel: SimulationModel {
 }
 
 extension SparkJob: PlatformWorkload {
-  var timeseries: TimeSeries { series }
+  package var timeseries: TimeSeries { series }
 
-  func metrics() -> Metrics {
+  package func metrics() -> Metrics {
     var m = Metrics()
     m.set("spark.job_seconds", finished.map { $0.seconds } ?? .nan)
     m.set("spark.job_failed", failedJob ? 1 : 0)

@@ -1,4 +1,6 @@
+import SimHDFS
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// An iterative job over a dataset in HDFS, run the Spark way (executors that stay up, the
@@ -95,7 +97,7 @@ public struct SparkParameters: Sendable, Equatable {
 
   /// The job itself, given its HDFS. `onePass`: a single pass over the data (a Lambda batch
   /// view): no engine, iterations or cache to choose, and custom costs by default.
-  mutating func decodeJob(_ reader: inout ConfigReader, onePass: Bool) throws(ConfigError) {
+  package mutating func decodeJob(_ reader: inout ConfigReader, onePass: Bool) throws(ConfigError) {
     var p = self
     if !onePass {
       p.engine = Engine(

@@ -1,5 +1,6 @@
 import Foundation
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// A fetch from one partition: live records (one each), or a chunk of the history (its event
@@ -26,38 +27,38 @@ struct RecordBatch {
 /// what has arrived every `produce_interval`, one batch per partition (the key's hash picks it).
 /// `history` is the time before the run at the same rate: it is in the log (within retention)
 /// and in the truth, kept as one count per key per bucket of event time rather than per event.
-final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
-  struct Partition {
-    var history = 0
+package final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
+  package struct Partition {
+    package var history = 0
     /// Live records dropped from the front because no reader can read them again (see
     /// `floors`): `eventTimes[0]` is offset `history + dropped`.
     var dropped = 0
     /// The stored records' count that triggers the next compaction.
     var compactAt = EventLog.compactionMinimum
-    var eventTimes: [Int64] = []
-    var keys: [Int32] = []
+    package var eventTimes: [Int64] = []
+    package var keys: [Int32] = []
     var appendTimes: [Int64] = []
     var ready: [(arrival: Int64, time: Int64, key: Int32)] = []
     var sending: [(arrival: Int64, time: Int64, key: Int32)] = []
-    var end: Int { history + dropped + eventTimes.count }
+    package var end: Int { history + dropped + eventTimes.count }
     /// The first stored live record's offset.
-    var firstStored: Int { history + dropped }
+    package var firstStored: Int { history + dropped }
   }
 
   /// Partitions compact once they store at least this many records.
   static let compactionMinimum = 4096
 
-  let events: EventWorkload
+  package let events: EventWorkload
   let log: LogParameters
-  let hosts: StreamHosts
+  package let hosts: StreamHosts
   /// The truth's bucket of event time (the job's slide): history chunks are this long.
-  let bucket: Int64
+  package let bucket: Int64
   unowned let platform: Platform
   unowned let simulator: Simulator
   var me = EntityID(0)
   let arrivals: RandomStream
   let keyTable: DiscreteTable?
-  var partitions: [Partition]
+  package var partitions: [Partition]
   var partitionOfKey: [Int32]
   /// History: events per key in each bucket, the partitions' share, and how many buckets.
   var historyPerBucket: [Int32]
@@ -75,7 +76,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
   /// and per key up to now.
   var truth: [Int32] = []
   var generated: [Int]
-  var generatedTotal = 0
+  package var generatedTotal = 0
   var appended = 0
   var appendedBytes = 0.0
   var appendFailures = 0
@@ -85,7 +86,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
   /// it may rewind to, `Int.max` once it never reads again; 0 holds everything). Records below
   /// every reader's floor are dropped: the log's memory follows what is unread, not the run's
   /// length. Without readers nothing is dropped.
-  var floors: [(Int) -> Int] = []
+  package var floors: [(Int) -> Int] = []
   /// Live records dropped by compaction, over all partitions.
   var compacted = 0
   /// Brokers down, since when.
@@ -105,7 +106,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
     let weights = (0..<events.keys).map { k in events.keySkew.map { pow(Double(k + 1), -$0) } ?? 1 }
     keyTable = events.keySkew == nil ? nil : try? DiscreteTable(weights: weights)
     partitions = Array(repeating: Partition(), count: log.partitions)
-    partitionOfKey = (0..<events.keys).map { Int32(BrokerCluster.partition(ofKey: $0, partitions: log.partitions)) }
+    partitionOfKey = (0..<events.keys).map { Int32(KeyPartitioning.partition(ofKey: $0, partitions: log.partitions)) }
     generated = Array(repeating: 0, count: events.keys)
     // History: the expected count per key and bucket, rounded by largest remainder so that the
     // bucket holds rate x bucket events.
@@ -135,7 +136,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
 
   // MARK: Producing
 
-  func handle(_ event: Event, in simulator: Simulator) {
+  package func handle(_ event: Event, in simulator: Simulator) {
     let now = simulator.now.nanoseconds
     let interval = log.produceInterval.nanoseconds
     let start = now - interval
@@ -219,7 +220,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
   /// while a dead leader's session lasts, requests to it fail and are sent again.
   func leader(_ p: Int) -> Int32 { replicas(p).first(where: alive) ?? replicas(p)[0] }
 
-  func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
+  package func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
     downSince[host.index] = up ? nil : simulator.now
   }
 
@@ -235,7 +236,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
     platform.pipeline(bytes: bytes, hosts: path, readDisk: false, writeDisks: true, observer: self, tag: Int64(p))
   }
 
-  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
+  package func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
     let p = Int(tag)
     let now = simulator.now.nanoseconds
     for record in partitions[p].sending {
@@ -269,7 +270,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
   }
 
   /// A broker on the way is down: the batch is sent again at the next interval.
-  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
+  package func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
     let p = Int(tag)
     appendFailures += 1
     partitions[p].ready = partitions[p].sending + partitions[p].ready
@@ -346,5 +347,5 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
   func happened(key: Int) -> Int { historyBuckets * Int(historyPerBucket[key]) + generated[key] }
 
   var historyEvents: Int { historyBuckets * Int(historyPerBucket.reduce(0, +)) }
-  var historyStart: Int64 { -Int64(historyBuckets) * bucket }
+  package var historyStart: Int64 { -Int64(historyBuckets) * bucket }
 }

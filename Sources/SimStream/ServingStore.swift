@@ -10,19 +10,19 @@ import SimPlatform
 /// Lambda architecture it makes two lookups, the batch view and the real-time view, and merges
 /// them. Every answer is checked against the truth: the events of its key up to the answer's
 /// horizon (everything before it is complete in the views it read).
-final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, StreamSink {
+package final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, StreamSink {
   /// A stream job's view: counts per key per window, the complete horizon, and (for a job that
   /// keeps everything) the windows no update can reach any more, folded into one count per key.
-  struct View {
+  package struct View {
     var base: [Int]
     var foldedUpTo: Int64
     var windows: [Int64: [Int32]] = [:]
     var fired: [Int64: Set<Int>] = [:]
-    var horizon: Int64
+    package var horizon: Int64
     var fold: Bool
   }
 
-  enum Reads {
+  package enum Reads {
     case stream
     case lambda(speed: Bool)
   }
@@ -46,7 +46,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
   }
 
   let p: ServingParameters
-  let hosts: [Int32]
+  package let hosts: [Int32]
   let clients: [Int32]
   let keys: Int
   let keepBelow: Int
@@ -63,9 +63,9 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
   let keyTable: DiscreteTable?
   let pools: [ServerPool]
   var reads: Reads
-  var views: [View] = []
+  package var views: [View] = []
   /// The view queries read (a Kappa switch-over moves it).
-  var current = 0
+  package var current = 0
   /// The batch view (Lambda): the history at first.
   var batch: [Int] = []
   var batchCutoff: Int64 = 0
@@ -85,7 +85,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
   var answered = 0
   var failedQueries = 0
   var entriesWritten = 0
-  var serviceSeconds = 0.0
+  package var serviceSeconds = 0.0
 
   init(
     parameters: ServingParameters, hosts: [Int32], clients: [Int32], job: StreamJobParameters,
@@ -123,7 +123,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
   }
 
   /// The truth up to `horizon` for every key the filter keeps: what a complete view holds.
-  func truthBase(before horizon: Int64) -> [Int] {
+  package func truthBase(before horizon: Int64) -> [Int] {
     (0..<keys).map { $0 < keepBelow ? log.truth(key: $0, before: horizon) : 0 }
   }
 
@@ -180,7 +180,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
   }
 
   /// A batch view replaces the last: counts up to `cutoff`; the real-time windows before it go.
-  func loadBatchView(_ counts: [Int], cutoff: Int64) {
+  package func loadBatchView(_ counts: [Int], cutoff: Int64) {
     batch = counts
     batchCutoff = cutoff
     for v in views.indices {
@@ -190,7 +190,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
 
   // MARK: Queries
 
-  func handle(_ event: Event, in simulator: Simulator) {
+  package func handle(_ event: Event, in simulator: Simulator) {
     if event.kind == 1 {
       // A write sent again after its host could not be reached.
       guard let w = writes[event.payload] else { return }
@@ -211,7 +211,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
     }
   }
 
-  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
+  package func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
     if tag & 1 == 0 {
       guard let w = writes[tag >> 1] else { return }
       let service = p.writeService * Int64(max(1, w.counts.count))
@@ -226,7 +226,7 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
   }
 
   /// A write that cannot reach the store is sent again a second later; a query fails.
-  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
+  package func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
     failed(tag: tag)
   }
 
@@ -239,11 +239,11 @@ final class ServingStore: EventHandler, ServerPoolObserver, ActivityObserver, St
     }
   }
 
-  func requestDropped(tag: Int64, reason: FailureReason, in simulator: Simulator) {
+  package func requestDropped(tag: Int64, reason: FailureReason, in simulator: Simulator) {
     failed(tag: tag)
   }
 
-  func requestServed(tag: Int64, waited: SimTime, in simulator: Simulator) {
+  package func requestServed(tag: Int64, waited: SimTime, in simulator: Simulator) {
     if tag & 1 == 0 {
       if let w = writes.removeValue(forKey: tag >> 1) { apply(w) }
       return

@@ -30,7 +30,7 @@ protocol StreamSink: AnyObject {
 /// restarts after `restart_delay` + `redeploy` on the live workers, reads its state back, and
 /// replays from the checkpoint's positions: results sent since that checkpoint are sent again
 /// (duplicates) under at-least-once, and never were under exactly-once.
-final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
+package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   enum Kind: Int32 {
     case poll = 0  // payload: source
     case checkpoint = 1
@@ -44,11 +44,11 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
     case compute, send, window, snapshot, restore
   }
 
-  enum Status { case waiting, running, failed, restoring, stopped }
+  package enum Status { case waiting, running, failed, restoring, stopped }
 
   /// Where a job starts reading: the end of the history (a job that has been running all along)
   /// or the start of the log (reprocessing).
-  enum StartPosition { case live, earliest }
+  package enum StartPosition { case live, earliest }
 
   struct Source {
     var host = Int32(0)
@@ -100,7 +100,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
 
   let p: StreamJobParameters
   let name: String
-  let view: Int
+  package let view: Int
   unowned let log: EventLog
   unowned let platform: Platform
   unowned let simulator: Simulator
@@ -109,7 +109,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   let storage: [Int32]
   let keepBelow: Int32
   var me = EntityID(0)
-  var status = Status.waiting
+  package var status = Status.waiting
   var epoch: Int64 = 0
   var sources: [Source] = []
   var channels: [Channel] = []
@@ -139,17 +139,17 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   var restores = 0
   var restoreActivities: [ActivityID] = []
   // Statistics.
-  var recordsIn = 0
+  package var recordsIn = 0
   var recordsProcessed = 0
-  var bytesFetched = 0.0
+  package var bytesFetched = 0.0
   var bytesFromDisk = 0.0
   var lateUpdates = 0
   var lateDropped = 0
   var duplicates = 0
   var discardedUncommitted = 0
-  var unrecoverable = 0
+  package var unrecoverable = 0
   var fetchRetries = 0
-  var cpuWork = 0.0
+  package var cpuWork = 0.0
   var recordLatency = LatencyHistogram()
   var windowLatency = LatencyHistogram()
   var checkpointTimes = RunningStatistics()
@@ -269,7 +269,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
 
   // MARK: Events
 
-  func handle(_ event: Event, in simulator: Simulator) {
+  package func handle(_ event: Event, in simulator: Simulator) {
     switch Kind(rawValue: event.kind) {
     case .start: begin(earliest: event.payload == 1)
     case .poll:
@@ -583,7 +583,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
 
   // MARK: Failure and recovery
 
-  func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
+  package func hostChanged(_ host: HostID, up: Bool, in simulator: Simulator) {
     guard !up, status == .running || status == .restoring else { return }
     if tasks.contains(where: { $0.host == host.index }) || sources.contains(where: { $0.host == host.index }) {
       simulator.schedule(after: p.failureDetection, to: me, kind: Kind.detect.rawValue, payload: epoch)
@@ -591,7 +591,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
     if pendingSnapshot != nil, storage.contains(host.index) { abortCheckpoint() }
   }
 
-  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
+  package func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
     guard (tag >> 32) & 0xFF_FFFF == epoch & 0xFF_FFFF else { return }
     let index = Int(tag & 0xFFFF_FFFF)
     switch Purpose(rawValue: tag >> 56) {
@@ -611,7 +611,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
     }
   }
 
-  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
+  package func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
     guard (tag >> 32) & 0xFF_FFFF == epoch & 0xFF_FFFF else { return }
     let index = Int(tag & 0xFFFF_FFFF)
     switch Purpose(rawValue: tag >> 56) {
@@ -749,7 +749,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   }
 
   /// Stops the job for good (a Kappa switch-over retires the old version).
-  func stop() {
+  package func stop() {
     cancelAll()
     status = .stopped
     epoch += 1
@@ -758,7 +758,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
   // MARK: Progress
 
   /// Records in the log not yet read, over all partitions.
-  var lag: Int {
+  package var lag: Int {
     var sum = 0
     for s in sources {
       for (k, part) in s.partitions.enumerated() { sum += max(0, log.partitions[part].end - s.positions[k]) }

@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// A stream job on its own (the speed layer): `model: stream`.
@@ -39,32 +40,32 @@ public enum StreamModel: SimulationModel {
 
 /// Events, the log, a stream job and the serving store, wired on the platform: the stream
 /// model, and the speed layer (and Kappa's only path) of the architectures.
-final class StreamPipeline: PlatformWorkload {
+package final class StreamPipeline: PlatformWorkload {
   /// The job's throughput and how far it is behind its sources: a job slower than its sources
   /// falls behind without end (the lag rises, the throughput stays below the arrival rate), one
   /// that keeps up holds its lag level. (Architectures built on the pipeline judge none: a batch
   /// period or a reprocessing run is a transient by design.)
-  func watchSteadyState(_ monitor: SteadyStateMonitor) {
+  package func watchSteadyState(_ monitor: SteadyStateMonitor) {
     guard let job = jobs.first else { return }
     monitor.rate("stream.throughput") { [unowned job] in Double(job.recordsProcessed) }
     monitor.level("stream.consumer_lag") { [unowned job] in Double(job.lag) }
   }
 
   let p: StreamParameters
-  let log: EventLog
-  var jobs: [StreamJob] = []
-  let store: ServingStore
+  package let log: EventLog
+  package var jobs: [StreamJob] = []
+  package let store: ServingStore
   unowned let simulator: Simulator
   unowned let platform: Platform
   var sampler: TimeSeriesSampler?
   var extraSeries = TimeSeries()
-  var timeseries: TimeSeries {
+  package var timeseries: TimeSeries {
     var series = sampler?.series ?? TimeSeries()
     for s in extraSeries.samples { series.append(time: s.time, metric: s.metric, value: s.value) }
     return series
   }
 
-  init(
+  package init(
     parameters: StreamParameters, reads: ServingStore.Reads, speedLayer: Bool = true, simulator: Simulator,
     platform: Platform, context: RunContext
   ) {
@@ -107,7 +108,7 @@ final class StreamPipeline: PlatformWorkload {
 
   /// A job version writing its own view (complete from `from`, with `base` before it).
   @discardableResult
-  func addJob(
+  package func addJob(
     parallelism: Int, start: StreamJob.StartPosition, at time: SimTime, base: [Int], from: Int64, fold: Bool
   ) -> StreamJob {
     let view = store.addView(base: base, from: from, fold: fold)
@@ -133,7 +134,7 @@ final class StreamPipeline: PlatformWorkload {
   }
 
   /// A stream job's metrics, under `prefix` (`stream`, or `reprocess` for Kappa's new version).
-  static func jobMetrics(prefix: String) -> [MetricInfo] {
+  package static func jobMetrics(prefix: String) -> [MetricInfo] {
     [
       MetricInfo(
         ["\(prefix).events_generated", "\(prefix).events_appended"], .count, unit: "events",
@@ -186,7 +187,7 @@ final class StreamPipeline: PlatformWorkload {
     ]
   }
 
-  static let servingMetrics: [MetricInfo] = [
+  package static let servingMetrics: [MetricInfo] = [
     MetricInfo(
       ["serving.answered", "serving.queries_failed"], .count, unit: "queries",
       "queries answered after the warm-up, and failed"),
@@ -204,7 +205,7 @@ final class StreamPipeline: PlatformWorkload {
     MetricInfo(["serving.cpu_seconds"], .duration, unit: "core-s", "core-seconds of the store's lookups and writes"),
   ]
 
-  func metrics() -> Metrics {
+  package func metrics() -> Metrics {
     var m = Metrics()
     m.set("stream.events_generated", Double(log.generatedTotal))
     m.set("stream.events_appended", Double(log.appended))
@@ -214,7 +215,7 @@ final class StreamPipeline: PlatformWorkload {
     return m
   }
 
-  func jobMetrics(_ job: StreamJob, into m: inout Metrics, prefix: String) {
+  package func jobMetrics(_ job: StreamJob, into m: inout Metrics, prefix: String) {
     let now = simulator.now
     let span = max(1e-9, (now - job.started).seconds)
     m.set("\(prefix).records_processed", Double(job.recordsProcessed))
@@ -244,7 +245,7 @@ final class StreamPipeline: PlatformWorkload {
     m.set("\(prefix).cpu_seconds", job.cpuWork / p.platform.coreSpeed)
   }
 
-  func servingMetrics(into m: inout Metrics) {
+  package func servingMetrics(into m: inout Metrics) {
     m.set("serving.answered", Double(store.answered))
     m.set("serving.queries_failed", Double(store.failedQueries))
     m.set("serving.query_latency_p50", store.latency.percentile(50))

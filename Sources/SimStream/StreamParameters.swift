@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// The events: who generates them, how big they are, their keys, and how late they reach the log.
@@ -115,7 +116,7 @@ public struct StreamParameters: Sendable, Equatable {
   }
 
   /// The parts every architecture shares: `events`, `log`, `job`, `serving`, `hosts`.
-  mutating func decodeParts(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) {
+  package mutating func decodeParts(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) {
     var e = try reader.mapping("events", help: "the events: rate, size, keys, arrival delay, history")
     events.rate = try e.quantity("rate", .rate, default: 1000, help: "events per second (Poisson)")
     guard events.rate > 0 else { throw e.error("rate", "rate must be positive", hint: "e.g. rate: 1k/s") }
@@ -224,7 +225,7 @@ public struct StreamParameters: Sendable, Equatable {
   /// `hosts: {brokers, workers, store, clients}`: host or rack names; by default the brokers on
   /// the first three hosts after `reserved`, one store host and one client host at the end, and
   /// the stream workers on the rest. Checkpoints go to the DataNodes `storage`.
-  static func decodeHosts(
+  package static func decodeHosts(
     _ reader: inout ConfigReader, platform: PlatformSpec, reserved: Int, storage: [Int32]
   ) throws(ConfigError) -> StreamHosts {
     let names = platform.hostNames

@@ -1,4 +1,5 @@
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// Bulk data movement on the platform: the network's own model (`model: transfer`).
