@@ -10,6 +10,17 @@ let releaseSettings: [SwiftSetting] = [
   .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
 ]
 
+/// A model target, in Sources/NAME: the model protocol, the kernel, the platform if it runs on
+/// it, and the other models it is built from.
+func model(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+  .target(name: name, dependencies: ["SimModel"] + dependencies, swiftSettings: releaseSettings)
+}
+
+let shippedModels = [
+  "SimQueueing", "SimPHOLD", "SimTransfer", "SimBroker", "SimQuorum", "SimHDFS", "SimMapReduce", "SimSpark",
+  "SimStream", "SimLambdaKappa",
+]
+
 let package = Package(
   name: "BDSim",
   platforms: [.macOS(.v13)],
@@ -17,8 +28,11 @@ let package = Package(
     .executable(name: "bdsim", targets: ["bdsim"]),
     .library(name: "SimKernel", targets: ["SimKernel"]),
     .library(name: "SimPlatform", targets: ["SimPlatform"]),
+    .library(name: "SimModel", targets: ["SimModel"]),
     .library(name: "SimModels", targets: ["SimModels"]),
+    .library(name: "SimPHOLD", targets: ["SimPHOLD"]),
     .library(name: "SimExperiments", targets: ["SimExperiments"]),
+    .library(name: "BDSimCLI", targets: ["BDSimCLI"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,11 +61,30 @@ let package = Package(
       dependencies: ["SimKernel"],
       swiftSettings: releaseSettings
     ),
-    // The models, one folder each.
+    // The protocol a model implements (SimulationModel, AnyModel, ModelRegistry), the run on the
+    // platform (runOnPlatform, PlatformWorkload) and helpers more than one model uses.
     .target(
-      name: "SimModels",
+      name: "SimModel",
       dependencies: ["SimKernel", "SimPlatform"],
       swiftSettings: releaseSettings
+    ),
+    // One target per model: a model sees another's internals only through a dependency here.
+    model("SimQueueing", ["SimKernel"]),
+    model("SimPHOLD", ["SimKernel"]),
+    model("SimTransfer", ["SimKernel", "SimPlatform"]),
+    model("SimBroker", ["SimKernel", "SimPlatform"]),
+    model("SimQuorum", ["SimKernel", "SimPlatform"]),
+    model("SimHDFS", ["SimKernel", "SimPlatform"]),
+    model("SimMapReduce", ["SimKernel", "SimPlatform", "SimHDFS"]),
+    model("SimSpark", ["SimKernel", "SimPlatform", "SimHDFS"]),
+    // The stream model with its serving store (which reads the stream's log to judge answers).
+    model("SimStream", ["SimKernel", "SimPlatform"]),
+    // Lambda and Kappa, built from the HDFS, MapReduce, Spark and stream models' entities.
+    model("SimLambdaKappa", ["SimKernel", "SimPlatform", "SimHDFS", "SimMapReduce", "SimSpark", "SimStream"]),
+    // The models BDSim ships (ShippedModels.all).
+    .target(
+      name: "SimModels",
+      dependencies: ["SimModel"] + shippedModels.map { .target(name: $0) }
     ),
     // The commit BDSim is built from, asked of `git` at build time ("unknown" without it).
     .plugin(name: "BuildInfo", capability: .buildTool()),
@@ -59,24 +92,32 @@ let package = Package(
     // Configs, sweeps, the parallel runner and the result files.
     .target(
       name: "SimExperiments",
-      dependencies: ["SimKernel", "SimModels", "SimBuildInfo", .product(name: "Yams", package: "Yams")]
+      dependencies: ["SimKernel", "SimModel", "SimBuildInfo", .product(name: "Yams", package: "Yams")]
     ),
-    // The command-line tool: a thin layer over the libraries.
-    .executableTarget(
-      name: "bdsim",
+    // The command line, run with a list of models (BDSimCLI.main(models:)): a thin layer over the
+    // libraries. `phold` and `validate-queueing` are commands of those two models.
+    .target(
+      name: "BDSimCLI",
       dependencies: [
         "SimKernel",
-        "SimModels",
+        "SimModel",
         "SimExperiments",
+        "SimPHOLD",
+        "SimQueueing",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]
     ),
+    // The bdsim tool: the command line with the shipped models.
+    .executableTarget(name: "bdsim", dependencies: ["BDSimCLI", "SimModels"]),
     .testTarget(name: "SimKernelTests", dependencies: ["SimKernel"]),
     .testTarget(name: "SimPlatformTests", dependencies: ["SimPlatform", "SimKernel"]),
-    .testTarget(name: "SimModelsTests", dependencies: ["SimModels", "SimKernel"]),
+    .testTarget(
+      name: "SimModelsTests",
+      dependencies: ["SimKernel", "SimPlatform", "SimModel", "SimModels"] + shippedModels.map { .target(name: $0) }
+    ),
     .testTarget(
       name: "SimExperimentsTests",
-      dependencies: ["SimExperiments", "SimModels", "SimKernel"],
+      dependencies: ["SimExperiments", "SimModel", "SimModels", "SimKernel"],
       resources: [.copy("Fixtures")]
     ),
   ]

@@ -19,7 +19,7 @@ let package = Package(
       name: "KernelBenchmarks",
       dependencies: [
         .product(name: "SimKernel", package: "BDSim"),
-        .product(name: "SimModels", package: "BDSim"),
+        .product(name: "SimPHOLD", package: "BDSim"),
         .product(name: "Benchmark", package: "benchmark"),
         .product(name: "HeapModule", package: "swift-collections"),
       ],

@@ -1,6 +1,6 @@
 import Foundation
 import SimKernel
-import SimModels
+import SimModel
 
 /// The operations behind `bdsim run`, `merge` and `verify`, on a result directory.
 public enum Experiment {
@@ -47,9 +47,10 @@ public enum Experiment {
   }
 
   /// Rebuilds the plan a result directory was made from.
-  public static func plan(ofResults directory: String) throws -> ExperimentPlan {
+  public static func plan(ofResults directory: String, models: ModelRegistry) throws -> ExperimentPlan {
     let header = try readPlanHeader(directory)
-    let config = try ExperimentConfig.decode(header.config, file: header.file, overrides: header.overrides)
+    let config = try ExperimentConfig.decode(
+      header.config, file: header.file, models: models, overrides: header.overrides)
     let plan = try ExperimentPlan(config)
     guard plan.configDigest == header.digest else {
       throw ExperimentError("\(directory)/\(planFile) does not match its own digest: it was edited")
@@ -59,11 +60,13 @@ public enum Experiment {
 
   /// Copies the run records of shard directories into `output` and writes the result files.
   /// Every directory must hold the same config.
-  public static func merge(_ directories: [String], into output: String, commandLine: [String]) throws -> (
+  public static func merge(
+    _ directories: [String], into output: String, commandLine: [String], models: ModelRegistry
+  ) throws -> (
     ExperimentPlan, Aggregator.Summary
   ) {
     guard let first = directories.first else { throw ExperimentError("merge needs at least one directory") }
-    let plan = try plan(ofResults: first)
+    let plan = try plan(ofResults: first, models: models)
     for directory in directories.dropFirst() {
       let other = try readPlanHeader(directory)
       guard other.digest == plan.configDigest else {
@@ -107,8 +110,8 @@ public enum Experiment {
 
   /// Re-runs every run of a result directory from its recorded config and compares the CSVs
   /// byte for byte. Returns the names of the files that differ (empty: verified).
-  public static func verify(_ directory: String, jobs: Int) throws -> [String] {
-    let plan = try plan(ofResults: directory)
+  public static func verify(_ directory: String, jobs: Int, models: ModelRegistry) throws -> [String] {
+    let plan = try plan(ofResults: directory, models: models)
     let scratch = NSTemporaryDirectory() + "bdsim-verify-\(ProcessInfo.processInfo.processIdentifier)"
     try? FileManager.default.removeItem(atPath: scratch)
     defer { try? FileManager.default.removeItem(atPath: scratch) }

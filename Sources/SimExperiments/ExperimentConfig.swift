@@ -1,6 +1,6 @@
 import Foundation
 import SimKernel
-import SimModels
+import SimModel
 
 /// An experiment as a config file describes it: what to run, for how long, how often, which
 /// parameters to sweep and where the results go.
@@ -136,12 +136,14 @@ public struct ExperimentConfig: Sendable {
     "params", "sweep", "outputs", "published", "precision", "plots",
   ]
 
-  /// Loads a config file and applies `--set key=value` overrides.
-  public static func load(path: String, overrides: [String] = []) throws(ConfigError) -> ExperimentConfig {
+  /// Loads a config file and applies `--set key=value` overrides; `model:` names one of `models`.
+  public static func load(path: String, models: ModelRegistry, overrides: [String] = []) throws(ConfigError)
+    -> ExperimentConfig
+  {
     var root = try YAMLLoader.load(path: path)
     do {
       for override in overrides { try apply(override: override, to: &root) }
-      return try decode(root, file: path, overrides: overrides)
+      return try decode(root, file: path, models: models, overrides: overrides)
     } catch { throw error.inFile(path) }
   }
 
@@ -176,7 +178,8 @@ public struct ExperimentConfig: Sendable {
 
   /// Reads a parsed config; every key is checked, and every sweep point's parameters are decoded
   /// (so a bad value anywhere in the sweep is reported before anything runs).
-  public static func decode(_ root: ConfigNode, file: String, overrides: [String] = []) throws(ConfigError)
+  public static func decode(_ root: ConfigNode, file: String, models: ModelRegistry, overrides: [String] = [])
+    throws(ConfigError)
     -> ExperimentConfig
   {
     var reader = try ConfigReader(root, path: "")
@@ -195,10 +198,8 @@ public struct ExperimentConfig: Sendable {
     }
     let description = try reader.string("description", default: "")
     let modelName = try reader.string("model")
-    guard let model = ModelRegistry.named(modelName) else {
-      var hint = "models are: \(ModelRegistry.names.joined(separator: ", "))"
-      if let near = closestMatch(to: modelName, among: ModelRegistry.names) { hint = "did you mean '\(near)'? " + hint }
-      throw reader.error("model", "unknown model '\(modelName)'", hint: hint)
+    guard let model = models.named(modelName) else {
+      throw reader.error("model", "unknown model '\(modelName)'", hint: models.unknownModelHint(modelName))
     }
     let duration = try reader.duration("duration")
     guard duration > .zero else { throw reader.error("duration", "duration must be positive") }

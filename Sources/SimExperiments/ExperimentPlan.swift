@@ -1,6 +1,6 @@
 import SimBuildInfo
 import SimKernel
-import SimModels
+import SimModel
 
 /// The version written into manifests and run-spec hashes, and the commit it was built from.
 public enum BDSimVersion {

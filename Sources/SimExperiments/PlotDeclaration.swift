@@ -1,6 +1,6 @@
 import Foundation
 import SimKernel
-import SimModels
+import SimModel
 
 /// One plot an experiment declares in its `plots:` list, drawn by `bdsim plot RESULT_DIR` (or
 /// `plots/plot.py RESULT_DIR`) from the result directory alone:
@@ -445,10 +445,12 @@ extension Experiment {
   /// must describe the directory's results: the same digest, `plots:` left out), else those the
   /// directory's recorded config declares, else those of the config file it was run from, if
   /// that file still describes its results (so plots added to a config draw results run before).
-  public static func plotSpec(directory: String?, configFile: String?) throws -> (directory: String, spec: String?) {
+  public static func plotSpec(directory: String?, configFile: String?, models: ModelRegistry) throws -> (
+    directory: String, spec: String?
+  ) {
     let fileManager = FileManager.default
     if let configFile {
-      let config = try ExperimentConfig.load(path: configFile)
+      let config = try ExperimentConfig.load(path: configFile, models: models)
       let plan = try ExperimentPlan(config)
       guard let spec = PlotSpec.json(config) else {
         throw ExperimentError("\(configFile) declares no plots: add a plots: section (docs/EXPERIMENTS.md, \"Plots\")")
@@ -469,10 +471,10 @@ extension Experiment {
       throw ExperimentError(
         "\(directory) has no summary.csv (not a finished result directory? run `bdsim merge` on shards)")
     }
-    let plan = try plan(ofResults: directory)
+    let plan = try plan(ofResults: directory, models: models)
     if let spec = PlotSpec.json(plan.config) { return (directory, spec) }
     let file = plan.config.file
-    if fileManager.fileExists(atPath: file), let config = try? ExperimentConfig.load(path: file),
+    if fileManager.fileExists(atPath: file), let config = try? ExperimentConfig.load(path: file, models: models),
       let current = try? ExperimentPlan(config), current.configDigest == plan.configDigest,
       let spec = PlotSpec.json(config)
     {

@@ -1,5 +1,6 @@
 import Foundation
 import SimKernel
+import SimModel
 
 /// A published measurement's value as a config writes it: a plain number (`821557`, `0.96`), a
 /// percentage (`43.9%`, held as the fraction 0.439) or a duration (`45.5ms`, held in seconds).
@@ -600,8 +601,9 @@ extension PublishedValidation {
 
   /// Loads and plans a validation experiment, every sweep point decoded; an experiment without a
   /// `published:` section is refused (it has nothing to validate).
-  public static func plan(file: String) throws(ConfigError) -> (ExperimentPlan, PublishedSection) {
-    let experiment = try ExperimentConfig.load(path: file)
+  public static func plan(file: String, models: ModelRegistry) throws(ConfigError) -> (ExperimentPlan, PublishedSection)
+  {
+    let experiment = try ExperimentConfig.load(path: file, models: models)
     guard let section = experiment.published else {
       throw ConfigError(
         file: file, location: SourceLocation(line: 1, column: 1), keyPath: "published",
@@ -615,9 +617,9 @@ extension PublishedValidation {
   /// records already there are reused), writes the result files and judges its checks.
   /// `announce` gets the experiment's one progress line before it runs.
   public static func run(
-    file: String, jobs: Int, progress: Progress? = nil, announce: (String) -> Void = { _ in }
+    file: String, jobs: Int, models: ModelRegistry, progress: Progress? = nil, announce: (String) -> Void = { _ in }
   ) throws -> Outcome {
-    let (plan, section) = try plan(file: file)
+    let (plan, section) = try plan(file: file, models: models)
     let experiment = plan.config
     for warning in plan.warnings { writeStandardError("\(warning)\n") }
     let directory = experiment.outputs.directory

@@ -1,6 +1,6 @@
 import Foundation
 import SimKernel
-import SimModels
+import SimModel
 
 /// The result of one run on disk: written whole (to a temporary file, then renamed), so a crash
 /// or a kill never leaves a torn record, and read back exactly (floats in shortest round-trip form).

@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import SimKernel
-import SimModels
+import SimModel
 import Synchronization
 
 /// Set by SIGINT: stop dispatching runs. A second SIGINT abandons the running ones at once.

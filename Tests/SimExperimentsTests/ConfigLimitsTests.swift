@@ -75,7 +75,7 @@ import Testing
     for k in 0..<20 { text += "  params.p\(k): [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n" }
     let root = try YAMLLoader.parse(text, file: "huge.yaml")
     #expect {
-      try ExperimentConfig.decode(root, file: "huge.yaml")
+      try ExperimentConfig.decode(root, file: "huge.yaml", models: shippedModels)
     } throws: { error in
       let error = error as! ConfigError
       return error.keyPath == "sweep" && error.location.line == 6
@@ -102,7 +102,7 @@ import Testing
         timeseries_interval: 31536s
 
       """, in: directory)
-    let config = try ExperimentConfig.load(path: widest)
+    let config = try ExperimentConfig.load(path: widest, models: shippedModels)
     #expect(config.duration == ExperimentConfig.maximumDuration)
     let plan = try ExperimentPlan(config)
     #expect(plan.points.count == Sweep.maximumPoints && plan.runs.count == ExperimentPlan.maximumRuns)
@@ -112,7 +112,7 @@ import Testing
       Self.queueing.replacingOccurrences(of: "duration: 1h", with: "duration: 3153600000000000001ns"), in: directory,
       name: "longer.yaml")
     #expect {
-      try ExperimentConfig.load(path: longer)
+      try ExperimentConfig.load(path: longer, models: shippedModels)
     } throws: { error in
       let error = error as! ConfigError
       return error.keyPath == "duration" && error.location.line == 3 && error.message.contains("100 years")
@@ -173,7 +173,7 @@ import Testing
 
   @Test func aFaultAfterTheEndIsOneWarningForEverySweepPoint() throws {
     let path = writeConfig(Self.lateFault, in: scratchDirectory("limits-late-fault"))
-    let plan = try ExperimentPlan(try ExperimentConfig.load(path: path))
+    let plan = try ExperimentPlan(try ExperimentConfig.load(path: path, models: shippedModels))
     #expect(plan.points.count == 3)
     #expect(
       plan.warnings.map(\.description) == [

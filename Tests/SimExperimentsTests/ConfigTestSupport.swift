@@ -23,7 +23,9 @@ enum ConfigOutcome {
 /// ``ConfigError`` (typed throws), so any other error cannot get through; a trap crashes the test.
 func loadAndPlan(_ path: String) -> ConfigOutcome {
   let config: ExperimentConfig
-  do { config = try ExperimentConfig.load(path: path) } catch { return .rejected(error, stage: .load) }
+  do { config = try ExperimentConfig.load(path: path, models: shippedModels) } catch {
+    return .rejected(error, stage: .load)
+  }
   do { return .accepted(try ExperimentPlan(config)) } catch { return .rejected(error, stage: .plan) }
 }
 

@@ -15,7 +15,8 @@ import Testing
     try runExperiment(config, into: two, jobs: 2)
     // Three shards into three directories, then merged.
     for k in 1...3 { try runExperiment(config, into: base + "/shard\(k)", jobs: 1, shard: (k, 3)) }
-    _ = try Experiment.merge((1...3).map { base + "/shard\($0)" }, into: base + "/merged", commandLine: [])
+    _ = try Experiment.merge(
+      (1...3).map { base + "/shard\($0)" }, into: base + "/merged", commandLine: [], models: shippedModels)
     // A run stopped half-way (only some records present), then resumed.
     let resumed = base + "/resumed"
     let plan = try runExperiment(config, into: resumed, jobs: 2, shard: (1, 2))
@@ -28,7 +29,7 @@ import Testing
       #expect(contents(base + "/merged", file) == reference, "3 shards merged: \(file)")
       #expect(contents(resumed, file) == reference, "resumed: \(file)")
     }
-    #expect(try Experiment.verify(one, jobs: 2).isEmpty)
+    #expect(try Experiment.verify(one, jobs: 2, models: shippedModels).isEmpty)
   }
 
   @Test func resumeSkipsOnlyRunsWithTheSameSpec() throws {
@@ -37,7 +38,8 @@ import Testing
     let directory = base + "/out"
     let plan = try runExperiment(config, into: directory, jobs: 2)
     // A record for another spec (here: a run left by a different seed) must be re-run, not reused.
-    let other = try ExperimentPlan(try ExperimentConfig.load(path: config, overrides: ["seed=8"]))
+    let other = try ExperimentPlan(
+      try ExperimentConfig.load(path: config, models: shippedModels, overrides: ["seed=8"]))
     let foreign = RunRecord(run: other.runs[0], output: try other.execute(other.runs[0]), wallSeconds: 0)
     try foreign.write(to: directory)
     #expect(Aggregator(plan: plan, directory: directory).missingRuns() == [0])
@@ -87,9 +89,10 @@ import Testing
   @Test func commonRandomNumbersShareSeedsAcrossPointsAndIndependentDoesNot() throws {
     let base = scratchDirectory("seeds")
     let config = writeConfig(smallSweep, in: base)
-    let common = try ExperimentPlan(try ExperimentConfig.load(path: config))
+    let common = try ExperimentPlan(try ExperimentConfig.load(path: config, models: shippedModels))
     for run in common.runs { #expect(run.seed == common.runs[run.replication].seed) }
-    let independent = try ExperimentPlan(try ExperimentConfig.load(path: config, overrides: ["seeds=independent"]))
+    let independent = try ExperimentPlan(
+      try ExperimentConfig.load(path: config, models: shippedModels, overrides: ["seeds=independent"]))
     #expect(Set(independent.runs.map(\.seed)).count == independent.runs.count)
   }
 

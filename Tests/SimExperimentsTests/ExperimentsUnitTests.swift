@@ -93,21 +93,27 @@ import Testing
     let base = scratchDirectory("overrides")
     let path = writeConfig(smallSweep, in: base)
     let config = try ExperimentConfig.load(
-      path: path, overrides: ["params.service=const(1s)", "replications=2", "sweep={params.servers: [3]}"])
+      path: path, models: shippedModels,
+      overrides: ["params.service=const(1s)", "replications=2", "sweep={params.servers: [3]}"])
     #expect(config.replications == 2)
     let plan = try ExperimentPlan(config)
     #expect(plan.points.count == 1 && plan.runs.count == 2)
     #expect(plan.points[0].definition.contains("const(1s)"))
-    #expect(throws: ConfigError.self) { _ = try ExperimentConfig.load(path: path, overrides: ["replicatons=2"]) }
+    #expect(throws: ConfigError.self) {
+      _ = try ExperimentConfig.load(path: path, models: shippedModels, overrides: ["replicatons=2"])
+    }
     // A swept key cannot be --set (the sweep would override it at every point); its values can.
     #expect {
-      _ = try ExperimentConfig.load(path: path, overrides: ["params.utilisation=0.7"])
+      _ = try ExperimentConfig.load(path: path, models: shippedModels, overrides: ["params.utilisation=0.7"])
     } throws: { error in
       (error as? ConfigError)?.message.contains("is swept") == true
     }
-    let resized = try ExperimentConfig.load(path: path, overrides: ["sweep.params.utilisation=[0.6, 0.7, 0.8]"])
+    let resized = try ExperimentConfig.load(
+      path: path, models: shippedModels, overrides: ["sweep.params.utilisation=[0.6, 0.7, 0.8]"])
     #expect(try ExperimentPlan(resized).points.count == 6)
-    #expect(throws: ConfigError.self) { _ = try ExperimentConfig.load(path: path, overrides: ["no-equals-sign"]) }
+    #expect(throws: ConfigError.self) {
+      _ = try ExperimentConfig.load(path: path, models: shippedModels, overrides: ["no-equals-sign"])
+    }
     let directory = base + "/out"
     try Experiment.claim(directory, plan: plan, replace: false)
     _ = try Runner(plan: plan, directory: directory, jobs: 1).run()

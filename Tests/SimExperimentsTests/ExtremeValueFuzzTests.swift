@@ -45,7 +45,7 @@ import Testing
     let directory = scratchDirectory("extreme-bases")
     return try ConfigFuzzTests.baseConfigs().map { base in
       let path = writeConfig(base.text, in: directory, name: base.name)
-      return (base.name, base.text, try ExperimentConfig.load(path: path))
+      return (base.name, base.text, try ExperimentConfig.load(path: path, models: shippedModels))
     }
   }
 

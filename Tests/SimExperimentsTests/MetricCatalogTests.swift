@@ -19,7 +19,7 @@ import Testing
           FileManager.default.fileExists(atPath: $0)
         })
       else { continue }
-      let experiment = try ExperimentConfig.load(path: config)
+      let experiment = try ExperimentConfig.load(path: config, models: shippedModels)
       let catalog = experiment.model.catalog
       let runs = try String(contentsOf: results.appendingPathComponent("\(name)/runs.csv"), encoding: .utf8)
       let header = runs.prefix { $0 != "\n" }.split(separator: ",").map(String.init)
@@ -42,7 +42,7 @@ import Testing
 
   /// Each model's headline metrics (the default table's columns) are names of its catalog.
   @Test func headlineMetricsAreInTheCatalog() {
-    for model in ModelRegistry.all {
+    for model in ShippedModels.all {
       for pattern in model.headlineMetrics {
         #expect(model.catalog.canSelect(pattern), "\(model.name): headline \(pattern)")
       }
@@ -53,10 +53,10 @@ import Testing
   /// duration), not of those that run a job to completion; the role metrics are in every
   /// platform model's.
   @Test func onlyModelsThatJudgeASteadyStateListItsVerdict() {
-    let judging = Set(ModelRegistry.all.filter { $0.catalog.info("steady_state.ok") != nil }.map(\.name))
+    let judging = Set(ShippedModels.all.filter { $0.catalog.info("steady_state.ok") != nil }.map(\.name))
     #expect(judging == ["queueing", "broker", "quorum", "stream"])
     for name in ["mapreduce", "spark", "hdfs", "transfer", "lambda-kappa"] {
-      let model = ModelRegistry.all.first { $0.name == name }
+      let model = ShippedModels.all.first { $0.name == name }
       #expect(model?.catalog.info("role.datanode.disk")?.kind == .fraction, "\(name): role metrics")
     }
   }

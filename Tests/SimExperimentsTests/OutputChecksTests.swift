@@ -21,7 +21,9 @@ import Testing
           - station.*.utilisation
           - network.respons_p99
       """, in: directory)
-    let error = try #require(throws: ConfigError.self) { _ = try ExperimentConfig.load(path: path) }
+    let error = try #require(throws: ConfigError.self) {
+      _ = try ExperimentConfig.load(path: path, models: shippedModels)
+    }
     #expect(error.keyPath == "outputs.metrics.1")
     #expect(error.location.line == 10)
     #expect(error.message.contains("reports no metric named 'network.respons_p99'"))
@@ -47,7 +49,7 @@ import Testing
           - station.statio.response_p99
           - station.*.utilisation
       """, in: directory)
-    let config = try ExperimentConfig.load(path: path)
+    let config = try ExperimentConfig.load(path: path, models: shippedModels)
     let plan = try ExperimentPlan(config)
     try Experiment.claim(directory + "/out", plan: plan, replace: false)
     _ = try Runner(plan: plan, directory: directory + "/out", jobs: 1).run()

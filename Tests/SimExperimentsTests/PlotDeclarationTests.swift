@@ -44,7 +44,7 @@ import Testing
     """
 
   func load(_ text: String, _ name: String) throws -> ExperimentConfig {
-    try ExperimentConfig.load(path: writeConfig(text, in: scratchDirectory(name)))
+    try ExperimentConfig.load(path: writeConfig(text, in: scratchDirectory(name)), models: shippedModels)
   }
 
   @Test func declarationsFillInTheirDefaults() throws {
@@ -125,7 +125,7 @@ import Testing
     #expect(!manifestBefore.contains("plot_spec"))
 
     let config = try ExperimentConfig.load(
-      path: writeConfig(Self.sweep + "\n" + Self.plots, in: base, name: "after.yaml"))
+      path: writeConfig(Self.sweep + "\n" + Self.plots, in: base, name: "after.yaml"), models: shippedModels)
     let plan = try ExperimentPlan(config)
     try Experiment.claim(directory, plan: plan, replace: false)
     let outcome = try Runner(plan: plan, directory: directory, jobs: 2, shard: nil, resume: true).run()
@@ -144,19 +144,23 @@ import Testing
     let directory = base + "/out"
     let file = writeConfig(Self.sweep, in: base, name: "experiment.yaml")
     try runExperiment(file, into: directory, jobs: 2)
-    #expect(throws: ExperimentError.self) { try Experiment.plotSpec(directory: directory, configFile: nil) }
+    #expect(throws: ExperimentError.self) {
+      try Experiment.plotSpec(directory: directory, configFile: nil, models: shippedModels)
+    }
     // The same file, now with plots: found through the directory's record of it.
     _ = writeConfig(Self.sweep + "\n" + Self.plots, in: base, name: "experiment.yaml")
-    let (found, spec) = try Experiment.plotSpec(directory: directory, configFile: nil)
+    let (found, spec) = try Experiment.plotSpec(directory: directory, configFile: nil, models: shippedModels)
     #expect(found == directory)
     #expect(spec?.contains("station.station.in_system") == true)
-    let named = try Experiment.plotSpec(directory: directory, configFile: file)
+    let named = try Experiment.plotSpec(directory: directory, configFile: file, models: shippedModels)
     #expect(named.spec == spec)
     // A config of other results is refused; a directory without results is no spec.
     let other = writeConfig(
       Self.sweep.replacingOccurrences(of: "seed: 7", with: "seed: 8") + "\n" + Self.plots, in: base, name: "other.yaml")
-    #expect(throws: ExperimentError.self) { try Experiment.plotSpec(directory: directory, configFile: other) }
-    #expect(try Experiment.plotSpec(directory: base + "/none", configFile: file).spec == nil)
+    #expect(throws: ExperimentError.self) {
+      try Experiment.plotSpec(directory: directory, configFile: other, models: shippedModels)
+    }
+    #expect(try Experiment.plotSpec(directory: base + "/none", configFile: file, models: shippedModels).spec == nil)
   }
 
   /// Every shipped experiment that declares plots is accepted, and its committed results (if
@@ -172,7 +176,7 @@ import Testing
         let path = directory.appendingPathComponent(name).path
         let text = try String(contentsOfFile: path, encoding: .utf8)
         guard text.contains("\nplots:") else { continue }
-        let config = try ExperimentConfig.load(path: path)
+        let config = try ExperimentConfig.load(path: path, models: shippedModels)
         declared += 1
         #expect(!config.plots.isEmpty, "\(name)")
         let results = root.appendingPathComponent(config.outputs.directory).path

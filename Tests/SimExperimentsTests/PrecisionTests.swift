@@ -39,7 +39,7 @@ import Testing
   static func run(
     _ path: String, into directory: String, jobs: Int, resume: Bool = false, overrides: [String] = []
   ) throws -> (Experiment.Execution, Aggregator.Summary) {
-    let plan = try ExperimentPlan(try ExperimentConfig.load(path: path, overrides: overrides))
+    let plan = try ExperimentPlan(try ExperimentConfig.load(path: path, models: shippedModels, overrides: overrides))
     try Experiment.claim(directory, plan: plan, replace: false)
     let execution = try Experiment.execute(plan, directory: directory, jobs: jobs, resume: resume)
     let summary = try Aggregator(plan: execution.plan, directory: directory).write(commandLine: [])
@@ -106,9 +106,10 @@ import Testing
       #expect(contents(base + "/jobs2", file) == reference, "--jobs 2: \(file)")
     }
     // verify re-runs the rounds and reproduces every file.
-    #expect(try Experiment.verify(base + "/jobs1", jobs: 2).isEmpty)
+    #expect(try Experiment.verify(base + "/jobs1", jobs: 2, models: shippedModels).isEmpty)
     // merge replays the rounds from the records.
-    let (merged, _) = try Experiment.merge([base + "/jobs1"], into: base + "/merged", commandLine: [])
+    let (merged, _) = try Experiment.merge(
+      [base + "/jobs1"], into: base + "/merged", commandLine: [], models: shippedModels)
     #expect(merged.replicationCounts == one.plan.replicationCounts)
     for file in Self.files { #expect(contents(base + "/merged", file) == contents(base + "/jobs1", file), "\(file)") }
   }
@@ -200,7 +201,8 @@ import Testing
 
   @Test func shardsAreRefused() throws {
     let base = scratchDirectory("precision-shard")
-    let plan = try ExperimentPlan(try ExperimentConfig.load(path: writeConfig(Self.config, in: base)))
+    let plan = try ExperimentPlan(
+      try ExperimentConfig.load(path: writeConfig(Self.config, in: base), models: shippedModels))
     #expect(throws: ExperimentError.self) {
       try Experiment.execute(plan, directory: base + "/out", jobs: 1, shard: (index: 1, count: 2))
     }
@@ -209,13 +211,13 @@ import Testing
   @Test func theSectionReadsItsValues() throws {
     let base = scratchDirectory("precision-read")
     let path = writeConfig(Self.config, in: base)
-    let config = try ExperimentConfig.load(path: path)
+    let config = try ExperimentConfig.load(path: path, models: shippedModels)
     #expect(
       config.precision
         == PrecisionTarget(
           metric: "station.station.response_mean", target: .relative(0.1), maxReplications: 12, batch: 2))
     let fraction = try ExperimentConfig.load(
-      path: path, overrides: ["precision.relative_half_width=0.05", "precision.batch=null"])
+      path: path, models: shippedModels, overrides: ["precision.relative_half_width=0.05", "precision.batch=null"])
     #expect(fraction.precision?.target == .relative(0.05))
     #expect(fraction.precision?.batch == 3, "the batch defaults to the initial replications")
     // The cap counts against the experiment's runs, not the initial replications.
@@ -224,7 +226,7 @@ import Testing
     // Without precision, run numbers are 0, 1, 2, ... as they always were.
     let plainText = String(Self.config[..<Self.config.range(of: "precision:")!.lowerBound])
     let plain = try ExperimentPlan(
-      try ExperimentConfig.load(path: writeConfig(plainText, in: base, name: "plain.yaml")))
+      try ExperimentConfig.load(path: writeConfig(plainText, in: base, name: "plain.yaml"), models: shippedModels))
     #expect(plain.config.precision == nil)
     #expect(plain.runs.map(\.index) == Array(0..<6))
   }

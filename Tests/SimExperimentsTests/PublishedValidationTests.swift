@@ -82,7 +82,7 @@ import Testing
   @Test func aGoodSectionIsReadWithItsPointsUnitsAndTolerances() throws {
     let directory = scratchDirectory("pv-parse")
     let path = writeConfig(Self.config(dir: "results/x"), in: directory)
-    let experiment = try ExperimentConfig.load(path: path)
+    let experiment = try ExperimentConfig.load(path: path, models: shippedModels)
     let section = try #require(experiment.published)
     #expect(section.source.hasPrefix("queueing theory"))
     #expect(
@@ -116,8 +116,8 @@ import Testing
     let text = Self.config(dir: "results/x")
     let with = writeConfig(text, in: directory, name: "with.yaml")
     let without = writeConfig(String(text[..<text.range(of: "published:")!.lowerBound]), in: directory, name: "o.yaml")
-    let a = try ExperimentPlan(try ExperimentConfig.load(path: with))
-    let b = try ExperimentPlan(try ExperimentConfig.load(path: without))
+    let a = try ExperimentPlan(try ExperimentConfig.load(path: with, models: shippedModels))
+    let b = try ExperimentPlan(try ExperimentConfig.load(path: without, models: shippedModels))
     #expect(a.configDigest == b.configDigest)
     #expect(a.runs.map(\.specHash) == b.runs.map(\.specHash))
     #expect(b.config.published == nil)

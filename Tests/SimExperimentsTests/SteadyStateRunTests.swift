@@ -36,7 +36,7 @@ import Testing
   func run(_ text: String, _ name: String) throws -> (Aggregator.Summary, [String: Double]) {
     let directory = scratchDirectory(name)
     let path = writeConfig(text, in: directory)
-    let config = try ExperimentConfig.load(path: path)
+    let config = try ExperimentConfig.load(path: path, models: shippedModels)
     let plan = try ExperimentPlan(config)
     let output = try plan.execute(plan.runs[0])
     try RunRecord(run: plan.runs[0], output: output, wallSeconds: 0).write(to: directory + "/out")

@@ -1,6 +1,11 @@
 import Foundation
 import SimExperiments
 import SimKernel
+import SimModel
+import SimModels
+
+/// The models the tests' configs may name: the shipped ones.
+let shippedModels = ModelRegistry(ShippedModels.all)
 
 /// A fresh scratch directory for one test.
 func scratchDirectory(_ name: String) -> String {
@@ -44,9 +49,9 @@ let smallSweep = """
 @discardableResult
 func runExperiment(
   _ path: String, into directory: String, jobs: Int, shard: (Int, Int)? = nil, resume: Bool = false,
-  overrides: [String] = []
+  overrides: [String] = [], models: ModelRegistry = shippedModels
 ) throws -> ExperimentPlan {
-  let config = try ExperimentConfig.load(path: path, overrides: overrides)
+  let config = try ExperimentConfig.load(path: path, models: models, overrides: overrides)
   let plan = try ExperimentPlan(config)
   try Experiment.claim(directory, plan: plan, replace: false)
   _ = try Runner(

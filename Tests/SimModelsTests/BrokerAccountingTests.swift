@@ -1,9 +1,10 @@
 import Foundation
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimBroker
 
 /// Broker scenarios whose every fate metric must survive changes to the bookkeeping.
 enum AccountingScenarios {

@@ -2,7 +2,7 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimBroker
 
 /// What limits a broker cluster without failures, batching's effect on latency, keys, the page
 /// cache and the producer's own limits.

@@ -1,8 +1,9 @@
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimBroker
 
 /// The brokers' request path (RequestHandling.swift), the accumulator at linger 0 and the
 /// follower fetch semantics, against hand-computed times and rates.

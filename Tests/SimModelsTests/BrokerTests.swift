@@ -2,7 +2,7 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimBroker
 
 /// Small clusters: 3 brokers on rack1's hosts, producers on rack2's, 10 Gbps links.
 func brokerParameters(

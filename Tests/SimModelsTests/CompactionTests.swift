@@ -2,7 +2,8 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimQuorum
+@testable import SimStream
 
 /// Memory flat in simulated time: what no reader can read again is dropped, and nothing read,
 /// counted or answered changes.

@@ -2,7 +2,7 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimHDFS
 
 /// Re-replication placement and sources, volumes and dead-node detection, each against what the
 /// NameNode and the DataNodes do (docs/models/hdfs.md).

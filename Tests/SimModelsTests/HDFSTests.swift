@@ -2,7 +2,7 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimHDFS
 
 /// 3 racks of 4 hosts, 10 Gbps: the NameNode on rack1-host1, 11 DataNodes.
 func hdfsParameters(racks: Int = 3, perRack: Int = 4, faults: [FaultSpec] = []) -> HDFSParameters {

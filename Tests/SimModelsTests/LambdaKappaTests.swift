@@ -1,8 +1,9 @@
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimLambdaKappa
 
 /// 2 racks of 6 hosts: the NameNode on host 0, brokers on 1-3, stream workers on 4-9, the
 /// store on 10, clients on 11, DataNodes on 1-11. 200 events/s of 1 KiB over 100 keys with an

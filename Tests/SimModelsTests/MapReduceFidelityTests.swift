@@ -1,8 +1,9 @@
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimMapReduce
 
 /// Issue 16: failures and stragglers that cannot speed a job up, bytes conserved through the
 /// shuffle, map-side disks serving it, and a host's disks all used.

@@ -2,7 +2,7 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimMapReduce
 
 /// 2 racks of 8 hosts (the NameNode on the first, 15 workers), 10 Gbps, a sort of 16 GiB.
 func mapReduceParameters(faults: [FaultSpec] = []) -> MapReduceParameters {

@@ -1,9 +1,11 @@
 import Foundation
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimHDFS
+@testable import SimStream
 
 /// The models' documented limits: the value at a limit is accepted, just past it is refused at
 /// its key; and what a fixture cannot show, a run with values at the edge of the clock.

@@ -2,7 +2,7 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimHDFS
 
 /// HDFS's racks on the native topologies: a cluster's cabinets, a fat-tree's edge switches.
 @Suite struct NativeTopologyPlacementTests {

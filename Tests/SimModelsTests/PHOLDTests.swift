@@ -1,7 +1,7 @@
 import SimKernel
 import Testing
 
-@testable import SimModels
+@testable import SimPHOLD
 
 @Suite struct PHOLDTests {
   func parameters(endTime: Double = 50, remote: Double = 0.5) -> PHOLDParameters {

@@ -1,7 +1,7 @@
 import SimKernel
 import Testing
 
-@testable import SimModels
+@testable import SimQueueing
 
 @Suite struct QueueingTheoryTests {
   @Test func erlangFormulasMatchPublishedValues() throws {

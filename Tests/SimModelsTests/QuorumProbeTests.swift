@@ -1,9 +1,10 @@
 import Foundation
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimQuorum
 
 /// PBS t-visibility from probe reads (QuorumStore+Probes.swift), and request slots that are
 /// reused so that the store's memory does not grow with the run.

@@ -3,7 +3,7 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimQuorum
 
 /// 5 store nodes (rack1-host1..4, rack2-host1) and clients on rack2-host2..4.
 func quorumParameters(

@@ -2,7 +2,8 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimHDFS
+@testable import SimSpark
 
 /// Spark's delay scheduling, remote cache reads and lineage recomputation, held to what
 /// TaskSetManager, BlockManager and RDD.getOrCompute do.

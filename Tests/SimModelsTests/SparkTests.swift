@@ -2,7 +2,7 @@ import SimKernel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimSpark
 
 /// 2 racks of 8 hosts (15 executors of 8 cores), 10 Gbps; logistic regression over 32 GiB
 /// (256 partitions), 5 iterations, room to cache everything.

@@ -1,8 +1,9 @@
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimStream
 
 /// 2 racks of 6 hosts: brokers on hosts 0-2, stream workers on 3-9, the store on 10, clients on
 /// 11. 1,000 events/s over 100 keys, in order unless a test says otherwise.

@@ -1,8 +1,9 @@
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimTransfer
 
 /// `sizes: varied` on a shuffle: per-pair sizes by formula, on a SimGrid-style cluster.
 @Suite struct TransferSizesTests {

@@ -1,8 +1,10 @@
 import SimKernel
+import SimModel
 import SimPlatform
 import Testing
 
-@testable import SimModels
+@testable import SimQueueing
+@testable import SimTransfer
 
 @Suite struct TransferModelTests {
   func decode(_ yaml: [(String, ConfigNode)], platform: [(String, ConfigNode)], faults: ConfigNode? = nil) throws

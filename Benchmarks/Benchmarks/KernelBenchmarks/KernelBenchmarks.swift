@@ -1,6 +1,6 @@
 import Benchmark
 import SimKernel
-import SimModels
+import SimPHOLD
 
 /// Events per second of simulated work, measured around the run loop alone.
 let eventsPerSecond = BenchmarkMetric.custom("events/s", polarity: .prefersLarger, useScalingFactor: false)

@@ -1,5 +1,5 @@
 import SimKernel
-import SimModels
+import SimPHOLD
 
 #if canImport(Glibc)
   import Glibc

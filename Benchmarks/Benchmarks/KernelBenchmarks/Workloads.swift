@@ -1,5 +1,5 @@
 import SimKernel
-import SimModels
+import SimPHOLD
 
 /// Precomputed time increments, so that the hold loops measure the queue and not the RNG.
 ///

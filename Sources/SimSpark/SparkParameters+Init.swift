@@ -1,0 +1,6 @@
+import SimHDFS
+
+extension SparkParameters {
+  /// The defaults over `hdfs`: how the Lambda batch layer starts its job's.
+  package init(hdfs: HDFSParameters) { self.hdfs = hdfs }
+}
