@@ -1,5 +1,5 @@
 import SimKernel
-import SimModels
+import SimModel
 
 /// `outputs.trace`: which activities of a run on the platform to write one CSV row each for
 /// (`DIR/traces/run-NNNNNN.csv`): `true` for all, a list of kinds (`[network, disk]`), or a

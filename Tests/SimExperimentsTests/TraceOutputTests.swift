@@ -98,7 +98,9 @@ import Testing
   func aBadTraceIsALocatedError(line: String, keyPath: String, hint: String) throws {
     let base = scratchDirectory("trace-bad")
     let path = writeConfig(Self.config.replacingOccurrences(of: "trace: [network]", with: line), in: base)
-    let error = try #require(throws: ConfigError.self) { _ = try ExperimentConfig.load(path: path) }
+    let error = try #require(throws: ConfigError.self) {
+      _ = try ExperimentConfig.load(path: path, models: shippedModels)
+    }
     #expect(error.keyPath == keyPath)
     #expect(error.location.line == 19)
     #expect(error.hint?.contains(hint) == true)
@@ -117,7 +119,9 @@ import Testing
       outputs:
         trace: true
       """, in: base)
-    let error = try #require(throws: ConfigError.self) { _ = try ExperimentConfig.load(path: path) }
+    let error = try #require(throws: ConfigError.self) {
+      _ = try ExperimentConfig.load(path: path, models: shippedModels)
+    }
     #expect(error.keyPath == "outputs.trace" && error.location.line == 8)
     #expect(error.message.contains("does not run on the platform"))
   }
