@@ -40,7 +40,8 @@ enum ModelsListing {
       }
     }
     lines.append("")
-    lines.append("bdsim models NAME describes one in full; docs/models/NAME.md explains what it models and leaves out.")
+    lines.append(
+      "bdsim models NAME describes one in full, and says where its documentation is (what it models and leaves out).")
     return lines.joined(separator: "\n")
   }
 
@@ -56,7 +57,7 @@ enum ModelsListing {
     out += table(
       header: ["metric", "unit", "meaning"],
       rows: model.catalog.entries.map { [compactNames($0.names), unitText($0), $0.meaning] }, width: width)
-    out += "\n\nMore: docs/models/\(model.name).md"
+    if let documentation = model.documentation { out += "\n\nMore: \(documentation)" }
     return out
   }
 

@@ -5,6 +5,7 @@ import SimPlatform
 /// The Kafka-style broker as a model configs can name: `model: broker`.
 public enum BrokerModel: SimulationModel {
   public static let name = "broker"
+  public static let documentation: String? = "docs/models/broker.md"
   public static let summary =
     "Kafka-style partitioned, replicated log: acks, ISR, min.insync.replicas, leader election, durability under faults"
   public static let usesPlatform = true

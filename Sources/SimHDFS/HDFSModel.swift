@@ -5,6 +5,7 @@ import SimPlatform
 /// HDFS as a model configs can name: `model: hdfs`.
 public enum HDFSModel: SimulationModel {
   public static let name = "hdfs"
+  public static let documentation: String? = "docs/models/hdfs.md"
   public static let summary =
     "HDFS: NameNode RPCs and heap, rack-aware placement, write pipelines, local reads, dead-node detection and re-replication"
   public static let usesPlatform = true

@@ -6,6 +6,7 @@ import SimStream
 /// The Lambda and Kappa architectures on one workload: `model: lambda-kappa`.
 public enum LambdaKappaModel: SimulationModel {
   public static let name = "lambda-kappa"
+  public static let documentation: String? = "docs/models/lambda-kappa.md"
   public static let summary =
     "Lambda (HDFS master dataset + MapReduce batch views + a stream speed layer, merged at query time) or Kappa (one stream path, reprocessing by replaying the log): freshness, query latency, answer error, cost"
   public static let usesPlatform = true

@@ -6,6 +6,7 @@ import SimPlatform
 /// MapReduce over HDFS as a model configs can name: `model: mapreduce`.
 public enum MapReduceModel: SimulationModel {
   public static let name = "mapreduce"
+  public static let documentation: String? = "docs/models/mapreduce.md"
   public static let summary =
     "MapReduce over HDFS: locality-aware maps, spills, slowstart shuffle, reduces to HDFS, retries, lost outputs, speculation"
   public static let usesPlatform = true

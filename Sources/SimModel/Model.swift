@@ -43,6 +43,9 @@ public protocol SimulationModel: SendableMetatype {
   static var headlineMetrics: [String] { get }
   /// Whether it runs on the platform (reads `platform:` and `faults:`); others refuse them.
   static var usesPlatform: Bool { get }
+  /// Where its documentation is (a path in BDSim's repository, a URL), for `bdsim models NAME`;
+  /// nil (the default) for none.
+  static var documentation: String? { get }
   /// Whether its runs judge their own steady state (``SteadyStateMonitor``) and so report the
   /// `steady_state.*` verdict; a model that runs a job to completion does not.
   static var judgesSteadyState: Bool { get }
@@ -53,6 +56,7 @@ public protocol SimulationModel: SendableMetatype {
 }
 
 extension SimulationModel {
+  public static var documentation: String? { nil }
   public static var usesPlatform: Bool { false }
   public static var judgesSteadyState: Bool { false }
 }
@@ -71,6 +75,8 @@ public struct AnyModel: Sendable {
   /// the steady-state verdict's (if it judges one).
   public let catalog: MetricCatalog
   public let headlineMetrics: [String]
+  /// Where its documentation is (``SimulationModel/documentation``).
+  public let documentation: String?
   private let usesPlatformFlag: Bool
   private let decodeBody:
     @Sendable (ConfigNode, String, ModelInput, ParameterSchema?) throws(ConfigError) -> ModelParameters
@@ -83,6 +89,7 @@ public struct AnyModel: Sendable {
       M.metrics + (M.usesPlatform ? Platform.metricCatalog : [])
         + (M.judgesSteadyState ? MetricCatalog.steadyState : []))
     headlineMetrics = M.headlineMetrics
+    documentation = M.documentation
     usesPlatformFlag = M.usesPlatform
     decodeBody = { (node, path, input, schema) throws(ConfigError) -> ModelParameters in
       if !M.usesPlatform {

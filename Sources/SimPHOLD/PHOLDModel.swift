@@ -4,6 +4,7 @@ import SimModel
 /// PHOLD as a model configs can name: `model: phold`. The run's `duration` is PHOLD's end time.
 public enum PHOLDModel: SimulationModel {
   public static let name = "phold"
+  public static let documentation: String? = "docs/models/phold.md"
   public static let summary = "the PHOLD discrete-event benchmark: a constant population of events hopping between LPs"
   public static let headlineMetrics = ["events", "remote_sends"]
   public static let metrics: [MetricInfo] = [

@@ -4,6 +4,7 @@ import SimModel
 /// The queueing network as a model configs can name: `model: queueing`.
 public enum QueueingModel: SimulationModel {
   public static let name = "queueing"
+  public static let documentation: String? = "docs/models/queueing.md"
   public static let judgesSteadyState = true
   public static let summary =
     "open queueing networks: Poisson or general sources, M/G/c/K stations, probabilistic routing"

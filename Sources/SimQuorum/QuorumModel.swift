@@ -6,6 +6,7 @@ import SimPlatform
 /// The replicated key-value store as a model configs can name: `model: quorum`.
 public enum QuorumModel: SimulationModel {
   public static let name = "quorum"
+  public static let documentation: String? = "docs/models/quorum.md"
   public static let summary =
     "replicated key-value store: N/R/W quorums, sloppy quorums and hinted handoff (AP) or Raft (CP); staleness, availability, CAP under partitions"
   public static let usesPlatform = true

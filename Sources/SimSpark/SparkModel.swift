@@ -6,6 +6,7 @@ import SimPlatform
 /// An iterative job over HDFS, the Spark way or the MapReduce way: `model: spark`.
 public enum SparkModel: SimulationModel {
   public static let name = "spark"
+  public static let documentation: String? = "docs/models/spark.md"
   public static let summary =
     "iterative jobs over HDFS: Spark executors with cached partitions and lineage recomputation, or a MapReduce job per iteration"
   public static let usesPlatform = true

@@ -5,6 +5,7 @@ import SimPlatform
 /// A stream job on its own (the speed layer): `model: stream`.
 public enum StreamModel: SimulationModel {
   public static let name = "stream"
+  public static let documentation: String? = "docs/models/stream.md"
   public static let summary =
     "a Flink-style stream job: events out of order through a Kafka-style log, keyed event-time windows with watermarks, checkpoints, restarts and a serving store"
   public static let usesPlatform = true

@@ -30,6 +30,7 @@ public struct TransferParameters: Sendable, Equatable {
 
 public enum TransferModel: SimulationModel {
   public static let name = "transfer"
+  public static let documentation: String? = "docs/models/transfer.md"
   public static let summary = "bulk transfers on the platform: all-to-all shuffle, many-to-one incast, or a list"
   public static let usesPlatform = true
   public static let headlineMetrics = [
