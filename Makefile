@@ -4,7 +4,7 @@ export PATH := $(PATH):/opt/swift/usr/bin
 
 SWIFT ?= swift
 BDSIM_RELEASE := .build/release/bdsim
-.PHONY: help deps build release demo validation validate-published test test-heavy test-all bench bench-baseline format lint clean
+.PHONY: help deps build release demo example validation validate-published test test-heavy test-all bench bench-baseline format lint clean
 
 help:
 	@echo "make deps      install GSL (libgsl-dev) if pkg-config cannot find it"
@@ -15,6 +15,7 @@ help:
 	@echo "make test      the test suite (debug build) without the long checks of Tests/heavy-tests.txt"
 	@echo "make test-heavy  only those long checks (statistical, fuzzing, long broker and architecture runs)"
 	@echo "make test-all  every test (what make test and make test-heavy run, in one go)"
+	@echo "make example   build and test Examples/CustomModel (a model in a package of its own, docs/EXTENDING.md) and verify its experiment's results"
 	@echo "make bench     PHOLD against a C++ loop and SimPy, sweeps, the fluid model, the broker at 1M records/s, a 1 TB sort, Lambda and Kappa runs, then the kernel micro-benchmarks"
 	@echo "make format    format Sources and Tests with swift format"
 
@@ -42,6 +43,15 @@ release: deps
 demo: release
 	$(BDSIM_RELEASE) run experiments/quickstart.yaml --resume
 	@$(MAKE) --no-print-directory plots
+
+# The external-package example (docs/EXTENDING.md): its own package, depending on this one by
+# path, with a model BDSim does not ship. Its bdsim-custom must list the model beside the shipped
+# ones and reproduce the example's committed results byte for byte.
+EXAMPLE := Examples/CustomModel
+example: deps
+	cd $(EXAMPLE) && $(SWIFT) build && $(SWIFT) test
+	cd $(EXAMPLE) && .build/debug/bdsim-custom models | grep -E '^(token_bucket|broker) '
+	cd $(EXAMPLE) && .build/debug/bdsim-custom verify results/token-bucket
 
 validation: release
 	@mkdir -p results/queueing-validation
