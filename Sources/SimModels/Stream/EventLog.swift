@@ -42,6 +42,12 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
     var end: Int { history + dropped + eventTimes.count }
     /// The first stored live record's offset.
     var firstStored: Int { history + dropped }
+
+    /// What is ready becomes the request being sent (swapped, so both keep their capacity).
+    mutating func takeReady() {
+      sending.removeAll(keepingCapacity: true)
+      swap(&sending, &ready)
+    }
   }
 
   /// Partitions compact once they store at least this many records.
@@ -140,8 +146,13 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
     let interval = log.produceInterval.nanoseconds
     let start = now - interval
     let n = arrivals.poisson(mean: events.rate * log.produceInterval.seconds)
-    // Read once, not per event (each read of the enum and the table retains them).
+    // Read once, not per event (each read of the enum and the table retains them), and the
+    // arrays the loop writes held in locals, so each write is not a check of `self`'s copy.
     let (stream, table, delay, keys) = (arrivals, keyTable, events.arrivalDelay, events.keys)
+    var (pending, truth, generated): ([[Record]], [Int32], [Int]) = ([], [], [])
+    swap(&pending, &self.pending)
+    swap(&truth, &self.truth)
+    swap(&generated, &self.generated)
     for _ in 0..<n {
       let time = start + Int64(stream.uniform() * Double(interval))
       let key = Int32(table.map { stream.discrete($0) } ?? stream.uniformInt(keys))
@@ -160,11 +171,15 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
       truth[b * keys + Int(key)] += 1
       generated[Int(key)] += 1
     }
-    generatedTotal += n
-    // What has arrived goes to its partition's next batch, in arrival order.
+    // What has arrived goes to its partition's next batch, in arrival order. (The slot does not
+    // keep its capacity: 256 slots of a tick's arrivals would hold 30 MB at 50k events/s.)
     let slot = ticks % EventLog.pendingTicks
     var due: [Record] = []
     swap(&due, &pending[slot])
+    swap(&pending, &self.pending)
+    swap(&truth, &self.truth)
+    swap(&generated, &self.generated)
+    generatedTotal += n
     if let later = pendingLater.removeValue(forKey: ticks) { due.append(contentsOf: later) }
     ticks += 1
     EventLog.sortByArrival(&due)
@@ -191,7 +206,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
       let passes = (bits + 10) / 11
       let digit = (bits + passes - 1) / passes
       let mask = (UInt64(1) << digit) - 1
-      var other = records
+      var other = [Record](unsafeUninitializedCapacity: records.count) { _, n in n = records.count }
       var counts = [Int](repeating: 0, count: 1 << digit)
       // Where the order so far is: each pass reads it and writes the other array.
       var inRecords = true
@@ -254,8 +269,7 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
   /// One produce request for the partition: the client to the leader and on to the live
   /// followers (a pipelined write to each broker's disk; acks=all waits for the last).
   func send(_ p: Int) {
-    partitions[p].sending = partitions[p].ready
-    partitions[p].ready = []
+    partitions[p].takeReady()
     let leader = leader(p)
     var path = [HostID(hosts.clients[p % hosts.clients.count]), HostID(leader)]
     for b in replicas(p) where b != leader && platform.isUp(HostID(b)) { path.append(HostID(b)) }
@@ -266,10 +280,11 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
   func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
     let p = Int(tag)
     let now = simulator.now.nanoseconds
-    for record in partitions[p].sending {
-      partitions[p].eventTimes.append(record.time)
-      partitions[p].keys.append(record.key)
-      partitions[p].appendTimes.append(now)
+    do {
+      let sending = partitions[p].sending
+      partitions[p].eventTimes.append(contentsOf: sending.lazy.map(\.time))
+      partitions[p].keys.append(contentsOf: sending.lazy.map(\.key))
+      partitions[p].appendTimes.append(contentsOf: repeatElement(now, count: sending.count))
     }
     appended += partitions[p].sending.count
     appendedBytes += Double(partitions[p].sending.count) * events.size
