@@ -207,7 +207,23 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
       let digit = (bits + passes - 1) / passes
       let mask = (UInt64(1) << digit) - 1
       var other = [Record](unsafeUninitializedCapacity: records.count) { _, n in n = records.count }
-      var counts = [Int](repeating: 0, count: 1 << digit)
+      // Every pass's digit counts in one reading (they do not depend on the order), then each
+      // count turned into where its digit's records start.
+      var counts = [Int](repeating: 0, count: passes << digit)
+      counts.withUnsafeMutableBufferPointer { c in
+        for r in records {
+          let offset = UInt64(bitPattern: r.arrival &- low)
+          for pass in 0..<passes { c[pass << digit | Int((offset >> UInt64(pass * digit)) & mask)] += 1 }
+        }
+        for pass in 0..<passes {
+          var sum = 0
+          for i in (pass << digit)..<((pass + 1) << digit) {
+            let n = c[i]
+            c[i] = sum
+            sum += n
+          }
+        }
+      }
       // Where the order so far is: each pass reads it and writes the other array.
       var inRecords = true
       for pass in 0..<passes {
@@ -218,16 +234,9 @@ final class EventLog: EventHandler, ActivityObserver, PlatformObserver {
           other.withUnsafeMutableBufferPointer { b in
             let (from, to) = read ? (a, b) : (b, a)
             counts.withUnsafeMutableBufferPointer { c in
-              for i in c.indices { c[i] = 0 }
-              for r in from { c[Int((UInt64(bitPattern: r.arrival &- low) >> shift) & mask)] += 1 }
-              var sum = 0
-              for i in c.indices {
-                let n = c[i]
-                c[i] = sum
-                sum += n
-              }
+              let base = pass << digit
               for r in from {
-                let d = Int((UInt64(bitPattern: r.arrival &- low) >> shift) & mask)
+                let d = base | Int((UInt64(bitPattern: r.arrival &- low) >> shift) & mask)
                 to[c[d]] = r
                 c[d] += 1
               }

@@ -274,7 +274,7 @@ final class StreamJob: EventHandler, ActivityObserver, PlatformObserver {
     return floorDiv(time - size, slide) * slide + slide
   }
 
-  func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+  @inline(__always) func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
   func begin(earliest: Bool) {
     started = simulator.now
