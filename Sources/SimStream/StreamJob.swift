@@ -83,16 +83,51 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
     var activity: ActivityID?
     var watermarks: [Int64] = []
     var watermark = Int64.min
-    var windows: [Int64: [Int32: Int32]] = [:]
+    var windows = WindowState()
     var entries = 0
     var fireFrom = Int64(0)
+  }
+
+  /// A window task's windows: their starts, ascending, and for each one its count per key the
+  /// task owns, by the key's rank among them (ascending keys; 0: the key is not in the window).
+  /// Dense, so counting a record is an index, not two hash lookups; a window's array has one
+  /// count per key of the task, as the truth keeps one per key and slide.
+  struct WindowState {
+    var starts: [Int64] = []
+    var counts: [[Int32]] = []
+
+    /// The position of the window starting at `start`, or where it would go.
+    func position(of start: Int64) -> (index: Int, found: Bool) {
+      // Records mostly fall in the newest window: look there first.
+      if let last = starts.last {
+        if last == start { return (starts.count - 1, true) }
+        if last < start { return (starts.count, false) }
+      }
+      var lo = 0
+      var hi = starts.count
+      while lo < hi {
+        let mid = (lo + hi) / 2
+        if starts[mid] < start { lo = mid + 1 } else { hi = mid }
+      }
+      return (lo, lo < starts.count && starts[lo] == start)
+    }
+
+    /// The window starting at `start`, added (empty, `width` keys) if it is not there.
+    mutating func index(of start: Int64, width: Int) -> Int {
+      let (i, found) = position(of: start)
+      if !found {
+        starts.insert(start, at: i)
+        counts.insert(Array(repeating: 0, count: width), at: i)
+      }
+      return i
+    }
   }
 
   /// What a checkpoint copies: positions, watermarks, window states.
   struct Snapshot {
     var positions: [[Int]]
     var maxTimes: [[Int64]]
-    var windows: [[Int64: [Int32: Int32]]]
+    var windows: [WindowState]
     var entries: [Int]
     var fireFrom: [Int64]
     var taskWatermarks: [[Int64]]
@@ -108,6 +143,11 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
   let workers: [Int32]
   let storage: [Int32]
   let keepBelow: Int32
+  /// Each key's window task (`owner`), its rank among that task's keys, and each task's keys in
+  /// ascending order.
+  let ownerOfKey: [Int32]
+  let rankOfKey: [Int32]
+  let keysOfTask: [[Int32]]
   var me = EntityID(0)
   package var status = Status.waiting
   var epoch: Int64 = 0
@@ -177,6 +217,16 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
     self.platform = platform
     self.simulator = simulator
     keepBelow = Int32((parameters.keepKeys * Double(keys)).rounded())
+    let owners = (0..<keys).map { Int32(StreamJob.owner(Int32($0), parallelism: parallelism)) }
+    var ranks = Array(repeating: Int32(0), count: keys)
+    var taskKeys: [[Int32]] = Array(repeating: [], count: parallelism)
+    for k in 0..<keys {
+      ranks[k] = Int32(taskKeys[Int(owners[k])].count)
+      taskKeys[Int(owners[k])].append(Int32(k))
+    }
+    ownerOfKey = owners
+    rankOfKey = ranks
+    keysOfTask = taskKeys
     let hasKeys = (0..<log.partitions.count).map { part in log.partitionOfKey.contains(Int32(part)) }
     sources = (0..<parallelism).map { _ in Source() }
     for part in 0..<log.partitions.count {
@@ -224,7 +274,7 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
     return floorDiv(time - size, slide) * slide + slide
   }
 
-  func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
+  @inline(__always) func floorDiv(_ a: Int64, _ b: Int64) -> Int64 { a >= 0 ? a / b : -((-a + b - 1) / b) }
 
   func begin(earliest: Bool) {
     started = simulator.now
@@ -364,15 +414,28 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
         parts[t].count += Int(entry.count)
       }
     } else {
+      // Counted first, so each task's share is allocated once.
+      var maxTime = sources[s].maxTimes[k]
+      var sizes = Array(repeating: 0, count: parallelism)
       for i in 0..<batch.count {
-        sources[s].maxTimes[k] = max(sources[s].maxTimes[k], batch.eventTimes[i])
+        maxTime = max(maxTime, batch.eventTimes[i])
+        let key = batch.keys[i]
+        if key < keepBelow { sizes[Int(ownerOfKey[Int(key)])] += 1 }
+      }
+      sources[s].maxTimes[k] = maxTime
+      for t in 0..<parallelism where sizes[t] > 0 {
+        parts[t].eventTimes.reserveCapacity(sizes[t])
+        parts[t].keys.reserveCapacity(sizes[t])
+        parts[t].appendTimes.reserveCapacity(sizes[t])
+        parts[t].count = sizes[t]
+      }
+      for i in 0..<batch.count {
         let key = batch.keys[i]
         guard key < keepBelow else { continue }
-        let t = owner(key)
+        let t = Int(ownerOfKey[Int(key)])
         parts[t].eventTimes.append(batch.eventTimes[i])
         parts[t].keys.append(key)
         parts[t].appendTimes.append(batch.appendTimes[i])
-        parts[t].count += 1
       }
     }
     var lowest = Int64.max
@@ -389,7 +452,11 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
     if aligning { checkIfDrained() } else { poll(s) }
   }
 
-  func owner(_ key: Int32) -> Int { Int(StableHash.splitMix64(UInt64(key) &+ 0x5EED) % UInt64(parallelism)) }
+  func owner(_ key: Int32) -> Int { Int(ownerOfKey[Int(key)]) }
+
+  static func owner(_ key: Int32, parallelism: Int) -> Int {
+    Int(StableHash.splitMix64(UInt64(key) &+ 0x5EED) % UInt64(parallelism))
+  }
 
   // MARK: Channels
 
@@ -440,9 +507,17 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
     if let chunkStart = records.chunkStart {
       for entry in records.chunk { add(t, time: chunkStart, key: entry.key, count: entry.count, late: &late) }
     } else {
-      for i in 0..<records.count {
-        add(t, time: records.eventTimes[i], key: records.keys[i], count: 1, late: &late)
-        recordLatency.record(SimTime(nanoseconds: now - records.appendTimes[i]))
+      // The records of one append share its time, and so their latency: one update a run.
+      var i = 0
+      while i < records.count {
+        let appendTime = records.appendTimes[i]
+        var j = i
+        repeat {
+          add(t, time: records.eventTimes[j], key: records.keys[j], count: 1, late: &late)
+          j += 1
+        } while j < records.count && records.appendTimes[j] == appendTime
+        recordLatency.record(SimTime(nanoseconds: now - appendTime), count: j - i)
+        i = j
       }
     }
     recordsProcessed += records.count
@@ -480,9 +555,11 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
       if end - 1 + p.allowedLateness.nanoseconds <= watermark {
         dropped = true
       } else {
-        let old = tasks[t].windows[start]?[key]
-        if old == nil { tasks[t].entries += 1 }
-        tasks[t].windows[start, default: [:]][key] = (old ?? 0) + count
+        let w = tasks[t].windows.index(of: start, width: keysOfTask[t].count)
+        let rank = Int(rankOfKey[Int(key)])
+        let old = tasks[t].windows.counts[w][rank]
+        if old == 0 { tasks[t].entries += 1 }
+        tasks[t].windows.counts[w][rank] = old + count
         if start < tasks[t].fireFrom {
           late[start, default: [:]][key, default: 0] += count
           lateUpdates += Int(count)
@@ -501,7 +578,13 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
     let watermark = tasks[t].watermark
     while tasks[t].fireFrom + size - 1 <= watermark {
       let start = tasks[t].fireFrom
-      let counts = (tasks[t].windows[start] ?? [:]).sorted { $0.key < $1.key }.map { (key: $0.key, count: $0.value) }
+      var counts: [(key: Int32, count: Int32)] = []
+      let (w, found) = tasks[t].windows.position(of: start)
+      if found {
+        for (rank, count) in tasks[t].windows.counts[w].enumerated() where count > 0 {
+          counts.append((keysOfTask[t][rank], count))
+        }
+      }
       send(window: start, counts: counts, task: t, fire: true)
       if start + size > liveFrom {
         windowLatency.record(simulator.now - SimTime(nanoseconds: start + size))
@@ -509,9 +592,14 @@ package final class StreamJob: EventHandler, ActivityObserver, PlatformObserver 
       tasks[t].fireFrom += slide
     }
     let lateness = p.allowedLateness.nanoseconds
-    for start in tasks[t].windows.keys.sorted() where start + size - 1 + lateness <= watermark {
-      tasks[t].entries -= tasks[t].windows[start]!.count
-      tasks[t].windows[start] = nil
+    var passed = 0
+    while passed < tasks[t].windows.starts.count, tasks[t].windows.starts[passed] + size - 1 + lateness <= watermark {
+      tasks[t].entries -= tasks[t].windows.counts[passed].reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+      passed += 1
+    }
+    if passed > 0 {
+      tasks[t].windows.starts.removeFirst(passed)
+      tasks[t].windows.counts.removeFirst(passed)
     }
     noteState()
   }

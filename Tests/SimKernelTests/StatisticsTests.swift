@@ -34,6 +34,24 @@ import Testing
     #expect(q.average(until: .seconds(10)) == 1.5)
   }
 
+  @Test func aCountRecordsWhatThatManyRecordsWould() {
+    // 3 x 1 ms, 2 x 5 ms, 0 x 9 ms (nothing), 1 x 2 ms: the same bits as six single records.
+    var grouped = LatencyHistogram()
+    var single = LatencyHistogram()
+    for (ms, n) in [(1, 3), (5, 2), (9, 0), (2, 1)] {
+      grouped.record(.milliseconds(Int64(ms)), count: n)
+      for _ in 0..<n { single.record(.milliseconds(Int64(ms))) }
+    }
+    #expect(grouped.count == 6)
+    #expect(grouped.statistics == single.statistics)
+    #expect(grouped.maximum == 0.005)
+    // Ranks 1-3 are 1 ms, 4 is 2 ms, 5-6 are 5 ms (within the histogram's 0.1%).
+    #expect(abs(grouped.percentile(50) - 0.001) <= 1e-6)
+    #expect(abs(grouped.percentile(60) - 0.002) <= 2e-6)
+    #expect(abs(grouped.percentile(90) - 0.005) <= 5e-6)
+    for p in [10.0, 50, 60, 66.7, 90, 100] { #expect(grouped.percentile(p) == single.percentile(p)) }
+  }
+
   @Test func histogramPercentilesAreWithinAThousandthOfExact() {
     var histogram = LatencyHistogram()
     var exact: [Double] = []

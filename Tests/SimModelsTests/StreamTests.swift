@@ -176,4 +176,35 @@ final class RecordingSink: StreamSink {
     }
     #expect(checked >= 6)
   }
+
+  @Test func theProducersSortOrdersByArrivalThenTimeThenKey() {
+    // By hand: arrival first; equal arrivals (7) by time, then key.
+    var records: [EventLog.Record] = [(9, 1, 0), (7, 5, 2), (7, 3, 8), (7, 3, 1), (2, 2, 4), (9, 0, 3)]
+    EventLog.sortByArrival(&records)
+    #expect(records.map(\.arrival) == [2, 7, 7, 7, 9, 9])
+    #expect(records.map(\.time) == [2, 3, 3, 5, 0, 1])
+    #expect(records.map(\.key) == [4, 1, 8, 2, 3, 0])
+    // Against the tuples' sort: spreads of nothing, one interval (100 ms), 2^40 ns and the
+    // whole Int64 range (6 radix passes), with many equal arrivals.
+    var x: UInt64 = 7
+    func next() -> UInt64 {
+      x = StableHash.splitMix64(x)
+      return x
+    }
+    for spread: UInt64 in [0, 100_000_000, 1 << 40, UInt64.max] {
+      for count in [2, 3, 500, 5000] {
+        var r: [EventLog.Record] = (0..<count).map { _ in
+          let offset = spread == 0 ? 0 : next() % (spread == UInt64.max ? spread : spread + 1)
+          // A quarter of the records share an arrival with one of 8 values.
+          let arrival =
+            next() % 4 == 0 ? Int64(bitPattern: next() % 8) : Int64(bitPattern: UInt64(bitPattern: -5) &+ offset)
+          return (arrival, Int64(next() % 16), Int32(next() % 16))
+        }
+        let expected = r.sorted { ($0.arrival, $0.time, $0.key) < ($1.arrival, $1.time, $1.key) }
+        EventLog.sortByArrival(&r)
+        #expect(r.map(\.arrival) == expected.map(\.arrival), "spread \(spread), \(count) records")
+        #expect(r.map(\.time) == expected.map(\.time) && r.map(\.key) == expected.map(\.key))
+      }
+    }
+  }
 }

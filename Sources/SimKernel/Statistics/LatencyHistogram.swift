@@ -37,6 +37,17 @@ public struct LatencyHistogram: Sendable {
     statistics.add(Double(ns) / 1e9)
   }
 
+  /// Records `count` equal latencies: the same result as `count` calls of `record(_:)` (the
+  /// running statistics still take each one, so their floating-point sums are unchanged), with
+  /// one histogram update.
+  public mutating func record(_ latency: SimTime, count: Int) {
+    guard count > 0 else { return }
+    let ns = UInt64(max(0, latency.nanoseconds))
+    _ = histogram.record(ns, count: UInt64(count))
+    let seconds = Double(ns) / 1e9
+    for _ in 0..<count { statistics.add(seconds) }
+  }
+
   /// The number of latencies recorded.
   public var count: Int { statistics.count }
   /// The mean in seconds (exact, not from the buckets).
