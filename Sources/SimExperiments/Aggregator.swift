@@ -351,17 +351,12 @@ public struct CSVFile {
   public init(header: [String]) { append(header) }
 
   public mutating func append(_ fields: [String]) {
-    text += fields.map(Self.quote).joined(separator: ",") + "\n"
+    text += fields.map(csvField).joined(separator: ",") + "\n"
   }
 
   public mutating func takeText() -> String {
     defer { text = "" }
     return text
-  }
-
-  static func quote(_ field: String) -> String {
-    guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-    return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
   }
 }
 

@@ -45,3 +45,15 @@ public struct Metrics: Sendable, Equatable {
       && zip(a.entries, b.entries).allSatisfy { $0.name == $1.name && $0.value.bitPattern == $1.value.bitPattern }
   }
 }
+
+/// One field of a CSV row, quoted as RFC 4180 says when it holds a comma, a quote or a line
+/// break (a quote inside doubled); as it is otherwise.
+public func csvField(_ field: String) -> String {
+  guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+  var quoted = "\""
+  for c in field {
+    if c == "\"" { quoted.append("\"") }
+    quoted.append(c)
+  }
+  return quoted + "\""
+}

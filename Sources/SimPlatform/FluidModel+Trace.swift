@@ -58,14 +58,14 @@ extension FluidModel {
       first = false
     }
     line += ","
-    if a.observer >= 0 { line += Self.traceField(observerName(Int(a.observer))) }
+    if a.observer >= 0 { line += csvField(observerName(Int(a.observer))) }
     // Units served: all of them if it finished; else what its rate had done by now.
     let served =
       outcome == "finished" ? a.amount : max(0, a.amount - max(0, a.remaining - a.rate * (now - a.lastUpdate).seconds))
     line += "," + Self.traceSeconds(a.started) + "," + Self.traceSeconds(now) + "," + Self.traceSeconds(a.latency)
     line += "," + Self.traceNumber(a.amount) + "," + Self.traceNumber(served) + ","
     if let (from, to) = a.endpoints {
-      line += Self.traceField(state.hostName(from)) + "," + Self.traceField(state.hostName(to))
+      line += csvField(state.hostName(from)) + "," + csvField(state.hostName(to))
     } else {
       line += ","
     }
@@ -75,7 +75,7 @@ extension FluidModel {
       if k > 0 { route += " " }
       route += resources[Int(routeResource[base + k])].name
     }
-    line += Self.traceField(route) + "," + outcome + "\n"
+    line += csvField(route) + "," + outcome + "\n"
     state.request.sink.write(line)
   }
 
@@ -106,16 +106,6 @@ extension FluidModel {
     return "\(x)"
   }
 
-  /// RFC 4180 quoting for names that need it.
-  static func traceField(_ field: String) -> String {
-    guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
-    var quoted = "\""
-    for c in field {
-      if c == "\"" { quoted.append("\"") }
-      quoted.append(c)
-    }
-    return quoted + "\""
-  }
 }
 
 /// What the trace keeps: the request, the host names, and each observer's type name once.

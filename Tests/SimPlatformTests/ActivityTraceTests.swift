@@ -93,6 +93,6 @@ final class TraceLines: TraceSink, @unchecked Sendable {
     #expect(FluidModel.traceSeconds(.nanoseconds(107_374_183)) == "0.107374183")
     #expect(FluidModel.traceSeconds(.seconds(3600)) == "3600")
     #expect(FluidModel.traceNumber(67_108_864) == "67108864" && FluidModel.traceNumber(2.5) == "2.5")
-    #expect(FluidModel.traceField("a,b") == "\"a,b\"" && FluidModel.traceField("say \"hi\"") == "\"say \"\"hi\"\"\"")
+    #expect(csvField("a,b") == "\"a,b\"" && csvField("say \"hi\"") == "\"say \"\"hi\"\"\"" && csvField("a b") == "a b")
   }
 }
