@@ -49,7 +49,8 @@ public struct Metrics: Sendable, Equatable {
 /// One field of a CSV row, quoted as RFC 4180 says when it holds a comma, a quote or a line
 /// break (a quote inside doubled); as it is otherwise.
 public func csvField(_ field: String) -> String {
-  guard field.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return field }
+  // Bytes, not characters: ',', '"', LF and CR are ASCII, and reading bytes skips grapheme breaking.
+  guard field.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else { return field }
   var quoted = "\""
   for c in field {
     if c == "\"" { quoted.append("\"") }

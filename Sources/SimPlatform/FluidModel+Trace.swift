@@ -33,6 +33,7 @@ extension FluidModel {
   /// The row of the activity in `slot`, ending now with `outcome`, if the trace wants it.
   func traceRow(_ slot: Int32, outcome: String) {
     guard let state = trace else { return }
+    let finished = outcome == "finished"
     let a = activities[Int(slot)]
     let now = simulator.now
     guard now >= state.request.from, a.started <= state.request.until else { return }
@@ -48,8 +49,8 @@ extension FluidModel {
       }
     }
     // No resources: a control message (it takes only latency), or one refused before it had any.
-    if length == 0, outcome == "finished" { kinds |= 8 }
-    guard length == 0 && outcome != "finished" || kinds & state.kinds != 0 else { return }
+    if length == 0, finished { kinds |= 8 }
+    guard length == 0 && !finished || kinds & state.kinds != 0 else { return }
     var line = String(a.serial)
     line += ","
     var first = true
@@ -61,7 +62,7 @@ extension FluidModel {
     if a.observer >= 0 { line += csvField(observerName(Int(a.observer))) }
     // Units served: all of them if it finished; else what its rate had done by now.
     let served =
-      outcome == "finished" ? a.amount : max(0, a.amount - max(0, a.remaining - a.rate * (now - a.lastUpdate).seconds))
+      finished ? a.amount : max(0, a.amount - max(0, a.remaining - a.rate * (now - a.lastUpdate).seconds))
     line += "," + Self.traceSeconds(a.started) + "," + Self.traceSeconds(now) + "," + Self.traceSeconds(a.latency)
     line += "," + Self.traceNumber(a.amount) + "," + Self.traceNumber(served) + ","
     if let (from, to) = a.endpoints {
