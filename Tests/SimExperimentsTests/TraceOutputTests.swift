@@ -96,7 +96,8 @@ import Testing
     ("trace: {form: 20s}", "outputs.trace.form", "did you mean 'from'?"),
   ])
   func aBadTraceIsALocatedError(line: String, keyPath: String, hint: String) throws {
-    let base = scratchDirectory("trace-bad")
+    // A directory of its own: the cases run in parallel.
+    let base = scratchDirectory("trace-bad-" + String(line.filter { $0.isLetter || $0.isNumber }))
     let path = writeConfig(Self.config.replacingOccurrences(of: "trace: [network]", with: line), in: base)
     let error = try #require(throws: ConfigError.self) {
       _ = try ExperimentConfig.load(path: path, models: shippedModels)
