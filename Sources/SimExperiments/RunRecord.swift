@@ -34,10 +34,11 @@ public struct RunRecord: Sendable, Equatable {
     self.output = output
   }
 
-  /// The record's file name inside `DIR/runs/`.
-  public static func fileName(run: Int) -> String {
+  /// The record's file name inside `DIR/runs/` (with another `suffix`, a file of the run's
+  /// elsewhere: its trace, `run-NNNNNN.csv`).
+  public static func fileName(run: Int, suffix: String = ".rec") -> String {
     let digits = String(run)
-    return "run-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + ".rec"
+    return "run-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits + suffix
   }
 
   public var text: String {

@@ -11,7 +11,7 @@ public struct TraceSelection: Sendable, Equatable {
 
   /// The file of run `run`'s trace inside the result directory.
   public static func path(run: Int, in directory: String) -> String {
-    directory + "/traces/" + RunRecord.fileName(run: run).replacingOccurrences(of: ".rec", with: ".csv")
+    directory + "/traces/" + RunRecord.fileName(run: run, suffix: ".csv")
   }
 
   /// Reads `outputs.trace` (nil if absent or false).

@@ -3,7 +3,8 @@ import SimKernel
 /// The activity trace (`outputs.trace`): one CSV row per traced activity, written when it ends
 /// (its last unit served, its failure or its cancellation; one that cannot start, when it is
 /// refused) or, still running, at the end of the run. An activity refused before it named its
-/// resources (a transfer across a partition) has no route and no kind, and is always traced. Nothing is kept per activity for it but its start time and serial number, which every
+/// resources (a transfer across a partition) has no route and no kind, and is always traced.
+/// Nothing is kept per activity for it but its start time and serial number, which every
 /// activity carries anyway; with no trace asked for, it costs one test per ending.
 extension FluidModel {
   /// The columns of a trace, in order.
@@ -106,7 +107,6 @@ extension FluidModel {
     if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
     return "\(x)"
   }
-
 }
 
 /// What the trace keeps: the request, the host names, and each observer's type name once.
