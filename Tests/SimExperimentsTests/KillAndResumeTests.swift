@@ -67,11 +67,12 @@ import Testing
     }
   }
 
-  /// Runs of a few seconds each in a debug build, so that Ctrl-C lands in the middle of them.
+  /// Runs of a few seconds each when the models are optimised (`make test`; about 20 s in a
+  /// -Onone build), so that Ctrl-C lands in the middle of them.
   static let slowConfig = """
     name: slow
     model: queueing
-    duration: 1000000s
+    duration: 6000000s
     seed: 5
     replications: 4
     params:
