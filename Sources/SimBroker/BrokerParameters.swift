@@ -127,7 +127,7 @@ public struct BrokerParameters: Sendable, Equatable {
   }
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> BrokerParameters {
-    let platform = try PlatformSpec.decode(input.platform)
+    let platform = try PlatformSpec.decode(input)
     var p = BrokerParameters(
       platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
     )

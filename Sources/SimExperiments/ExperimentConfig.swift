@@ -133,7 +133,7 @@ public struct ExperimentConfig: Sendable {
 
   static let topLevelKeys = [
     "name", "description", "model", "duration", "warmup", "seed", "seeds", "replications", "platform", "faults",
-    "params", "sweep", "outputs", "published", "precision", "plots",
+    "cost", "params", "sweep", "outputs", "published", "precision", "plots",
   ]
 
   /// Loads a config file and applies `--set key=value` overrides; `model:` names one of `models`.
@@ -223,6 +223,7 @@ public struct ExperimentConfig: Sendable {
     // Read by the model (which refuses them if it does not run on the platform).
     _ = reader.node("platform")
     _ = reader.node("faults")
+    _ = reader.node("cost")
     _ = reader.node("params")
     let sweepNode = reader.node("sweep")
     let publishedNode = reader.node("published")

@@ -186,7 +186,7 @@ public struct ExperimentPlan: Sendable {
       let faults = root["faults"]
       let parameters = try config.model.decode(
         params, path: "params",
-        input: ModelInput(baseDirectory: config.baseDirectory, platform: platform, faults: faults))
+        input: ModelInput(baseDirectory: config.baseDirectory, platform: platform, faults: faults, cost: root["cost"]))
       // The model has read the faults (and refused bad ones): a fault after the end is legal (a
       // sweep over the duration can make it so at some points) but never happens.
       for (i, fault) in (faults?.items ?? []).enumerated() {

@@ -146,10 +146,11 @@ public struct Sweep: Sendable {
     let wellFormed = !segments.contains { $0.isEmpty }
     let sweepable =
       path == "duration" || path == "warmup" || path == "faults"
-      || ((path.hasPrefix("params.") || path.hasPrefix("platform.") || path.hasPrefix("faults."))
+      || ((path.hasPrefix("params.") || path.hasPrefix("platform.") || path.hasPrefix("faults.")
+        || path.hasPrefix("cost."))
         && segments.count >= 2)
     guard wellFormed, sweepable else {
-      var hint = "a sweep varies params.NAME, platform.NAME, faults, duration or warmup"
+      var hint = "a sweep varies params.NAME, platform.NAME, cost.NAME, faults, duration or warmup"
       let topLevel = ExperimentConfig.topLevelKeys
       if !path.contains("."), !topLevel.contains(path) {
         if let near = closestMatch(to: path, among: ["duration", "warmup"]) {

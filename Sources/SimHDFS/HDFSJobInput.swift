@@ -16,7 +16,7 @@ package struct HDFSJobInput {
     throws(ConfigError)
     -> HDFSJobInput
   {
-    let platform = try PlatformSpec.decode(input.platform)
+    let platform = try PlatformSpec.decode(input)
     var hdfs = HDFSParameters(
       platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
     )

@@ -83,7 +83,7 @@ public struct HDFSParameters: Sendable, Equatable {
   static let maxPreloadBlocks = 10_000_000
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> HDFSParameters {
-    let platform = try PlatformSpec.decode(input.platform)
+    let platform = try PlatformSpec.decode(input)
     var p = HDFSParameters(
       platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
     )

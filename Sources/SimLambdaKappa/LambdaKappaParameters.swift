@@ -32,7 +32,7 @@ public struct LambdaKappaParameters: Sendable, Equatable {
   public var reprocessParallelism = 4
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> LambdaKappaParameters {
-    let platform = try PlatformSpec.decode(input.platform)
+    let platform = try PlatformSpec.decode(input)
     let faults = try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
     var stream = StreamParameters(platform: platform, faults: faults)
     let datanodes = Array(1..<Int32(platform.hostNames.count))

@@ -1,16 +1,32 @@
 import SimKernel
 import SimPlatform
 
-/// What a model's decoding gets besides its `params`: the config's `platform` and `faults`
-/// sections (for models that run on the platform) and the directory relative files are read from.
+/// What a model's decoding gets besides its `params`: the config's `platform`, `faults` and
+/// `cost` sections (for models that run on the platform) and the directory relative files are
+/// read from.
 public struct ModelInput: Sendable {
   public var baseDirectory: String?
   public var platform: ConfigNode?
   public var faults: ConfigNode?
-  public init(baseDirectory: String? = nil, platform: ConfigNode? = nil, faults: ConfigNode? = nil) {
+  public var cost: ConfigNode?
+  public init(
+    baseDirectory: String? = nil, platform: ConfigNode? = nil, faults: ConfigNode? = nil, cost: ConfigNode? = nil
+  ) {
     self.baseDirectory = baseDirectory
     self.platform = platform
     self.faults = faults
+    self.cost = cost
+  }
+}
+
+extension PlatformSpec {
+  /// Reads the `platform:` section of a model's input, and its `cost:` section against those
+  /// hosts: what every model on the platform decodes its platform with, so that a priced config
+  /// gets the `cost.*` metrics whatever the model.
+  public static func decode(_ input: ModelInput) throws(ConfigError) -> PlatformSpec {
+    var spec = try PlatformSpec.decode(input.platform)
+    spec.cost = try CostSpec.decode(input.cost, spec: spec)
+    return spec
   }
 }
 
@@ -93,7 +109,7 @@ public struct AnyModel: Sendable {
     usesPlatformFlag = M.usesPlatform
     decodeBody = { (node, path, input, schema) throws(ConfigError) -> ModelParameters in
       if !M.usesPlatform {
-        for (key, section) in [("platform", input.platform), ("faults", input.faults)] {
+        for (key, section) in [("platform", input.platform), ("faults", input.faults), ("cost", input.cost)] {
           if let section, !section.isNull {
             throw ConfigError(
               location: section.location, keyPath: key,

@@ -293,6 +293,7 @@ public enum FaultSpec: Sendable, Equatable {
         hint: "list hosts (rack1-host1), racks (rack1) or * for every host")
     }
     var hosts: [Int32] = []
+    var seen = Set<Int32>()
     for item in items {
       guard let text = item.scalarText else {
         throw ConfigError(
@@ -312,7 +313,7 @@ public enum FaultSpec: Sendable, Equatable {
         if let near = closestMatch(to: text, among: names) { hint = "did you mean '\(near)'? " + hint }
         throw ConfigError(location: item.location, keyPath: keyPath, message: "no host or rack '\(text)'", hint: hint)
       }
-      for h in matched where !hosts.contains(h) { hosts.append(h) }
+      for h in matched where seen.insert(h).inserted { hosts.append(h) }
     }
     return hosts
   }

@@ -194,6 +194,9 @@ public final class FluidModel: EventHandler {
   /// Bytes of finished transfers between different hosts, and that figure at the last reset.
   var networkCarried = 0.0
   var networkCarriedAtReset = 0.0
+  /// Told of every finished transfer between two hosts (the activity, sender, receiver, bytes):
+  /// the platform's egress meter when a `cost:` section prices traffic; nil otherwise.
+  var networkMeter: ((ActivityID, Int32, Int32, Double) -> Void)?
   /// Solves run so far (about one per instant at which activities started or ended).
   public internal(set) var solves = 0
   /// Resources and activities the solves have visited, a measure of their cost.
@@ -445,7 +448,10 @@ public final class FluidModel: EventHandler {
   func finish(_ slot: Int32) {
     let amount = activities[Int(slot)].amount
     // A transfer between two hosts (a disk operation or a computation has one host at both ends).
-    if let ends = activities[Int(slot)].endpoints, ends.0 != ends.1 { networkCarried += amount }
+    if let ends = activities[Int(slot)].endpoints, ends.0 != ends.1 {
+      networkCarried += amount
+      networkMeter?(ActivityID(slot: slot, generation: activities[Int(slot)].generation), ends.0, ends.1, amount)
+    }
     if trace != nil { traceRow(slot, outcome: "finished") }
     let base = Int(slot) * routeStride
     for k in 0..<Int(activities[Int(slot)].pathLength) { resources[Int(routeResource[base + k])].carried += amount }

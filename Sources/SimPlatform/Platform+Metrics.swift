@@ -7,6 +7,8 @@ extension Platform {
     fluid.resetStatistics(at: now)
     for i in hostDown.indices { hostDown[i].reset(at: now) }
     partitioned.reset(at: now)
+    costWindowStart = now
+    for i in egressBytes.indices { egressBytes[i] = 0 }
   }
 
   /// The metrics every model on the platform gets, from the last reset to now:
@@ -33,7 +35,7 @@ extension Platform {
     // The solver's own work (deterministic): how cost grows with the number of activities.
     out.append(("platform.solves", Double(fluid.solves)))
     out.append(("platform.solver_work", Double(fluid.solverWork)))
-    return out + roleMetrics()
+    return out + roleMetrics() + costMetrics()
   }
 }
 
@@ -142,5 +144,5 @@ extension Platform {
           "faults.hosts_down", "faults.disks_failed", "faults.disks_degraded", "faults.links_down", "faults.partitions",
         ],
         .count, "series: what is down, failed, degraded or partitioned at each change"),
-    ] + roleCatalog
+    ] + roleCatalog + costCatalog
 }

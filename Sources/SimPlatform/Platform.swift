@@ -119,6 +119,13 @@ public final class Platform {
   public internal(set) var faultLog = TimeSeries()
   /// Hosts grouped by what runs on them (``assignRole(_:hosts:)``), in the order named.
   public internal(set) var roles: [(name: String, hosts: [HostID])] = []
+  /// Where the cost window starts (the last ``resetStatistics()``), and the bytes sent from each
+  /// egress group to each since then (`egressBytes[from * groups + to]`; empty unless priced).
+  var costWindowStart = SimTime.zero
+  var egressBytes: [Double] = []
+  /// The hosts of metered pipelines of over two hosts, by activity slot (with its generation: a
+  /// slot is reused, so an entry of a pipeline that failed is simply overwritten or ignored).
+  var pipelineHops: [Int32: (generation: UInt32, hosts: [Int32])] = [:]
 
   /// Builds the hosts, links, disks and cores of `spec` on a new ``FluidModel`` of `simulator`. The
   /// spec is taken as valid (``PlatformSpec/decode(_:)`` checks every value it reads).
@@ -127,6 +134,7 @@ public final class Platform {
     self.simulator = simulator
     fluid = FluidModel(simulator: simulator)
     rackOfHost = spec.rackOfHost
+    defer { meterEgress() }
     if let explicit = spec.explicit {
       buildExplicit(explicit)
       return
@@ -525,9 +533,13 @@ public final class Platform {
       cap = min(cap, rateCap(from: host, to: path[k + 1]))
     }
     if readDisk || writeDisks { latency = latency + spec.diskLatency }
-    return fluid.start(
+    let id = fluid.start(
       amount: bytes, on: resources, maxRate: cap, latency: latency, observer: observer, tag: tag,
       endpoints: (path.first!.index, path.last!.index))
+    // Priced egress is metered hop by hop: the ends alone would miss a pipeline that leaves a
+    // group and comes back.
+    if path.count > 2, !egressBytes.isEmpty { pipelineHops[id.slot] = (id.generation, path.map(\.index)) }
+    return id
   }
 
   /// A control message (a request header, an acknowledgement): it takes the route's latency and

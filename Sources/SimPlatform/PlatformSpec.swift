@@ -83,6 +83,9 @@ public struct PlatformSpec: Sendable, Equatable {
   public var cluster: ClusterTopology?
   /// A k-ary fat-tree (`topology: fat_tree`); nil for the other topologies.
   public var fatTree: FatTreeTopology?
+  /// The prices of hosts, disk and traffic (the config's top-level `cost:` section, read with
+  /// ``CostSpec/decode(_:spec:)`` once the hosts are known); nil: no cost metrics.
+  public var cost: CostSpec?
 
   /// The default platform: 2 racks of 4 hosts with the defaults above (the values of an empty
   /// `platform:` section).

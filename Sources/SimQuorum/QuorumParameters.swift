@@ -76,7 +76,7 @@ public struct QuorumParameters: Sendable, Equatable {
   }
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> QuorumParameters {
-    let platform = try PlatformSpec.decode(input.platform)
+    let platform = try PlatformSpec.decode(input)
     var p = QuorumParameters(
       platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
     )

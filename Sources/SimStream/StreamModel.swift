@@ -18,7 +18,7 @@ public enum StreamModel: SimulationModel {
     StreamPipeline.jobMetrics(prefix: "stream") + StreamPipeline.servingMetrics
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> StreamParameters {
-    let platform = try PlatformSpec.decode(input.platform)
+    let platform = try PlatformSpec.decode(input)
     var p = StreamParameters(
       platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
     )

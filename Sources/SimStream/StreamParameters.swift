@@ -107,7 +107,7 @@ public struct StreamParameters: Sendable, Equatable {
   public var hosts = StreamHosts()
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> StreamParameters {
-    let platform = try PlatformSpec.decode(input.platform)
+    let platform = try PlatformSpec.decode(input)
     var p = StreamParameters(
       platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
     )

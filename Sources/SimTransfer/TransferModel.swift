@@ -73,7 +73,7 @@ public enum TransferModel: SimulationModel {
   }
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> TransferParameters {
-    let spec = try PlatformSpec.decode(input.platform)
+    let spec = try PlatformSpec.decode(input)
     let faults = try FaultSpec.decode(input.faults, spec: spec, baseDirectory: input.baseDirectory)
     let names = spec.hostNames
     func host(_ r: inout ConfigReader, _ key: String) throws(ConfigError) -> Int32 {
