@@ -96,7 +96,9 @@ package final class StreamPipeline: PlatformWorkload {
     }
     if let interval = context.timeseriesInterval {
       let sampler = TimeSeriesSampler(interval: interval, simulator: simulator)
-      sampler.addProbe("serving.freshness_seconds") { [unowned self] in
+      // `simulator` unowned too: the simulator holds the sampler, so a strong capture would keep
+      // the whole run (simulator, platform, every entity) alive after it ended, run after run.
+      sampler.addProbe("serving.freshness_seconds") { [unowned self, unowned simulator] in
         (simulator.now - SimTime(nanoseconds: self.currentHorizon)).seconds
       }
       sampler.addProbe("stream.consumer_lag") { [unowned self] in
