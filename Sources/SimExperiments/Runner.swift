@@ -56,15 +56,20 @@ public struct Runner: Sendable {
     TemporaryFiles.removeStale(in: directory)
     let assigned = assignedRuns
     var pending: [ExperimentPlan.Run] = []
+    // Traces made with another selection (kinds, window) are made again, with every run.
+    let traces = plan.config.outputs.trace
+    let tracesCurrent = traces?.madeTraces(in: directory) ?? true
     for run in assigned {
       if resume, let record = RunRecord.read(run: run.index, from: directory), record.specHash == run.specHash,
-        plan.config.outputs.trace == nil
-          || FileManager.default.fileExists(atPath: TraceSelection.path(run: run.index, in: directory))
+        traces == nil
+          || (tracesCurrent
+            && FileManager.default.fileExists(atPath: TraceSelection.path(run: run.index, in: directory)))
       {
         continue
       }
       pending.append(run)
     }
+
     let skipped = assigned.count - pending.count
     let queue = pending
     let plan = self.plan
@@ -115,6 +120,12 @@ public struct Runner: Sendable {
     }
     progress?.finish()
     if let error = failure.withLock({ $0 }) { throw error }
+    // The traces are now this selection's once every run they were remade for has been: an
+    // interrupted remake leaves the old record, so the next --resume remakes them all again.
+    if let traces, !tracesCurrent, completed.load(ordering: .relaxed) == pending.count {
+      try makeDirectories(directory + "/traces")
+      try writeAtomically(traces.record, to: TraceSelection.recordPath(in: directory))
+    }
     return Outcome(
       assigned: assigned.count, skipped: skipped, completed: completed.load(ordering: .relaxed),
       interrupted: interruptRequested.load(ordering: .relaxed))

@@ -1,3 +1,4 @@
+import Foundation
 import SimKernel
 import SimModel
 
@@ -12,6 +13,22 @@ public struct TraceSelection: Sendable, Equatable {
   /// The file of run `run`'s trace inside the result directory.
   public static func path(run: Int, in directory: String) -> String {
     directory + "/traces/" + RunRecord.fileName(run: run, suffix: ".csv")
+  }
+
+  /// The file naming the selection the directory's traces were made with (`traces/selection`):
+  /// `--resume` remakes every trace when the config now selects otherwise.
+  public static func recordPath(in directory: String) -> String { directory + "/traces/selection" }
+
+  /// One line saying what is traced: the kinds in order and the window, in seconds.
+  public var record: String {
+    let until = self.until == .max ? "end" : until.formatted
+    return "kinds \(kinds.sorted().joined(separator: ",")) from \(from.formatted) until \(until)\n"
+  }
+
+  /// Whether the traces in `directory` were made with this selection.
+  func madeTraces(in directory: String) -> Bool {
+    FileManager.default.contents(atPath: Self.recordPath(in: directory)).map { String(decoding: $0, as: UTF8.self) }
+      == record
   }
 
   /// Reads `outputs.trace` (nil if absent or false).

@@ -80,6 +80,27 @@ import Testing
     #expect(try FileManager.default.attributesOfItem(atPath: kept)[.modificationDate] as? Date == before)
   }
 
+  /// Traces made with other kinds or another window are made again, all of them, and the
+  /// record of the selection follows; the same selection again remakes nothing.
+  @Test func resumeRemakesEveryTraceWhenTheSelectionChanges() throws {
+    let base = scratchDirectory("trace-reselect")
+    let directory = base + "/out"
+    let path = writeConfig(Self.config, in: base)
+    let plan = try runExperiment(path, into: directory, jobs: 1)
+    let record = { String(decoding: contents(directory, "traces/selection") ?? Data(), as: UTF8.self) }
+    #expect(record() == "kinds network from 0s until end\n")
+    let other = writeConfig(
+      Self.config.replacingOccurrences(of: "trace: [network]", with: "trace: {kinds: [network, cpu], until: 1s}"),
+      in: base, name: "other.yaml")
+    let replanned = try ExperimentPlan(try ExperimentConfig.load(path: other, models: shippedModels))
+    #expect(replanned.runs.map(\.specHash) == plan.runs.map(\.specHash), "the trace is not part of a run's spec")
+    let outcome = try Runner(plan: replanned, directory: directory, jobs: 1, resume: true).run()
+    #expect(outcome.skipped == 0 && outcome.completed == 2)
+    #expect(record() == "kinds cpu,network from 0s until 1s\n")
+    let again = try Runner(plan: replanned, directory: directory, jobs: 1, resume: true).run()
+    #expect(again.skipped == 2 && again.completed == 0)
+  }
+
   @Test func noTraceWritesNoTraces() throws {
     let base = scratchDirectory("trace-none")
     let path = writeConfig(Self.config.replacingOccurrences(of: "trace: [network]", with: "trace: false"), in: base)
