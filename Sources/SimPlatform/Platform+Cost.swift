@@ -23,19 +23,48 @@ extension Platform {
     }
   }
 
+  /// Says whether `host` is provisioned (billed) from now on: an autoscaled instance is from its
+  /// launch to its termination. Every host is provisioned from the start of the run unless a
+  /// model says otherwise (before its first event). Saying what already holds does nothing.
+  public func setProvisioned(_ host: HostID, _ provisioned: Bool) {
+    let h = Int(host.index)
+    let now = simulator.now
+    if provisioned, provisionedSince[h] == nil {
+      provisionedSince[h] = now
+    } else if !provisioned, let since = provisionedSince[h] {
+      billedBefore[h] += (now - max(since, costWindowStart)).seconds
+      provisionedSince[h] = nil
+    }
+  }
+
+  /// Whether `host` is provisioned now (``setProvisioned(_:_:)``).
+  public func isProvisioned(_ host: HostID) -> Bool { provisionedSince[Int(host.index)] != nil }
+
+  /// The hours each host has been provisioned in the cost window.
+  func provisionedHours() -> [Double] {
+    let now = simulator.now
+    return hosts.indices.map { h in
+      let open = provisionedSince[h].map { (now - max($0, costWindowStart)).seconds } ?? 0
+      return (billedBefore[h] + open) / 3600
+    }
+  }
+
   /// The `cost.*` metrics and each role's `role.NAME.cost` (none without a `cost:` section).
   ///
-  /// Over `h` hours: hosts cost the sum of their hourly prices x h (a host is billed while it
-  /// exists, up or down, as an instance is); disk costs hosts x disks x disk_capacity in GB x the
-  /// GB-month price x h / 730; egress costs each pair of groups' bytes in GB x its price.
+  /// Hosts cost the sum over hosts of their hourly price x the hours they were provisioned in
+  /// the window (a host is billed while it exists, up or down, as an instance is: by default the
+  /// whole window); disk costs each provisioned host-hour's disks x disk_capacity in GB x the
+  /// GB-month price / 730; egress costs each pair of groups' bytes in GB x its price.
   func costMetrics() -> [(name: String, value: Double)] {
     guard let cost = spec.cost else { return [] }
     let hours = (simulator.now - costWindowStart).seconds / 3600
     let hourly = cost.hourlyPrices(hosts: hosts.count)
+    let billed = provisionedHours()
     let diskGB = Double(spec.disks) * spec.diskCapacity / CostSpec.bytesPerGB
     let diskPerHostHour = diskGB * cost.diskGBMonth / CostSpec.hoursPerMonth
-    let hostCost = hourly.reduce(0, +) * hours
-    let diskCost = Double(hosts.count) * diskPerHostHour * hours
+    let hostHours = billed.reduce(0, +)
+    let hostCost = zip(hourly, billed).reduce(0.0) { $0 + $1.0 * $1.1 }
+    let diskCost = hostHours * diskPerHostHour
     var egressCost = 0.0
     var egressGB = 0.0
     for (i, bytes) in egressBytes.enumerated() where cost.perGB[i] > 0 {
@@ -47,11 +76,11 @@ extension Platform {
     var out: [(String, Double)] = [
       ("cost.hosts", hostCost), ("cost.disk", diskCost), ("cost.egress", egressCost), ("cost.total", total),
       ("cost.per_hour", perHour), ("cost.per_month", perHour * CostSpec.hoursPerMonth),
-      ("cost.host_hours", Double(hosts.count) * hours), ("cost.egress_gb", egressGB),
+      ("cost.host_hours", hostHours), ("cost.egress_gb", egressGB),
     ]
     for role in roles {
-      let perHourOfRole = role.hosts.reduce(0.0) { $0 + hourly[Int($1.index)] + diskPerHostHour }
-      out.append(("role.\(role.name).cost", perHourOfRole * hours))
+      let roleCost = role.hosts.reduce(0.0) { $0 + (hourly[Int($1.index)] + diskPerHostHour) * billed[Int($1.index)] }
+      out.append(("role.\(role.name).cost", roleCost))
     }
     return out
   }
@@ -66,7 +95,8 @@ extension Platform {
     MetricInfo(
       ["cost.per_hour", "cost.per_month"], .level, unit: "¤",
       "cost.total / hours of the window, and that x 730 (a month at the run's rate)"),
-    MetricInfo(["cost.host_hours"], .level, unit: "host-hours", "hosts x hours of the window"),
+    MetricInfo(
+      ["cost.host_hours"], .level, unit: "host-hours", "hours the hosts were provisioned in the window, summed"),
     MetricInfo(["cost.egress_gb"], .level, unit: "GB", "GB (2^30 B) of finished transfers between priced groups"),
     MetricInfo(
       ["role.*.cost"], .level, unit: "¤", "money over the run for one role's hosts and their disks (not egress)"),

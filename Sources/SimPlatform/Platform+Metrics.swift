@@ -8,6 +8,7 @@ extension Platform {
     for i in hostDown.indices { hostDown[i].reset(at: now) }
     partitioned.reset(at: now)
     costWindowStart = now
+    for h in billedBefore.indices { billedBefore[h] = 0 }
     for i in egressBytes.indices { egressBytes[i] = 0 }
   }
 

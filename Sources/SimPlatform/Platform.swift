@@ -123,6 +123,10 @@ public final class Platform {
   /// egress group to each since then (`egressBytes[from * groups + to]`; empty unless priced).
   var costWindowStart = SimTime.zero
   var egressBytes: [Double] = []
+  /// Since when each host has been provisioned (nil: not now), and its provisioned seconds in the
+  /// cost window before that (``setProvisioned(_:_:)``).
+  var provisionedSince: [SimTime?] = []
+  var billedBefore: [Double] = []
   /// The hosts of metered pipelines of over two hosts, by activity slot (with its generation: a
   /// slot is reused, so an entry of a pipeline that failed is simply overwritten or ignored).
   var pipelineHops: [Int32: (generation: UInt32, hosts: [Int32])] = [:]
@@ -134,7 +138,11 @@ public final class Platform {
     self.simulator = simulator
     fluid = FluidModel(simulator: simulator)
     rackOfHost = spec.rackOfHost
-    defer { meterEgress() }
+    defer {
+      provisionedSince = Array(repeating: .zero, count: hosts.count)
+      billedBefore = Array(repeating: 0, count: hosts.count)
+      meterEgress()
+    }
     if let explicit = spec.explicit {
       buildExplicit(explicit)
       return

@@ -86,6 +86,34 @@ import Testing
     #expect(m["cost.egress_gb"] == 0)
   }
 
+  /// Hosts are billed only while provisioned: rack2-host2 launched at 30 min, rack1-host2
+  /// terminated at 45 min: 2 x 1 + 0.5 x (0.75 + 1 + 0.5) = 3.125 for 3.25 host-hours, and the
+  /// disk of those host-hours only; a reset at 15 min leaves 0.75 + 0.5 + 0.75 + 0.5 host-hours.
+  @Test func onlyProvisionedHostsAreBilled() {
+    for reset in [false, true] {
+      let (sim, platform) = pricedPlatform()
+      platform.setProvisioned(HostID(3), false)
+      platform.setProvisioned(HostID(3), false)
+      #expect(!platform.isProvisioned(HostID(3)) && platform.isProvisioned(HostID(0)))
+      if reset {
+        sim.run(until: .seconds(900))
+        platform.resetStatistics()
+      }
+      sim.run(until: .seconds(1800))
+      platform.setProvisioned(HostID(3), true)
+      sim.run(until: .seconds(2700))
+      platform.setProvisioned(HostID(1), false)
+      sim.run(until: .seconds(3600))
+      let m = metrics(platform)
+      let diskPerHostHour = 4e12 / 1_073_741_824 * 0.1 / 730
+      let hostHours = reset ? 2.5 : 3.25
+      let hosts = reset ? 2 * 0.75 + 0.5 * (0.5 + 0.75 + 0.5) : 3.125
+      #expect(abs(m["cost.host_hours"]! - hostHours) < 1e-12, "reset \(reset)")
+      #expect(abs(m["cost.hosts"]! - hosts) < 1e-12, "reset \(reset)")
+      #expect(abs(m["cost.disk"]! - hostHours * diskPerHostHour) < 1e-12)
+    }
+  }
+
   /// Without a `cost:` section there are no cost metrics at all.
   @Test func unpricedPlatformsReportNoCost() {
     let (sim, platform) = smallPlatform()
