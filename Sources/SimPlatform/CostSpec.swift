@@ -23,6 +23,8 @@ public struct CostSpec: Sendable, Equatable {
   public static let hoursPerMonth = 730.0
   /// Bytes in a billed GB (2^30).
   public static let bytesPerGB = 1_073_741_824.0
+  /// Egress groups at most: a price is kept for every ordered pair (a million of them).
+  public static let maximumGroups = 1000
   /// The range of every price.
   public static let priceRange = 0.0...1e9
 
@@ -91,7 +93,13 @@ public struct CostSpec: Sendable, Equatable {
     var egress = try reader.mapping("egress", help: "prices of traffic between named groups of hosts")
     var groups = try egress.mapping("groups", help: "named groups of hosts or racks (availability zones, regions)")
     cost.groupOfHost = Array(repeating: -1, count: names.count)
-    for entry in groups.node.entries ?? [] {
+    let entries = groups.node.entries ?? []
+    if entries.count > maximumGroups {
+      throw egress.error(
+        "groups", "\(entries.count) egress groups are more than the \(maximumGroups) a cost section may have",
+        hint: "group hosts by zone or region: prices are kept for every pair of groups")
+    }
+    for entry in entries {
       let name = entry.key
       _ = groups.has(name)
       let members = try FaultSpec.group(entry.value, names: names, spec: spec, keyPath: groups.keyPath(name))

@@ -95,6 +95,15 @@ import Testing
     #expect(error.message.contains(message), "\(error)")
   }
 
+  /// Prices are kept per pair of groups, so the groups are bounded.
+  @Test func tooManyEgressGroupsAreRefused() throws {
+    let groups = (0..<1001).map { "g\($0): [rack1]" }.joined(separator: ", ")
+    let path = writeConfig(
+      Self.platformModel + "cost:\n  egress:\n    groups: {\(groups)}\n", in: scratchDirectory("cost-groups"))
+    let error = try #require(loadAndPlan(path).error)
+    #expect(error.keyPath == "cost.egress.groups" && error.message.contains("more than the 1000"), "\(error)")
+  }
+
   /// A model off the platform has no hosts to price.
   @Test func aModelOffThePlatformRefusesCost() throws {
     let path = writeConfig(
