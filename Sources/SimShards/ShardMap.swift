@@ -131,14 +131,14 @@ public struct ShardMap: Sendable {
     }
   }
 
-  /// Removes the last active shard. Range: each of its ranges goes to `heir(range)`.
-  public mutating func removeLast(heir: (Int) -> Int32 = { _ in 0 }) -> Int32 {
+  /// Removes the last active shard. Range: each of its ranges goes to `heir(range, its keys)`.
+  public mutating func removeLast(heir: (_ range: Int, _ keys: Int) -> Int32 = { _, _ in 0 }) -> Int32 {
     let gone = active.removeLast()
     switch scheme {
     case .hash: break
     case .consistent: rebuildRing()
     case .range:
-      for r in rangeShard.indices where rangeShard[r] == gone { rangeShard[r] = heir(r) }
+      for r in rangeShard.indices where rangeShard[r] == gone { rangeShard[r] = heir(r, rangeEnd(r) - rangeStart[r]) }
     }
     return gone
   }

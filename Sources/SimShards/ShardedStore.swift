@@ -343,10 +343,11 @@ final class ShardedStore: EventHandler, ServerPoolObserver, ActivityObserver {
       let last = map.active.last!
       var keys = [Int](repeating: 0, count: p.slots)
       for k in 0..<p.keys { keys[Int(owner[k])] += 1 }
-      _ = map.removeLast { r in
+      let heirs = map.active.filter { $0 != last }
+      _ = map.removeLast { _, width in
         // Each range of the removed shard goes to the shard then holding the fewest keys.
-        let heir = self.map.active.filter { $0 != last }.min { (keys[Int($0)], $0) < (keys[Int($1)], $1) }!
-        keys[Int(heir)] += self.map.rangeEnd(r) - self.map.rangeStart[r]
+        let heir = heirs.min { (keys[Int($0)], $0) < (keys[Int($1)], $1) }!
+        keys[Int(heir)] += width
         return heir
       }
       activeFrom[Int(last)] = nil

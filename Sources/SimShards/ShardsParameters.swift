@@ -54,7 +54,7 @@ public struct ShardsParameters: Sendable, Equatable {
   }
 
   static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> ShardsParameters {
-    let platform = try PlatformSpec.decode(input.platform)
+    let platform = try PlatformSpec.decode(input)
     var p = ShardsParameters(
       platform: platform, faults: try FaultSpec.decode(input.faults, spec: platform, baseDirectory: input.baseDirectory)
     )
