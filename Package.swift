@@ -24,7 +24,7 @@ func model(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
 
 let shippedModels = [
   "SimQueueing", "SimPHOLD", "SimTransfer", "SimBroker", "SimQuorum", "SimHDFS", "SimMapReduce", "SimSpark",
-  "SimStream", "SimLambdaKappa",
+  "SimStream", "SimLambdaKappa", "SimCDN",
 ]
 
 let package = Package(
@@ -87,6 +87,7 @@ let package = Package(
     model("SimStream", ["SimKernel", "SimPlatform"]),
     // Lambda and Kappa, built from the HDFS, MapReduce, Spark and stream models' entities.
     model("SimLambdaKappa", ["SimKernel", "SimPlatform", "SimHDFS", "SimMapReduce", "SimSpark", "SimStream"]),
+    model("SimCDN", ["SimKernel", "SimPlatform"]),
     // The models BDSim ships (ShippedModels.all).
     .target(
       name: "SimModels",

@@ -1,4 +1,5 @@
 import SimBroker
+import SimCDN
 import SimHDFS
 import SimLambdaKappa
 import SimMapReduce
@@ -24,5 +25,6 @@ public enum ShippedModels {
     AnyModel(SparkModel.self),
     AnyModel(StreamModel.self),
     AnyModel(LambdaKappaModel.self),
+    AnyModel(CDNModel.self),
   ]
 }
