@@ -44,7 +44,7 @@ public struct CDNParameters: Sendable {
     p.objects = try reader.int("objects", default: 10_000, range: 1...1_000_000, help: "objects in the catalogue")
     p.objectSize = try reader.distribution(
       "object_size", .size, default: .constant(1_048_576),
-      help: "size of each object, drawn once per object (e.g. 1MiB, lognormal(...)); at least 1 byte")
+      help: "size of each object, drawn once per object (e.g. 1MiB, lognormal(...)); clamped to 1 B...1 TiB")
     p.zipfExponent = try reader.double(
       "zipf_exponent", default: 0.8, range: 0...5, help: "Zipf popularity exponent (0: uniform)")
     p.churnRate = try reader.quantity(
@@ -81,7 +81,7 @@ public struct CDNParameters: Sendable {
         "origin_latency", default: .milliseconds(50), range: .zero...SimTime.seconds(60),
         help: "round trip edge to origin")
       let bandwidth = try item.quantity(
-        "origin_bandwidth", .bandwidth, default: 1.25e9, range: 1e3...1e15,
+        "origin_bandwidth", .bandwidth, default: 1.25e9, range: 125e3...1e15,
         help: "edge-origin link bandwidth for a miss's transfer (not shared)")
       try item.finish()
       p.edges.append(

@@ -21,6 +21,7 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
   let picks: RandomStream
   let sizes: RandomStream
   let service: RandomStream
+  let churn: RandomStream
   let table: DiscreteTable
   let pool: ServerPool
   let caches: [EdgeCache]
@@ -56,6 +57,7 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
     picks = context.streams.stream("cdn.objects")
     sizes = context.streams.stream("cdn.sizes")
     service = context.streams.stream("cdn.origin_service")
+    churn = context.streams.stream("cdn.churn")
     // Positive, finite weights: the table cannot refuse them.
     table = try! DiscreteTable(weights: (0..<p.objects).map { pow(Double($0 + 1), -p.zipfExponent) })
     pool = ServerPool(servers: p.originServers, simulator: simulator)
@@ -88,9 +90,15 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
     if p.churnRate > 0 { simulator.schedule(after: nextChurn(), to: me, kind: Kind.churn.rawValue) }
   }
 
-  func drawSize() -> Double { max(1, p.objectSize.sample(sizes).rounded()) }
+  /// Object sizes at most, so that a transfer time always fits the clock.
+  static let maxObjectSize = 1_099_511_627_776.0
+
+  func drawSize() -> Double {
+    let x = p.objectSize.sample(sizes).rounded()
+    return x >= 1 ? min(x, Self.maxObjectSize) : 1
+  }
   func nextArrival(_ r: Int) -> SimTime { SimTime(seconds: arrivals.exponential(mean: 1 / p.regions[r].rate)) }
-  func nextChurn() -> SimTime { SimTime(seconds: arrivals.exponential(mean: 1 / p.churnRate)) }
+  func nextChurn() -> SimTime { SimTime(seconds: churn.exponential(mean: 1 / p.churnRate)) }
 
   func handle(_ event: Event, in simulator: Simulator) {
     let now = simulator.now
