@@ -34,16 +34,16 @@ public enum CDNModel: SimulationModel {
     ),
   ]
 
+  public static let usesPlatform = true
+
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> CDNParameters {
-    try CDNParameters.decode(&reader)
+    try CDNParameters.decode(&reader, input: input)
   }
 
   public static func run(_ parameters: CDNParameters, context: RunContext) throws(ValueError) -> RunOutput {
-    try context.validate()
-    let simulator = Simulator()
-    let cdn = CDNSimulation(parameters, context: context, simulator: simulator)
-    _ = simulator.run(until: context.duration)
-    return RunOutput(metrics: cdn.metrics(context: context, now: simulator.now), timeseries: cdn.series)
+    try runOnPlatform(parameters.platform, faults: parameters.faults, context: context) { simulator, platform in
+      CDNSimulation(parameters, context: context, simulator: simulator, platform: platform)
+    }
   }
 }
 

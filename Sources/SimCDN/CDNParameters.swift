@@ -1,13 +1,18 @@
 import SimKernel
+import SimModel
+import SimPlatform
 
 /// Regions, edges, objects and the origin of a CDN.
 public struct CDNParameters: Sendable {
   public struct Region: Sendable {
     public var name: String
     public var rate: Double
-    /// Edges in failover order, with the round-trip latency from the region to each.
+    /// Edges in failover order, with the round-trip latency from the region to each (empty: twice
+    /// the platform network's latency between the region's host and the edge's).
     public var edges: [Int]
     public var latency: [SimTime]
+    /// The host its clients are on (a platform host index).
+    public var host: Int32 = 0
   }
 
   public struct Edge: Sendable {
@@ -15,16 +20,25 @@ public struct CDNParameters: Sendable {
     public var cacheSize: Double
     public var policy: EdgeCache.Policy
     public var ttl: SimTime?
-    public var originLatency: SimTime
-    public var originBandwidth: Double
+    /// Round trip to the origin; nil: twice the platform's latency between the two hosts.
+    public var originLatency: SimTime?
+    /// A miss's transfer as size / this (not shared); nil: a transfer over the platform network
+    /// from the origin's host to the edge's, sharing links with every other.
+    public var originBandwidth: Double?
+    /// The host it runs on (a platform host index).
+    public var host: Int32 = 0
   }
 
+  /// A cache purge of one edge at a time.
   public struct EdgeEvent: Sendable {
     public var edge: Int
     public var at: SimTime
-    public var duration: SimTime
   }
 
+  public var platform = PlatformSpec()
+  public var faults: [FaultSpec] = []
+  /// The origin's host (a platform host index).
+  public var originHost: Int32 = 0
   public var objects = 10_000
   public var objectSize = Distribution.constant(1_048_576)
   public var zipfExponent = 0.8
@@ -33,14 +47,27 @@ public struct CDNParameters: Sendable {
   public var edges: [Edge] = []
   public var originServers = 64
   public var originService = Distribution.constant(0.001)
-  public var failures: [EdgeEvent] = []
   public var flushes: [EdgeEvent] = []
 
   static let maxEntries = 100
   static let maxEvents = 1000
 
-  static func decode(_ reader: inout ConfigReader) throws(ConfigError) -> CDNParameters {
+  static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> CDNParameters {
     var p = CDNParameters()
+    p.platform = try PlatformSpec.decode(input)
+    p.faults = try FaultSpec.decode(input.faults, spec: p.platform, baseDirectory: input.baseDirectory)
+    let hostNames = p.platform.hostNames
+    func host(_ item: inout ConfigReader, _ key: String, default index: Int, help: String) throws(ConfigError) -> Int32
+    {
+      let fallback = hostNames[min(index, hostNames.count - 1)]
+      let name = try item.string(key, default: fallback, help: help)
+      guard let h = hostNames.firstIndex(of: name) else {
+        var hint = "a host of the platform, e.g. \(hostNames[0])"
+        if let near = closestMatch(to: name, among: hostNames) { hint = "did you mean '\(near)'? " + hint }
+        throw item.error(key, "no host '\(name)'", hint: hint)
+      }
+      return Int32(h)
+    }
     p.objects = try reader.int("objects", default: 10_000, range: 1...1_000_000, help: "objects in the catalogue")
     p.objectSize = try reader.distribution(
       "object_size", .size, default: .constant(1_048_576),
@@ -62,7 +89,7 @@ public struct CDNParameters: Sendable {
     let edgeItems = try reader.list(
       "edges",
       help:
-        "edge PoPs: {name, cache_size, policy: lru|lfu|fifo, ttl (Cache-Control max-age, 0: none), origin_latency, origin_bandwidth}"
+        "edge PoPs: {name, host, cache_size, policy: lru|lfu|fifo, ttl (Cache-Control max-age, 0: none), origin_latency, origin_bandwidth}"
     )
     guard edgeItems.count <= maxEntries else { throw reader.error("edges", "more than \(maxEntries) edges") }
     for (i, node) in edgeItems.enumerated() {
@@ -77,26 +104,35 @@ public struct CDNParameters: Sendable {
         rawValue: try item.choice("policy", ["lru", "lfu", "fifo"], default: defaultPolicy, help: "eviction policy"))!
       let ttl = try item.duration(
         "ttl", default: .zero, help: "Cache-Control max-age: an entry older than this is refetched (0: none)")
-      let originLatency = try item.duration(
-        "origin_latency", default: .milliseconds(50), range: .zero...SimTime.seconds(60),
-        help: "round trip edge to origin")
-      let bandwidth = try item.quantity(
-        "origin_bandwidth", .bandwidth, default: 1.25e9, range: 125e3...1e15,
-        help: "edge-origin link bandwidth for a miss's transfer (not shared)")
+      guard ttl <= .seconds(31_536_000) else {
+        throw item.error("ttl", "a max-age of \(ttl.formatted) is more than a year", hint: "give at most 365d, or 0")
+      }
+      let originLatency: SimTime? =
+        item.has("origin_latency")
+        ? try item.duration(
+          "origin_latency", range: .zero...SimTime.seconds(60),
+          help: "round trip edge to origin (default: twice the platform's latency between their hosts)") : nil
+      let bandwidth: Double? =
+        item.has("origin_bandwidth")
+        ? try item.quantity(
+          "origin_bandwidth", .bandwidth, range: 125e3...1e15,
+          help: "a miss's transfer as size / this, not shared (default: a transfer over the platform network)") : nil
+      let at = try host(&item, "host", default: i, help: "the edge's host (default: the edges on the first hosts)")
       try item.finish()
       p.edges.append(
         Edge(
           name: name, cacheSize: size, policy: policy, ttl: ttl == .zero ? nil : ttl, originLatency: originLatency,
-          originBandwidth: bandwidth))
+          originBandwidth: bandwidth, host: at))
     }
     if p.edges.isEmpty {
       p.edges = [
         Edge(
           name: "e1", cacheSize: defaultSize, policy: EdgeCache.Policy(rawValue: defaultPolicy)!, ttl: nil,
-          originLatency: .milliseconds(50),
-          originBandwidth: 1.25e9)
+          originLatency: nil, originBandwidth: nil, host: 0)
       ]
     }
+    p.originHost = try host(
+      &reader, "origin_host", default: p.edges.count, help: "the origin's host (default: the host after the edges')")
     let names = p.edges.map(\.name)
     func edgeIndex(_ node: ConfigNode, _ keyPath: String) throws(ConfigError) -> Int {
       guard let text = node.scalarText, let e = names.firstIndex(of: text) else {
@@ -107,7 +143,8 @@ public struct CDNParameters: Sendable {
       return e
     }
     let regionItems = try reader.list(
-      "regions", help: "client regions: {name, rate, edges: [failover order], latency: [round trip to each edge]}")
+      "regions", help: "client regions: {name, host, rate, edges: [failover order], latency: [round trip to each edge]}"
+    )
     guard regionItems.count <= maxEntries else { throw reader.error("regions", "more than \(maxEntries) regions") }
     for (i, node) in regionItems.enumerated() {
       var item = try ConfigReader(node, path: reader.keyPath("regions.\(i)"))
@@ -125,7 +162,8 @@ public struct CDNParameters: Sendable {
         edges.append(index)
       }
       if edges.isEmpty { edges = Array(p.edges.indices) }
-      let latencyNodes = try item.list("latency", help: "round-trip latency to each of its edges (default 10ms each)")
+      let latencyNodes = try item.list(
+        "latency", help: "round-trip latency to each of its edges (default: twice the platform's latency)")
       var latency: [SimTime] = []
       for (j, l) in latencyNodes.enumerated() {
         guard let text = l.scalarText, let t = try? SimTime(parsing: text), t <= .seconds(60) else {
@@ -135,35 +173,29 @@ public struct CDNParameters: Sendable {
         }
         latency.append(t)
       }
-      if latency.isEmpty { latency = Array(repeating: .milliseconds(10), count: edges.count) }
-      guard latency.count == edges.count else {
+      guard latency.isEmpty || latency.count == edges.count else {
         throw item.error(
           "latency", "\(latency.count) latencies for \(edges.count) edges", hint: "give one latency per edge, in order")
       }
+      let at = try host(
+        &item, "host", default: p.edges.count + 1 + i,
+        help: "the host its clients are on (default: the hosts after the origin's)")
       try item.finish()
-      p.regions.append(Region(name: name, rate: rate, edges: edges, latency: latency))
+      p.regions.append(Region(name: name, rate: rate, edges: edges, latency: latency, host: at))
     }
     if p.regions.isEmpty {
-      p.regions = [
-        Region(
-          name: "r1", rate: 100, edges: Array(p.edges.indices),
-          latency: Array(repeating: .milliseconds(10), count: p.edges.count))
-      ]
+      let at = Int32(min(p.edges.count + 1, hostNames.count - 1))
+      p.regions = [Region(name: "r1", rate: 100, edges: Array(p.edges.indices), latency: [], host: at)]
     }
-    p.failures = try events(&reader, "edge_failures", edgeIndex, withDuration: true)
-    p.flushes = try events(&reader, "flushes", edgeIndex, withDuration: false)
+    p.flushes = try events(&reader, "flushes", edgeIndex)
     return p
   }
 
   static func events(
-    _ reader: inout ConfigReader, _ key: String, _ edgeIndex: (ConfigNode, String) throws(ConfigError) -> Int,
-    withDuration: Bool
+    _ reader: inout ConfigReader, _ key: String, _ edgeIndex: (ConfigNode, String) throws(ConfigError) -> Int
   ) throws(ConfigError) -> [EdgeEvent] {
     let items = try reader.list(
-      key,
-      help: withDuration
-        ? "edges down: {edge, at, duration}; its regions fail over, it comes back empty"
-        : "cache purges: {edge, at}")
+      key, help: "cache purges: {edge, at} (an edge's failure is a platform fault on its host)")
     guard items.count <= maxEvents else { throw reader.error(key, "more than \(maxEvents) entries") }
     var out: [EdgeEvent] = []
     for (i, node) in items.enumerated() {
@@ -171,10 +203,8 @@ public struct CDNParameters: Sendable {
       guard let edgeNode = item.node("edge") else { throw item.error(nil, "needs 'edge'", hint: "edge: e1") }
       let edge = try edgeIndex(edgeNode, item.keyPath("edge"))
       let at = try item.duration("at", help: "when")
-      let duration =
-        withDuration ? try item.duration("duration", default: .seconds(60), help: "how long it is down") : .zero
       try item.finish()
-      out.append(EdgeEvent(edge: edge, at: at, duration: duration))
+      out.append(EdgeEvent(edge: edge, at: at))
     }
     return out
   }

@@ -1,20 +1,31 @@
 import Foundation
 import SimKernel
+import SimModel
 import SimPlatform
 
-/// The regions' arrivals, the edges' caches and the origin's pool.
+/// The regions' arrivals, the edges' caches and the origin's pool, on hosts of the platform.
 ///
-/// A request picks an object by Zipf rank and goes to the first edge of its region's list that
-/// is up (none: failed). A hit (in cache and younger than the TTL) is answered after the
-/// region-edge round trip; a miss is inserted into the cache at once (no request coalescing) and
-/// fetched through the origin's FIFO pool, answered after the round trips, the origin's queue and
-/// service, and the object's transfer over the edge-origin link. Churn rotates the rank ring: a
-/// new object (a recycled slot with a fresh size, purged from every cache) takes rank 1.
-final class CDNSimulation: EventHandler, ServerPoolObserver {
+/// A request picks an object by Zipf rank and goes to the first edge of its region's list whose
+/// host is up and reachable from the region's (none: failed). A hit (in cache and younger than the
+/// TTL) is answered after the region-edge round trip; a miss is inserted into the cache at once
+/// (no request coalescing) and fetched through the origin's FIFO pool (on the origin's host),
+/// answered after the round trips, the origin's queue and service, and the object's transfer
+/// from the origin's host to the edge's over the platform network (or size / origin_bandwidth).
+/// An edge's host going down fails its regions over to their next edge; it comes back empty.
+/// Churn rotates the rank ring: a new object (a recycled slot with a fresh size, purged from
+/// every cache) takes rank 1.
+final class CDNSimulation: EventHandler, ServerPoolObserver, PlatformObserver, ActivityObserver, PlatformWorkload {
   enum Kind: Int32 {
     case arrival = 0
-    case warmup, sample, edgeDown, edgeUp, flush, churn
+    case warmup, sample, flush, churn
   }
+
+  unowned let platform: Platform
+  unowned let simulator: Simulator
+  let measuredSeconds: Double
+  /// Round trips region r -> its k-th edge, and edge e -> origin.
+  var regionRTT: [[SimTime]]
+  var originRTT: [SimTime]
 
   let p: CDNParameters
   let arrivals: RandomStream
@@ -30,8 +41,9 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
   var size: [Double]
   /// Rank r is the object in slot (rankHead + r) mod objects.
   var rankHead = 0
-  // In-flight origin fetches: (region, start, fixed part of the latency); slots reused.
-  var fetches: [(region: Int, start: SimTime, extra: SimTime)] = []
+  // In-flight origin fetches: (region, edge, object, start, fixed part of the latency); slots reused.
+  var fetches: [(region: Int, edge: Int, object: Int, start: SimTime, extra: SimTime)] = []
+  var warmupEnd = SimTime.zero
   var freeFetches: [Int] = []
   // Statistics after the warm-up.
   var requests = 0
@@ -49,10 +61,24 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
   var intervalHits = 0
   var intervalOrigin = 0
   var series = TimeSeries()
+  var timeseries: TimeSeries { series }
   let sampleInterval: SimTime?
 
-  init(_ p: CDNParameters, context: RunContext, simulator: Simulator) {
+  init(_ p: CDNParameters, context: RunContext, simulator: Simulator, platform: Platform) {
     self.p = p
+    self.platform = platform
+    self.simulator = simulator
+    measuredSeconds = context.measuredSeconds
+    warmupEnd = context.warmup
+    let edgeHost = p.edges.map { HostID($0.host) }
+    let origin = HostID(p.originHost)
+    regionRTT = p.regions.map { region in
+      region.latency.isEmpty
+        ? region.edges.map { e in platform.latency(from: HostID(region.host), to: edgeHost[e]) * 2 } : region.latency
+    }
+    originRTT = p.edges.indices.map { e in
+      p.edges[e].originLatency ?? platform.latency(from: edgeHost[e], to: origin) * 2
+    }
     arrivals = context.streams.stream("cdn.arrivals")
     picks = context.streams.stream("cdn.objects")
     sizes = context.streams.stream("cdn.sizes")
@@ -60,9 +86,9 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
     churn = context.streams.stream("cdn.churn")
     // Positive, finite weights: the table cannot refuse them.
     table = try! DiscreteTable(weights: (0..<p.objects).map { pow(Double($0 + 1), -p.zipfExponent) })
-    pool = ServerPool(servers: p.originServers, simulator: simulator)
+    pool = ServerPool(servers: p.originServers, simulator: simulator, on: origin, platform: platform)
     caches = p.edges.map { EdgeCache(capacity: $0.cacheSize, policy: $0.policy, objects: p.objects) }
-    up = Array(repeating: true, count: p.edges.count)
+    up = edgeHost.map { platform.isUp($0) }
     size = []
     edgeRequests = Array(repeating: 0, count: p.edges.count)
     edgeHits = edgeRequests
@@ -78,12 +104,10 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
     if context.warmup > .zero { simulator.schedule(at: context.warmup, to: me, kind: Kind.warmup.rawValue) }
     if let interval = sampleInterval { simulator.schedule(after: interval, to: me, kind: Kind.sample.rawValue) }
     let horizon = context.duration
-    for f in p.failures where f.at < horizon {
-      simulator.schedule(at: f.at, to: me, kind: Kind.edgeDown.rawValue, payload: Int64(f.edge))
-      if f.duration < horizon - f.at {
-        simulator.schedule(at: f.at + f.duration, to: me, kind: Kind.edgeUp.rawValue, payload: Int64(f.edge))
-      }
-    }
+    platform.addObserver(self)
+    platform.assignRole("edge", hosts: edgeHost)
+    platform.assignRole("origin", hosts: [origin])
+    platform.assignRole("client", hosts: p.regions.map { HostID($0.host) })
     for f in p.flushes where f.at < horizon {
       simulator.schedule(at: f.at, to: me, kind: Kind.flush.rawValue, payload: Int64(f.edge))
     }
@@ -117,6 +141,7 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
       latency = LatencyHistogram()
       for r in p.regions.indices { regionLatency[r] = LatencyHistogram() }
       pool.resetStatistics()
+      platform.resetStatistics()
     case .sample:
       let seconds = sampleInterval!.seconds
       series.append(
@@ -125,12 +150,6 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
       series.append(time: now, metric: "cdn.origin_load", value: Double(intervalOrigin) / seconds)
       (intervalRequests, intervalHits, intervalOrigin) = (0, 0, 0)
       simulator.schedule(after: sampleInterval!, to: me, kind: Kind.sample.rawValue)
-    case .edgeDown:
-      up[Int(event.payload)] = false
-    case .edgeUp:
-      let e = Int(event.payload)
-      up[e] = true
-      caches[e].flush()
     case .flush:
       caches[Int(event.payload)].flush()
     case .churn:
@@ -144,7 +163,11 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
   func request(region r: Int, now: SimTime) {
     let region = p.regions[r]
     let object = (rankHead + picks.discrete(table)) % p.objects
-    guard let k = region.edges.firstIndex(where: { up[$0] }) else {
+    let client = HostID(region.host)
+    // Clients on a host that is down send nothing.
+    guard platform.isUp(client) else { return }
+    guard let k = region.edges.firstIndex(where: { up[$0] && platform.reachable(client, HostID(p.edges[$0].host)) })
+    else {
       failed += 1
       return
     }
@@ -165,20 +188,27 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
       bytesHit += bytesOf
       edgeHits[e] += 1
       edgeBytesHit[e] += bytesOf
-      latency.record(region.latency[k])
-      regionLatency[r].record(region.latency[k])
+      latency.record(regionRTT[r][k])
+      regionLatency[r].record(regionRTT[r][k])
       return
     }
     intervalOrigin += 1
     cache.insert(object, size: bytesOf, now: now)
-    let extra = region.latency[k] + edge.originLatency + SimTime(seconds: bytesOf / edge.originBandwidth)
+    // Fixed legs: the region's round trip, and the edge-origin round trip (with a platform
+    // transfer, only the request's leg: the transfer carries the answer's).
+    let extra: SimTime
+    if let bandwidth = edge.originBandwidth {
+      extra = regionRTT[r][k] + originRTT[e] + SimTime(seconds: bytesOf / bandwidth)
+    } else {
+      extra = regionRTT[r][k] + SimTime(nanoseconds: originRTT[e].nanoseconds / 2)
+    }
     let slot: Int
     if let free = freeFetches.popLast() {
       slot = free
-      fetches[slot] = (r, now, extra)
+      fetches[slot] = (r, e, object, now, extra)
     } else {
       slot = fetches.count
-      fetches.append((r, now, extra))
+      fetches.append((r, e, object, now, extra))
     }
     pool.submit(service: p.originService.sampleTime(service), tag: Int64(slot), observer: self)
   }
@@ -186,18 +216,58 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
   func requestServed(tag: Int64, waited: SimTime, in simulator: Simulator) {
     let slot = Int(tag)
     let f = fetches[slot]
+    guard p.edges[f.edge].originBandwidth == nil else {
+      answered(slot, at: simulator.now)
+      return
+    }
+    platform.transfer(
+      bytes: size[f.object], from: HostID(p.originHost), to: HostID(p.edges[f.edge].host), observer: self, tag: tag)
+  }
+
+  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {
+    answered(Int(tag), at: simulator.now)
+  }
+
+  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {
+    lost(Int(tag), at: simulator.now)
+  }
+
+  func requestDropped(tag: Int64, reason: FailureReason, in simulator: Simulator) {
+    lost(Int(tag), at: simulator.now)
+  }
+
+  /// A miss answered: its latency, counted if it started after the warm-up.
+  func answered(_ slot: Int, at now: SimTime) {
+    let f = fetches[slot]
     freeFetches.append(slot)
-    let total = simulator.now - f.start + f.extra
+    guard f.start >= warmupEnd else { return }
+    let total = now - f.start + f.extra
     latency.record(total)
     regionLatency[f.region].record(total)
   }
 
-  func requestDropped(tag: Int64, reason: FailureReason, in simulator: Simulator) {
-    freeFetches.append(Int(tag))
+  /// A miss lost with the origin's host or on its way back: the request failed.
+  func lost(_ slot: Int, at now: SimTime) {
+    let f = fetches[slot]
+    freeFetches.append(slot)
+    guard f.start >= warmupEnd else { return }
     failed += 1
+    requests -= 1
+    edgeRequests[f.edge] -= 1
+    bytes -= size[f.object]
+    edgeBytes[f.edge] -= size[f.object]
   }
 
-  func metrics(context: RunContext, now: SimTime) -> Metrics {
+  /// An edge's host down: its regions fail over; back up: it starts empty.
+  func hostChanged(_ host: HostID, up isUp: Bool, in simulator: Simulator) {
+    for (e, edge) in p.edges.enumerated() where edge.host == host.index {
+      up[e] = isUp
+      if isUp { caches[e].flush() }
+    }
+  }
+
+  func metrics() -> Metrics {
+    let now = simulator.now
     var m = Metrics()
     let misses = requests - hits
     m.set("cdn.requests", Double(requests + failed))
@@ -224,7 +294,7 @@ final class CDNSimulation: EventHandler, ServerPoolObserver {
       m.set("cdn.latency_p50.\(region.name)", h.percentile(50))
       m.set("cdn.latency_p99.\(region.name)", h.percentile(99))
     }
-    m.set("cdn.origin_rate", Double(misses) / context.measuredSeconds)
+    m.set("cdn.origin_rate", Double(misses) / measuredSeconds)
     m.set("cdn.origin_utilisation", pool.busyServers.average(until: now) / Double(p.originServers))
     var che = Double.nan
     var fifo = Double.nan

@@ -16,7 +16,8 @@ import Testing
         name: "e1", cacheSize: capacity, policy: policy, ttl: nil, originLatency: .milliseconds(50),
         originBandwidth: 1e9)
     ]
-    p.regions = [.init(name: "r1", rate: 10_000, edges: [0], latency: [.milliseconds(10)])]
+    p.regions = [.init(name: "r1", rate: 10_000, edges: [0], latency: [.milliseconds(10)], host: 2)]
+    p.originHost = 1
     return p
   }
 
@@ -78,19 +79,20 @@ import Testing
     #expect(lfu > lru + 0.02 && lru > fifo + 0.01, "lfu \(lfu) lru \(lru) fifo \(fifo)")
   }
 
-  /// Two regions on two edges; e1 down for 2 s: west fails over to e2 (cold for it), e1 comes back
-  /// empty. The hit ratio falls, nothing fails while e2 is up, and with no e2 to fail over to
-  /// west's requests in the outage fail (about rate x 2 s).
+  /// Two regions on two edges; e1's host down for 2 s (a platform fault): west fails over to e2
+  /// (cold for it), e1 comes back empty. The hit ratio falls, nothing fails while e2 is up, and
+  /// with no e2 to fail over to west's requests in the outage fail (about rate x 2 s).
   @Test func edgeFailureFailsOverAndNeverRaisesTheHitRatio() throws {
     var p = Self.irm(objects: 2000, alpha: 0.8, capacity: 200, policy: .lru)
     p.edges.append(p.edges[0])
     p.edges[1].name = "e2"
+    p.edges[1].host = 3
     p.regions = [
-      .init(name: "west", rate: 2000, edges: [0, 1], latency: [.milliseconds(10), .milliseconds(40)]),
-      .init(name: "east", rate: 2000, edges: [1, 0], latency: [.milliseconds(10), .milliseconds(40)]),
+      .init(name: "west", rate: 2000, edges: [0, 1], latency: [.milliseconds(10), .milliseconds(40)], host: 4),
+      .init(name: "east", rate: 2000, edges: [1, 0], latency: [.milliseconds(10), .milliseconds(40)], host: 5),
     ]
     let healthy = try Self.run(p)
-    p.failures = [.init(edge: 0, at: .seconds(5), duration: .seconds(2))]
+    p.faults = [.hostCrash(at: .seconds(5), host: 0, duration: .seconds(2))]
     let failed = try Self.run(p)
     #expect(failed["cdn.hit_ratio"]! < healthy["cdn.hit_ratio"]!)
     #expect(failed["cdn.failed"] == 0)
@@ -106,12 +108,55 @@ import Testing
   @Test func flushAndTTLCostHits() throws {
     var p = Self.irm(objects: 2000, alpha: 0.8, capacity: 200, policy: .lru)
     let base = try Self.run(p)["cdn.hit_ratio"]!
-    p.flushes = [.init(edge: 0, at: .seconds(5), duration: .zero)]
+    p.flushes = [.init(edge: 0, at: .seconds(5))]
     #expect(try Self.run(p)["cdn.hit_ratio"]! < base)
     p.flushes = []
     p.edges[0].ttl = .milliseconds(10)
     let ttl = try Self.run(p)["cdn.hit_ratio"]!
     #expect(ttl < base - 0.05, "ttl \(ttl) base \(base)")
+  }
+
+  /// New objects taking the top ranks (churn) cost hits: each is a compulsory miss and pushes
+  /// the cached ones down; the same seed gives the same metrics.
+  @Test func churnCostsHitsAndRunsAreDeterministic() throws {
+    var p = Self.irm(objects: 2000, alpha: 0.8, capacity: 200, policy: .lru)
+    let base = try Self.run(p)
+    #expect(try Self.run(p) == base)
+    p.churnRate = 500
+    let churned = try Self.run(p)["cdn.hit_ratio"]!
+    #expect(churned < base["cdn.hit_ratio"]! - 0.01, "churn \(churned) base \(base["cdn.hit_ratio"]!)")
+  }
+
+  /// One object asked for at rate 100/s with a max-age of 100 ms: each miss is followed by the
+  /// requests of the next 100 ms (10 on average) as hits, so the hit ratio is
+  /// lambda T / (1 + lambda T) = 10/11 (renewal: one miss a cycle).
+  @Test func ttlExpiryGivesLambdaTOverOnePlusLambdaT() throws {
+    var p = Self.irm(objects: 1, alpha: 0, capacity: 1, policy: .lru)
+    p.regions[0].rate = 100
+    p.edges[0].ttl = .milliseconds(100)
+    var samples: [Double] = []
+    for r in 0..<4 { samples.append(try Self.run(p, replication: r, seconds: 500, warmup: 0)["cdn.hit_ratio"]!) }
+    let ci = ConfidenceInterval(samples: samples)
+    #expect(abs(ci.mean - 10.0 / 11) <= max(ci.halfWidth, 0.003), "\(ci)")
+  }
+
+  /// A miss over the platform network, by hand (links of 25 us; 1.25e9 B/s host links): the
+  /// region's round trip inside rack1 (2 x 2 links) 0.1 ms + the request's leg to the origin in
+  /// rack2 (host link, two uplinks, host link) 0.1 ms + 1 ms service + 1e6 / 1.25e9 s = 0.8 ms +
+  /// the answer's 0.1 ms = 2.1 ms.
+  @Test func aMissCrossesThePlatformNetwork() throws {
+    var p = Self.irm(objects: 1, alpha: 0, capacity: 0, policy: .lru)
+    p.objectSize = .constant(1e6)
+    p.regions[0].rate = 1
+    p.regions[0].latency = []
+    p.edges[0].originLatency = nil
+    p.edges[0].originBandwidth = nil
+    p.platform.hostLink = 1.25e9
+    p.originHost = 4
+    p.originService = .constant(0.001)
+    let m = try Self.run(p, seconds: 100, warmup: 0)
+    #expect(m["cdn.hits"] == 0 && m["cdn.misses"]! > 50)
+    #expect(abs(m["cdn.latency_mean"]! - 0.0021) < 2e-5, "\(m["cdn.latency_mean"]!)")
   }
 
   @Test func cacheNeverHoldsMoreThanItsSize() {
