@@ -24,7 +24,7 @@ func model(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
 
 let shippedModels = [
   "SimQueueing", "SimPHOLD", "SimTransfer", "SimBroker", "SimQuorum", "SimHDFS", "SimMapReduce", "SimSpark",
-  "SimStream", "SimLambdaKappa", "SimShards",
+  "SimStream", "SimLambdaKappa", "SimShards", "SimCDN",
 ]
 
 let package = Package(
@@ -89,6 +89,7 @@ let package = Package(
     model("SimLambdaKappa", ["SimKernel", "SimPlatform", "SimHDFS", "SimMapReduce", "SimSpark", "SimStream"]),
     // The sharded store: hash, consistent-hash and range partitioning, rebalancing, hotspots.
     model("SimShards", ["SimKernel", "SimPlatform"]),
+    model("SimCDN", ["SimKernel", "SimPlatform"]),
     // The models BDSim ships (ShippedModels.all).
     .target(
       name: "SimModels",

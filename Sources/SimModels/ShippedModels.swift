@@ -1,4 +1,5 @@
 import SimBroker
+import SimCDN
 import SimHDFS
 import SimLambdaKappa
 import SimMapReduce
@@ -26,5 +27,6 @@ public enum ShippedModels {
     AnyModel(StreamModel.self),
     AnyModel(LambdaKappaModel.self),
     AnyModel(ShardsModel.self),
+    AnyModel(CDNModel.self),
   ]
 }
