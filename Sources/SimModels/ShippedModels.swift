@@ -6,6 +6,7 @@ import SimModel
 import SimPHOLD
 import SimQueueing
 import SimQuorum
+import SimService
 import SimSpark
 import SimStream
 import SimTransfer
@@ -24,5 +25,6 @@ public enum ShippedModels {
     AnyModel(SparkModel.self),
     AnyModel(StreamModel.self),
     AnyModel(LambdaKappaModel.self),
+    AnyModel(ServiceModel.self),
   ]
 }
