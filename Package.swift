@@ -24,7 +24,7 @@ func model(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
 
 let shippedModels = [
   "SimQueueing", "SimPHOLD", "SimTransfer", "SimBroker", "SimQuorum", "SimHDFS", "SimMapReduce", "SimSpark",
-  "SimStream", "SimLambdaKappa", "SimShards", "SimCDN",
+  "SimStream", "SimLambdaKappa", "SimShards", "SimCDN", "SimService",
 ]
 
 let package = Package(
@@ -80,6 +80,7 @@ let package = Package(
     model("SimTransfer", ["SimKernel", "SimPlatform"]),
     model("SimBroker", ["SimKernel", "SimPlatform"]),
     model("SimQuorum", ["SimKernel", "SimPlatform"]),
+    model("SimService", ["SimKernel", "SimPlatform"]),
     model("SimHDFS", ["SimKernel", "SimPlatform"]),
     model("SimMapReduce", ["SimKernel", "SimPlatform", "SimHDFS"]),
     model("SimSpark", ["SimKernel", "SimPlatform", "SimHDFS"]),

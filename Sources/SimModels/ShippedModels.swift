@@ -7,6 +7,7 @@ import SimModel
 import SimPHOLD
 import SimQueueing
 import SimQuorum
+import SimService
 import SimShards
 import SimSpark
 import SimStream
@@ -28,5 +29,6 @@ public enum ShippedModels {
     AnyModel(LambdaKappaModel.self),
     AnyModel(ShardsModel.self),
     AnyModel(CDNModel.self),
+    AnyModel(ServiceModel.self),
   ]
 }
