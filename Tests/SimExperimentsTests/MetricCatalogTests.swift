@@ -54,7 +54,7 @@ import Testing
   /// platform model's.
   @Test func onlyModelsThatJudgeASteadyStateListItsVerdict() {
     let judging = Set(ShippedModels.all.filter { $0.catalog.info("steady_state.ok") != nil }.map(\.name))
-    #expect(judging == ["queueing", "broker", "quorum", "stream"])
+    #expect(judging == ["queueing", "broker", "quorum", "stream", "shards", "service"])
     for name in ["mapreduce", "spark", "hdfs", "transfer", "lambda-kappa"] {
       let model = ShippedModels.all.first { $0.name == name }
       #expect(model?.catalog.info("role.datanode.disk")?.kind == .fraction, "\(name): role metrics")
