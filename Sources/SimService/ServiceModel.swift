@@ -27,7 +27,7 @@ public enum ServiceModel: SimulationModel {
       "after the warm-up: made; answered; rejected (no instance in rotation, or an instance's queue_limit full);"
         + " failed (sent to a dead or terminated instance, or lost in it); still on their way at the end"
         + " (series: rejected and failed in each interval)"),
-    MetricInfo(["service.throughput"], .rate, "requests answered per second"),
+    MetricInfo(["service.throughput"], .rate, unit: "requests/s", "requests answered per second"),
     MetricInfo(["service.sessions_lost"], .count, unit: "sessions", "sticky: live sessions whose instance lost them"),
     MetricInfo(
       ["service.utilization", "service.utilization_mean", "service.utilization_min", "service.utilization_max"],
