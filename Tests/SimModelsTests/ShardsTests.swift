@@ -110,7 +110,7 @@ func runShards(_ p: ShardsParameters, seed: UInt64 = 1, seconds: Int64 = 10) thr
   /// done, and every byte moved is a moved key's value.
   @Test func rangeSplitsKeepEveryKeyOnOneShard() throws {
     var p = shardsParameters(.range, shards: 3)
-    p.key_distributionHotset()
+    p.useHotsetPopularity()
     p.splitSize = 20_000_000  // 20k keys x 4 KiB = 82 MB over 3 ranges: each splits by size
     p.splitLoad = 800
     p.splitCheckInterval = .seconds(1)
@@ -202,5 +202,5 @@ func runShards(_ p: ShardsParameters, seed: UInt64 = 1, seconds: Int64 = 10) thr
 }
 
 extension ShardsParameters {
-  fileprivate mutating func key_distributionHotset() { popularity = .hotset }
+  fileprivate mutating func useHotsetPopularity() { popularity = .hotset }
 }
