@@ -27,7 +27,7 @@ public struct ShardMap: Sendable {
   /// Consistent hashing: every slot's tokens (drawn once, so a shard comes back with the same
   /// ones), and the ring of the active shards' tokens, sorted.
   let tokens: [[UInt64]]
-  private(set) var ring: [(token: UInt64, shard: Int32)] = []
+  private(set) var ring = TokenRing()
   /// Range partitioning: the first key of each range (ascending, the first is 0) and its shard.
   public private(set) var rangeStart: [Int] = []
   public private(set) var rangeShard: [Int32] = []
@@ -61,8 +61,7 @@ public struct ShardMap: Sendable {
   }
 
   mutating func rebuildRing() {
-    ring = active.flatMap { shard in tokens[Int(shard)].map { ($0, shard) } }
-    ring.sort { $0.token < $1.token || ($0.token == $1.token && $0.shard < $1.shard) }
+    ring = TokenRing(members: active) { tokens[Int($0)] }
   }
 
   /// The owner of one key under this map.
@@ -71,14 +70,7 @@ public struct ShardMap: Sendable {
     case .hash:
       return active[KeyPartitioning.partition(ofKey: key, partitions: active.count)]
     case .consistent:
-      let position = Self.position(ofKey: key)
-      var lo = 0
-      var hi = ring.count
-      while lo < hi {
-        let mid = (lo + hi) / 2
-        if ring[mid].token < position { lo = mid + 1 } else { hi = mid }
-      }
-      return ring[lo % ring.count].shard
+      return ring.member(at: Self.position(ofKey: key))!
     case .range:
       return rangeShard[range(of: key)]
     }
