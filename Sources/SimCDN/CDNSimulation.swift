@@ -44,7 +44,7 @@ final class CDNSimulation: EventHandler, ServerPoolObserver, PlatformObserver, A
   // In-flight origin fetches: (region, edge, object, start, fixed part of the latency); slots reused.
   var fetches: [(region: Int, edge: Int, object: Int, start: SimTime, extra: SimTime)] = []
   var warmupEnd = SimTime.zero
-  var freeFetches: [Int] = []
+  var freeFetches: [Int32] = []
   // Statistics after the warm-up.
   var requests = 0
   var hits = 0
@@ -202,14 +202,7 @@ final class CDNSimulation: EventHandler, ServerPoolObserver, PlatformObserver, A
     } else {
       extra = regionRTT[r][k] + SimTime(nanoseconds: originRTT[e].nanoseconds / 2)
     }
-    let slot: Int
-    if let free = freeFetches.popLast() {
-      slot = free
-      fetches[slot] = (r, e, object, now, extra)
-    } else {
-      slot = fetches.count
-      fetches.append((r, e, object, now, extra))
-    }
+    let slot = fetches.store((r, e, object, now, extra), reusing: &freeFetches)
     pool.submit(service: p.originService.sampleTime(service), tag: Int64(slot), observer: self)
   }
 
@@ -239,7 +232,7 @@ final class CDNSimulation: EventHandler, ServerPoolObserver, PlatformObserver, A
   /// A miss answered: its latency, counted if it started after the warm-up.
   func answered(_ slot: Int, at now: SimTime) {
     let f = fetches[slot]
-    freeFetches.append(slot)
+    freeFetches.append(Int32(slot))
     guard f.start >= warmupEnd else { return }
     let total = now - f.start + f.extra
     latency.record(total)
@@ -249,7 +242,7 @@ final class CDNSimulation: EventHandler, ServerPoolObserver, PlatformObserver, A
   /// A miss lost with the origin's host or on its way back: the request failed.
   func lost(_ slot: Int, at now: SimTime) {
     let f = fetches[slot]
-    freeFetches.append(slot)
+    freeFetches.append(Int32(slot))
     guard f.start >= warmupEnd else { return }
     failed += 1
     requests -= 1

@@ -89,6 +89,15 @@ public final class Simulator {
     return EntityID(Int32(handlers.count - 1))
   }
 
+  /// Lets go of every registered entity, for the end of a run whose results have been read: an
+  /// entity that holds the simulator strongly (a closure capturing it) would otherwise keep the
+  /// simulator, and with it every entity of the run, alive after the run. Nothing may be
+  /// scheduled or run afterwards.
+  public func releaseEntities() {
+    handlers.removeAll()
+    dispatch.removeAll()
+  }
+
   /// Schedules an event at an absolute time, which must not be in the past.
   ///
   /// Events at the same `time` fire in the order they were scheduled (the sequence number is

@@ -41,5 +41,7 @@ public func runOnPlatform(
   for sample in platform.faultLog.samples {
     series.append(time: sample.time, metric: sample.metric, value: sample.value)
   }
+  // The run is read: no reference cycle through the simulator outlives it.
+  simulator.releaseEntities()
   return RunOutput(metrics: metrics, timeseries: series)
 }

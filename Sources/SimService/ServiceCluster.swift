@@ -229,14 +229,7 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
     let counted = simulator.now >= warmup
     if counted { offered += 1 }
     let request = Request(client: Int32(client), session: Int32(session), start: simulator.now, counted: counted)
-    let slot: Int32
-    if let free = freeRequests.popLast() {
-      slot = free
-      requests[Int(slot)] = request
-    } else {
-      requests.append(request)
-      slot = Int32(requests.count - 1)
-    }
+    let slot = requests.store(request, reusing: &freeRequests)
     simulator.schedule(after: clientLatency[client], to: me, kind: Kind.atBalancer.rawValue, payload: Int64(slot))
   }
 
