@@ -27,6 +27,7 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
   enum State: UInt8 {
     /// No instance on the host (never launched, terminated, or its host died and was noticed).
     case off
+    /// Launched: booting for `startup_time`, then in the balancer's initial health checks.
     case starting
     case running
     /// Out of rotation, finishing its in-flight requests.
@@ -72,6 +73,12 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
   var generation: [Int32] = []
   var healthy: [Bool] = []
   var failedChecks: [Int] = []
+  /// A starting instance's process is up (it answers health checks), the checks it has passed in
+  /// a row, and how many it needs to enter the rotation (1 when new, `healthy_threshold` when
+  /// an unhealthy instance's host has come back).
+  var booted: [Bool] = []
+  var passedChecks: [Int] = []
+  var checksNeeded: [Int] = []
   /// Requests in the instance (queued or in service), and outstanding at the balancer.
   var inSystem: [Int] = []
   var outstanding: [Int] = []
@@ -155,6 +162,9 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
     generation = Array(repeating: 0, count: n)
     healthy = Array(repeating: true, count: n)
     failedChecks = Array(repeating: 0, count: n)
+    booted = Array(repeating: false, count: n)
+    passedChecks = failedChecks
+    checksNeeded = Array(repeating: 1, count: n)
     inSystem = Array(repeating: 0, count: n)
     outstanding = inSystem
     busyArea = Array(repeating: 0, count: n)
@@ -171,6 +181,8 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
     }
     // The initial instances are up and in rotation at time 0.
     desired = p.instances
+    // Pool hosts with no instance are not provisioned (billed) until one is launched on them.
+    for i in 0..<n { platform.setProvisioned(HostID(Int32(i)), false) }
     for i in 0..<p.instances where platform.isUp(HostID(Int32(i))) { setState(i, .running) }
     rebuildRotation()
     scheduleArrival()
@@ -257,8 +269,11 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
     guard let instance = choose(session: session) else { return reject(slot) }
     if p.sessionMode == .sticky {
       let bound = binding[session]
-      if bound >= 0, bound != instance, simulator.now - lastAccess[session] < p.sessionTimeout {
-        // The session's state is on another instance: it starts again here.
+      if bound >= 0, bound != instance, state[Int(bound)] != .dead,
+        simulator.now - lastAccess[session] < p.sessionTimeout
+      {
+        // The session's state is on another live instance (a ring that changed): it starts again
+        // here. (One bound to a dead instance was counted when it died, or never had state there.)
         if requests[Int(slot)].counted { sessionsLost += 1 }
       }
       binding[session] = instance
@@ -399,7 +414,10 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
     let old = state[i]
     state[i] = new
     let now = simulator.now
-    if isBilled(old) != isBilled(new) { billed.add(isBilled(new) ? 1 : -1, at: now) }
+    if isBilled(old) != isBilled(new) {
+      billed.add(isBilled(new) ? 1 : -1, at: now)
+      platform.setProvisioned(HostID(Int32(i)), isBilled(new))
+    }
     if (old == .running) != (new == .running) { ready.add(new == .running ? 1 : -1, at: now) }
   }
 
@@ -424,20 +442,26 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
     }
   }
 
-  func launch(_ i: Int) {
+  /// Starts an instance on pool host `i`; it enters the rotation once ready and past `checks`
+  /// health checks in a row.
+  func launch(_ i: Int, checks: Int = 1) {
     generation[i] = (generation[i] + 1) & 0xFF_FFFF
     healthy[i] = true
     failedChecks[i] = 0
+    booted[i] = false
+    passedChecks[i] = 0
+    checksNeeded[i] = checks
     setState(i, .starting)
     simulator.schedule(
       after: p.startupTime.sampleTime(startupStream), to: me, kind: Kind.ready.rawValue,
       payload: Int64(i) << 24 | Int64(generation[i]))
   }
 
+  /// The process is up: it passes health checks from now on (ALB: a newly registered target
+  /// must pass one before it gets traffic).
   func becameReady(_ i: Int, generation g: Int32) {
     guard state[i] == .starting, generation[i] == g else { return }
-    setState(i, .running)
-    rebuildRotation()
+    booted[i] = true
   }
 
   func drain(_ i: Int) {
@@ -472,8 +496,15 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
       }
       reconcile()
     } else if state[i] == .dead {
-      // The host came back before health checks noticed: the process is gone; a new one may launch.
-      terminate(i)
+      if p.replaceUnhealthy {
+        // The process is gone; the controller launches a new one (here or elsewhere).
+        terminate(i)
+      } else {
+        // A registered target whose host rebooted: the service starts again on it, and the
+        // balancer puts it back after `healthy_threshold` passed checks if it had taken it out.
+        launch(i, checks: healthy[i] ? 1 : p.healthyThreshold)
+        rebuildRotation()
+      }
     } else {
       reconcile()
     }
@@ -485,16 +516,26 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
     reconcile()
   }
 
-  /// ELB-style active checks: an instance failing `unhealthy_threshold` in a row leaves the
-  /// rotation (a dead one is terminated and replaced).
+  /// ELB-style active checks: a dead instance failing `unhealthy_threshold` in a row leaves the
+  /// rotation (and is terminated and replaced, unless `replace_unhealthy` is off: then it stays
+  /// registered, out of rotation); a starting instance whose process is up enters the rotation
+  /// after the checks it needs.
   func healthCheck() {
-    for i in 0..<p.maxInstances where state[i] == .dead {
-      failedChecks[i] += 1
-      if failedChecks[i] >= p.unhealthyThreshold {
+    var changed = false
+    for i in 0..<p.maxInstances {
+      if state[i] == .dead, healthy[i] {
+        failedChecks[i] += 1
+        guard failedChecks[i] >= p.unhealthyThreshold else { continue }
         healthy[i] = false
-        terminate(i)
+        if p.replaceUnhealthy { terminate(i) } else { changed = true }
+      } else if state[i] == .starting, booted[i] {
+        passedChecks[i] += 1
+        guard passedChecks[i] >= checksNeeded[i] else { continue }
+        setState(i, .running)
+        changed = true
       }
     }
+    if changed { rebuildRotation() }
   }
 
   /// Launches (lowest free host first) or drains (newest first) to keep `desired` instances

@@ -74,6 +74,10 @@ public struct ServiceParameters: Sendable, Equatable {
   public var healthCheckInterval = SimTime.seconds(30)
   public var unhealthyThreshold = 2
   public var healthyThreshold = 5
+  /// An instance the health checks took out is terminated and a replacement launched (an Auto
+  /// Scaling group with ELB health checks, a Kubernetes controller); false: it stays registered
+  /// and is put back when its host returns (a static target group).
+  public var replaceUnhealthy = true
   /// nil: a fixed count of instances (failed ones replaced).
   public var autoscaling: Autoscaling?
   public var startupTime = Distribution.constant(30)
@@ -180,7 +184,12 @@ public struct ServiceParameters: Sendable, Equatable {
       help: "failed checks in a row before an instance is taken out (ELB UnhealthyThresholdCount, default 2)")
     p.healthyThreshold = try reader.int(
       "healthy_threshold", default: 5, range: 1...1000,
-      help: "passed checks in a row before a recovered instance is put back (ELB HealthyThresholdCount, default 5)")
+      help: "passed checks in a row before an instance taken out is put back (ELB HealthyThresholdCount, default 5;"
+        + " a new instance needs one, as on an ALB)")
+    p.replaceUnhealthy = try reader.bool(
+      "replace_unhealthy", default: true,
+      help: "an instance taken out by the checks is terminated and replaced (an Auto Scaling group with ELB health"
+        + " checks); false: it stays registered and returns with its host (a static target group)")
     p.startupTime = try reader.distribution(
       "startup_time", .duration, default: .constant(30), baseDirectory: input.baseDirectory,
       help: "from launch to ready (a new instance serves nothing before)")

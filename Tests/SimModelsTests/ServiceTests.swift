@@ -83,3 +83,103 @@ func runService(_ p: ServiceParameters, seconds: Int64, seed: UInt64 = 1) throws
     #expect(moved > 1500 && moved < 3500)  // about a quarter
   }
 }
+
+/// Failures, sticky sessions, health checks and autoscaling.
+@Suite struct ServiceFailureTests {
+  /// 4 instances, random routing at 200/s, checks every 10 s; instance 0's host dies for good at
+  /// 20.5 s. Checks at 30 s and 40 s fail: out of rotation at 40 s. Until then a quarter of the
+  /// requests go to it and fail: 50/s x 19.5 s = 975. Afterwards 3 instances at 66.7/s each are
+  /// M/M/1 with mean 1/(100 - 66.7) = 30 ms, before 20 ms: weighted by the answers over the
+  /// measured 5...100 s, (3100 x 20 + 2925 x 20 + 12000 x 30) / 18025 = 26.7 ms.
+  @Test func aFailedInstanceFailsRequestsUntilTheChecksNotice() throws {
+    var p = serviceParameters(instances: 4, policy: .random, rate: 200)
+    p.healthCheckInterval = .seconds(10)
+    let healthy = try runService(p, seconds: 100)
+    p.faults = [.hostCrash(at: .milliseconds(20_500), host: 0, duration: nil)]
+    let m = try runService(p, seconds: 100)
+    #expect(abs(m["service.failed"]! - 975) / 975 < 0.1)
+    #expect(abs(m["service.latency_mean"]! - 0.02667) / 0.02667 < 0.1)
+    // A failure never makes the service faster.
+    #expect(m["service.latency_mean"]! > healthy["service.latency_mean"]!)
+    #expect(m["service.latency_p99"]! > healthy["service.latency_p99"]!)
+    #expect(healthy["service.failed"] == 0)
+    #expect(
+      m["service.requests"]! == m["service.served"]! + m["service.rejected"]! + m["service.failed"]!
+        + m["service.in_flight"]!)
+  }
+
+  /// Sticky sessions: the ~400/4 = 100 live sessions bound to the instance that dies are lost
+  /// (Binomial(400, 1/4): sd 8.7); with the state in a store, none is.
+  @Test func stickySessionsAreLostWithTheirInstance() throws {
+    var p = serviceParameters(instances: 4, policy: .random, rate: 200)
+    p.sessions = 400
+    p.healthCheckInterval = .seconds(10)
+    p.faults = [.hostCrash(at: .milliseconds(20_500), host: 0, duration: nil)]
+    let stateless = try runService(p, seconds: 60)
+    p.sessionMode = .sticky
+    let sticky = try runService(p, seconds: 60)
+    #expect(stateless["service.sessions_lost"] == 0)
+    #expect((70...130).contains(sticky["service.sessions_lost"]!))
+  }
+
+  /// Without replacement (a static target group) the instance taken out returns with its host,
+  /// after `healthy_threshold` passed checks: host down 20.5...45 s; out of rotation at 40 s;
+  /// back up at 45 s, its service ready at 45 + 2 = 47 s, checks pass at 50, 60, 70: back in
+  /// rotation at 70 s. Requests failed: those sent to it from 20.5 to 40 s (975, as above), none
+  /// after; with healthy_threshold 1 it is back at 50 s, so fewer requests see 3 instances.
+  @Test func anInstanceTakenOutReturnsAfterTheHealthyThreshold() throws {
+    var p = serviceParameters(instances: 4, policy: .random, rate: 300)
+    p.healthCheckInterval = .seconds(10)
+    p.replaceUnhealthy = false
+    p.startupTime = .constant(2)
+    p.healthyThreshold = 3
+    p.faults = [.hostCrash(at: .milliseconds(20_500), host: 0, duration: .milliseconds(24_500))]
+    let three = try runService(p, seconds: 100)
+    p.healthyThreshold = 1
+    let one = try runService(p, seconds: 100)
+    // 75/s x 19.5 s = 1462 failed either way.
+    for m in [three, one] { #expect(abs(m["service.failed"]! - 1462) / 1462 < 0.1) }
+    // At 300/s, 3 instances run at rho = 1: 30 s of it (40...70 s) against 10 s (40...50 s).
+    #expect(three["service.latency_mean"]! > 1.5 * one["service.latency_mean"]!)
+    // Billed from its launch when the host returns (booting and checked, too), not while the
+    // host was down: 4 instances over the measured 95 s but one for 20.5...45 s.
+    #expect(abs(three["service.instances_mean"]! - (4 - 24.5 / 95)) < 1e-9)
+    #expect(abs(three["service.ready_instances_mean"]! - (4 - 49.5 / 95)) < 1e-9)
+  }
+
+  /// An HPA-style autoscaler under a spike: 2 single-thread instances at 80/s (utilisation 0.4,
+  /// target 0.5); from 60 s to 180 s the rate is 300/s, which needs 300 / 100 / 0.5 = 6. The
+  /// autoscaler scales out to 6-8 (it sees the saturated utilisation, up to 1.0, so its first
+  /// step may overshoot), then back in to 2 once the stabilisation window has passed; draining
+  /// instances finish what they hold: no request fails or is rejected. Cost: the pool's hosts
+  /// are billed only while an instance is on them, so host-hours = (instance-seconds + the
+  /// balancer's and the client's whole run) / 3600.
+  @Test func autoscalingFollowsASpikeAndDrainsWithoutLoss() throws {
+    var p = serviceParameters(instances: 8, policy: .leastConnections, rate: 80)
+    p.instances = 2
+    p.minInstances = 2
+    p.spikeAt = .seconds(60)
+    p.spikeFor = .seconds(120)
+    p.spikeRate = 300
+    p.startupTime = .constant(10)
+    p.healthCheckInterval = .seconds(5)
+    var a = ServiceParameters.Autoscaling()
+    a.targetUtilization = 0.5
+    a.scaleDownStabilization = .seconds(60)
+    p.autoscaling = a
+    var cost = CostSpec()
+    cost.hostHour = 1
+    p.platform.cost = cost
+    let m = try ServiceModel.run(
+      p, context: RunContext(duration: .seconds(400), warmup: .zero, streams: RandomStreams(experimentSeed: 1))
+    ).metrics
+    #expect((6...8).contains(m["service.instances_max"]!))
+    #expect(m["service.scale_outs"]! >= 1 && m["service.scale_ins"]! >= 1)
+    #expect(m["service.failed"] == 0 && m["service.rejected"] == 0)
+    // Back to the minimum by the end: the mean is well below the spike's count.
+    #expect(m["service.instances_mean"]! < 5)
+    let hostHours = (m["service.instance_seconds"]! + 2 * 400) / 3600
+    #expect(abs(m["cost.host_hours"]! - hostHours) < 1e-9)
+    #expect(abs(m["cost.hosts"]! - hostHours) < 1e-9)
+  }
+}
