@@ -176,8 +176,8 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
     atLeast = Array(repeating: TimeWeightedAverage(), count: ServiceParameters.tailDepth)
     atLeastNow = Array(repeating: 0, count: ServiceParameters.tailDepth)
     if p.sessionMode == .sticky {
-      binding = Array(repeating: -1, count: p.sessions)
-      lastAccess = Array(repeating: .zero, count: p.sessions)
+      binding = Array(repeating: -1, count: p.sessions + p.spikeSessions)
+      lastAccess = Array(repeating: .zero, count: p.sessions + p.spikeSessions)
     }
     // The initial instances are up and in rotation at time 0.
     desired = p.instances
@@ -237,7 +237,13 @@ final class ServiceCluster: EventHandler, PlatformObserver, ServerPoolObserver {
   func arrive() {
     scheduleArrival()
     let client = clients.count == 1 ? 0 : clientStream.uniformInt(clients.count)
-    let session = sessionTable.map { sessionStream.discrete($0) } ?? sessionStream.uniformInt(p.sessions)
+    let session: Int
+    let rate = p.rate(at: simulator.now)
+    if rate > p.rate, sessionStream.uniform() * rate >= p.rate {
+      session = p.sessions + sessionStream.uniformInt(p.spikeSessions)
+    } else {
+      session = sessionTable.map { sessionStream.discrete($0) } ?? sessionStream.uniformInt(p.sessions)
+    }
     let counted = simulator.now >= warmup
     if counted { offered += 1 }
     let request = Request(client: Int32(client), session: Int32(session), start: simulator.now, counted: counted)

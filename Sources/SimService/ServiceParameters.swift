@@ -91,6 +91,13 @@ public struct ServiceParameters: Sendable, Equatable {
     self.faults = faults
   }
 
+  /// A spike is more users: its extra requests come from sessions of their own, as many more
+  /// as the rate is higher (uniform among them), so new instances can take them.
+  var spikeSessions: Int {
+    guard spikeAt != nil, spikeRate > rate else { return 0 }
+    return Int((Double(sessions) * (spikeRate - rate) / rate).rounded(.up))
+  }
+
   /// The time-average rate at time `t`.
   func rate(at t: SimTime) -> Double {
     if let at = spikeAt, t >= at, t < at + spikeFor { return spikeRate }
@@ -146,7 +153,8 @@ public struct ServiceParameters: Sendable, Equatable {
     try checkDistribution(&reader, "service", p.service)
     p.rate = try reader.quantity(
       "rate", .rate, default: 300, range: 1e-6...maxRate, help: "requests per second from all clients (Poisson)")
-    var spike = try reader.mapping("spike", help: "a load spike: {at, for, rate}")
+    var spike = try reader.mapping(
+      "spike", help: "a load spike: {at, for, rate}; its extra requests come from new sessions (more users)")
     if spike.has("at") || spike.has("for") || spike.has("rate") {
       p.spikeAt = try spike.duration("at", default: .seconds(60), help: "when the spike starts")
       p.spikeFor = try spike.duration("for", default: .seconds(60), help: "how long it lasts")
@@ -158,6 +166,14 @@ public struct ServiceParameters: Sendable, Equatable {
       _ = try spike.quantity("rate", .rate, default: 600, help: "requests per second during the spike")
     }
     try spike.finish()
+    if p.spikeAt != nil, p.spikeRate > p.rate {
+      let extra = Double(p.sessions) * (p.spikeRate - p.rate) / p.rate
+      guard extra <= 10_000_000 else {
+        throw spike.error(
+          "rate", "the spike's extra requests come from new sessions: \(Int(extra)) more is above 10M",
+          hint: "raise rate or lower spike.rate or sessions")
+      }
+    }
     p.sessions = try reader.int("sessions", default: 1000, range: 1...10_000_000, help: "client sessions")
     let popularity = try reader.choice(
       "session_distribution", ["uniform", "zipf"], default: "uniform", help: "which session a request belongs to")
