@@ -166,15 +166,18 @@ public struct ServiceParameters: Sendable, Equatable {
       _ = try spike.quantity("rate", .rate, default: 600, help: "requests per second during the spike")
     }
     try spike.finish()
+    p.sessions = try reader.int("sessions", default: 1000, range: 1...10_000_000, help: "client sessions")
     if p.spikeAt != nil, p.spikeRate > p.rate {
+      // Read after `sessions`: the spike's new sessions are sessions x (spike rate - rate) / rate.
       let extra = Double(p.sessions) * (p.spikeRate - p.rate) / p.rate
       guard extra <= 10_000_000 else {
         throw spike.error(
-          "rate", "the spike's extra requests come from new sessions: \(Int(extra)) more is above 10M",
+          "rate",
+          "the spike's extra requests come from new sessions: \(Quantity.shortest(extra.rounded(.up))) more"
+            + " is above 10M",
           hint: "raise rate or lower spike.rate or sessions")
       }
     }
-    p.sessions = try reader.int("sessions", default: 1000, range: 1...10_000_000, help: "client sessions")
     let popularity = try reader.choice(
       "session_distribution", ["uniform", "zipf"], default: "uniform", help: "which session a request belongs to")
     let skew = try reader.double(
