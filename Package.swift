@@ -24,7 +24,7 @@ func model(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
 
 let shippedModels = [
   "SimQueueing", "SimPHOLD", "SimTransfer", "SimBroker", "SimQuorum", "SimHDFS", "SimMapReduce", "SimSpark",
-  "SimStream", "SimLambdaKappa", "SimShards", "SimCDN", "SimService",
+  "SimStream", "SimLambdaKappa", "SimShards", "SimCDN", "SimService", "SimETL",
 ]
 
 let package = Package(
@@ -91,6 +91,8 @@ let package = Package(
     // The sharded store: hash, consistent-hash and range partitioning, rebalancing, hotspots.
     model("SimShards", ["SimKernel", "SimPlatform"]),
     model("SimCDN", ["SimKernel", "SimPlatform"]),
+    // OLTP, extraction, staging in HDFS, a transform job (MapReduce or Spark), a warehouse or a lake.
+    model("SimETL", ["SimKernel", "SimPlatform", "SimHDFS", "SimMapReduce", "SimSpark"]),
     // The models BDSim ships (ShippedModels.all).
     .target(
       name: "SimModels",

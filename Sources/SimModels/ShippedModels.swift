@@ -1,5 +1,6 @@
 import SimBroker
 import SimCDN
+import SimETL
 import SimHDFS
 import SimLambdaKappa
 import SimMapReduce
@@ -30,5 +31,6 @@ public enum ShippedModels {
     AnyModel(ShardsModel.self),
     AnyModel(CDNModel.self),
     AnyModel(ServiceModel.self),
+    AnyModel(ETLModel.self),
   ]
 }
