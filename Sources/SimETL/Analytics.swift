@@ -36,7 +36,8 @@ final class AnalyticsEngine: EventHandler, ActivityObserver {
   var me = EntityID(0)
   var rows: Double
 
-  init(parameters: AnalyticsParameters, hosts: [HostID], platform: Platform, simulator: Simulator, context: RunContext) {
+  init(parameters: AnalyticsParameters, hosts: [HostID], platform: Platform, simulator: Simulator, context: RunContext)
+  {
     p = parameters
     self.hosts = hosts
     self.platform = platform

@@ -207,6 +207,19 @@ package final class HDFSCluster: EventHandler, ActivityObserver, PlatformObserve
     return id
   }
 
+  /// Deletes every file and block: a staging area emptied once its load is done (`hdfs dfs -rm
+  /// -r -skipTrash`). The replicas leave the DataNodes at once; re-replication of them in flight
+  /// is abandoned (its transfers run out unused), and block ids start again from 0.
+  package func deleteAll() {
+    for copy in copies.values { streams[Int(copy.source)] -= 1 }
+    copies.removeAll()
+    blocks.removeAll()
+    files.removeAll()
+    needed.removeAll()
+    for dn in stored.indices { stored[dn].removeAll() }
+    checkRepaired()
+  }
+
   // MARK: Placement
 
   /// Targets for a new block's `replicas` replicas (or more replicas of one that has `existing`
