@@ -19,7 +19,8 @@ public enum ETLModel: SimulationModel {
       MetricInfo(
         ["oltp.latency_*"], .duration,
         "a transaction's arrival to its commit (reads: its end), after the warm-up: mean, p50, p99, p999 of all;"
-          + " *_extracting of those that arrived while an extraction read the primary, *_quiet of the rest"
+          + " *_extracting of those that arrived while an extraction read the OLTP (the primary or a replica), *_quiet of"
+          + " the rest"
           + " (series: oltp.latency_p99 of each interval)"),
       MetricInfo(
         ["oltp.transactions", "oltp.committed", "oltp.rejected", "oltp.failed", "oltp.in_flight"], .count,
@@ -31,7 +32,8 @@ public enum ETLModel: SimulationModel {
         ["oltp.page_reads", "oltp.redo_flushes"], .count, unit: "requests", "buffer pool misses; group commits"),
       MetricInfo(
         ["replica.lag_*"], .duration,
-        "the primary's commit of a write to the first... every replica's: mean, p50, p99, max (series: p99)"),
+        "a write's commit on the primary to its commit on a replica, over every replica: mean, p50, p99, max"
+          + " (series: p99 of each interval)"),
       MetricInfo(["replica.apply_failed"], .count, unit: "transactions", "writes a replica lost (its host down)"),
       MetricInfo(
         ["etl.runs", "etl.runs_failed", "etl.runs_late", "etl.window_missed"], .count, unit: "runs",

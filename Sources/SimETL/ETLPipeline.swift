@@ -348,7 +348,11 @@ final class ETLPipeline: EventHandler, ActivityObserver {
   /// Step 0: the CDC batch's transform on its DataNode, 1: the send, 2: the encoding (ELT: and
   /// the transform) on the warehouse node, 3: the write of the encoded bytes.
   func step(part i: Int, _ step: Int) {
-    let dataNode = p.datanodeHosts[i / p.warehouseNodes % p.datanodes]
+    // The part's DataNode, or the next live one (the output has replicas there).
+    let nominal = i / p.warehouseNodes % p.datanodes
+    let dataNode =
+      (0..<p.datanodes).lazy.map { self.p.datanodeHosts[(nominal + $0) % self.p.datanodes] }
+      .first { self.platform.isUp($0) } ?? p.datanodeHosts[nominal]
     let warehouse = p.warehouseHosts[i % p.warehouseNodes]
     let tag = Purpose.part.rawValue << 56 | Int64(i) << 2 | Int64(step)
     switch step {

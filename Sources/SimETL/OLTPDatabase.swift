@@ -161,7 +161,7 @@ final class OLTPDatabase: EventHandler, ActivityObserver {
     active += 1
     let t = Transaction(
       start: now, write: arrivalStream.uniform() < p.oltp.writeFraction, counted: counted,
-      duringExtraction: extracting && p.extraction.source == .primary)
+      duringExtraction: extracting)
     let slot: Int32
     if let reused = free.popLast() {
       slot = reused
@@ -186,7 +186,7 @@ final class OLTPDatabase: EventHandler, ActivityObserver {
   func proceed(_ slot: Int32) {
     if transactions[Int(slot)].misses > 0 {
       transactions[Int(slot)].misses -= 1
-      pageReads += 1
+      if transactions[Int(slot)].counted { pageReads += 1 }
       submit(on: 0, Request(bytes: p.oltp.pageSize, write: false, tag: tag(.pageRead, Int64(slot))))
     } else if transactions[Int(slot)].write {
       commit(slot, on: 0)
@@ -212,7 +212,7 @@ final class OLTPDatabase: EventHandler, ActivityObserver {
     nodes[n].waiting = nodes[n].flushing
     nodes[n].waiting.removeAll(keepingCapacity: true)
     nodes[n].flushing = waiting
-    flushes += 1
+    if simulator.now >= warmup { flushes += 1 }
     submit(
       on: n,
       Request(bytes: max(512, Double(nodes[n].flushing.count) * redoBytes), write: true, tag: tag(.flush, Int64(n))))
@@ -285,7 +285,6 @@ final class OLTPDatabase: EventHandler, ActivityObserver {
   func startApply(_ slot: Int32) {
     let n = applies[Int(slot)].node
     nodes[n].busyWorkers += 1
-    applies[Int(slot)].duringExtraction = extracting && n == 1 && p.extraction.source == .replica
     platform.compute(
       work: max(0, p.oltp.cpu.sample(cpuStream)), host: nodes[n].host, observer: self,
       tag: tag(.applyCPU, Int64(slot)))
