@@ -134,17 +134,17 @@ public struct ETLParameters: Sendable, Equatable {
     )
     let hosts = platform.hostNames.count
     p.datanodes = try reader.int(
-      "datanodes", default: 3, range: 1...max(1, hosts - 3),
+      "datanodes", default: 3, range: 1...1000,
       help: "staging DataNodes (hosts 1...datanodes, after the NameNode on host 0): the transform's workers, the lake")
     p.replicas = try reader.int(
-      "replicas", default: 0, range: 0...max(0, hosts - p.datanodes - 3),
+      "replicas", default: 0, range: 0...100,
       help: "OLTP read replicas (after the primary, which follows the DataNodes)")
     p.warehouseNodes = try reader.int(
-      "warehouse_nodes", default: 2, range: 1...max(1, hosts - p.datanodes - 2 - p.replicas),
+      "warehouse_nodes", default: 2, range: 1...1000,
       help: "warehouse nodes (the last of the layout)")
     guard p.hostsUsed <= hosts else {
       throw reader.error(
-        nil,
+        reader.has("warehouse_nodes") ? "warehouse_nodes" : reader.has("replicas") ? "replicas" : "datanodes",
         "the layout needs \(p.hostsUsed) hosts (NameNode, DataNodes, primary, replicas, warehouse) and the"
           + " platform has \(hosts)",
         hint: "platform: {racks: 1, hosts_per_rack: \(p.hostsUsed)}")
