@@ -234,6 +234,25 @@ func decodeAnalytics(_ entries: [(String, String)]) throws -> AnalyticsParameter
     #expect(m["analytics.queries_rejected"]! > 3000)
   }
 
+  /// Faults: with 2 disks a node and disk0 of node 1 failed, node 1 reads its 200e6 B from disk1
+  /// alone (1.0 s + 5 ms) while node 0 stripes over both (0.5 s): Q1.1 takes 1.0051047 s as on
+  /// one disk. With node 1 down the query fails and frees its slot; back up, the next one runs.
+  @Test func aFailedDiskShiftsTheReadAndADownHostFailsTheQuery() {
+    let striped = AnalyticsBench(analytics(.warehouse), hosts: 2, disks: 2)
+    striped.platform.failDisk(HostID(1), disk: 0)
+    let m = striped.run("q1_1")
+    #expect(abs(m["analytics.query_latency_mean"]! - 1.0051047) < 1e-7)
+    let bench = AnalyticsBench(analytics(.warehouse), hosts: 2)
+    bench.platform.setHost(HostID(1), down: true)
+    let failed = bench.run("q1_1")
+    #expect(failed["analytics.queries_failed"] == 1 && failed["analytics.queries"] == 0)
+    #expect(failed["analytics.queries_in_flight"] == 0)
+    bench.platform.setHost(HostID(1), down: false)
+    let again = bench.run("q1_1")
+    #expect(again["analytics.queries"] == 1)
+    #expect(abs(again["analytics.query_latency_mean"]! - 1.0051047) < 1e-7)
+  }
+
   /// Bad values are located errors naming the key.
   @Test func badInputIsALocatedError() throws {
     for (key, value) in [
