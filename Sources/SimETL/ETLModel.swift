@@ -84,6 +84,17 @@ final class ETLRun: EventHandler, PlatformWorkload {
     interval = context.timeseriesInterval
     let hosts = parameters.analytics.store == .warehouse ? parameters.warehouseHosts : parameters.datanodeHosts
     platform.assignRole("warehouse", hosts: parameters.warehouseHosts)
+    // Billed: the hosts the configuration uses. A lake needs no warehouse nodes, and ELT (no
+    // staging) no staging HDFS; hosts past the layout run nothing.
+    var used = Array(repeating: false, count: platform.hostCount)
+    for h in 0..<parameters.hostsUsed { used[h] = true }
+    if parameters.analytics.store == .lake {
+      for h in parameters.warehouseHosts { used[Int(h.index)] = false }
+    }
+    if !parameters.extraction.staging {
+      for h in [HostID(0)] + parameters.datanodeHosts { used[Int(h.index)] = false }
+    }
+    for h in used.indices where !used[h] { platform.setProvisioned(HostID(Int32(h)), false) }
     db = OLTPDatabase(
       parameters: parameters, rowBytes: parameters.analytics.rowBytes, platform: platform, simulator: simulator,
       context: context)

@@ -221,4 +221,26 @@ func erlangCResponse(servers c: Int, lambda: Double, mu: Double) -> Double {
     #expect(m["etl.runs"] == 29)
     #expect(m["etl.extracted_bytes"] == m["etl.loaded_rows"]! * p.analytics.rowBytes)
   }
+
+  /// What is billed is what the configuration runs on: 8 hosts, of which the layout takes 7; a
+  /// lake needs no warehouse nodes (5 billed), ELT no staging HDFS (3 billed), at 1 an hour for
+  /// the 2 h run (no warm-up).
+  @Test func onlyTheHostsTheConfigurationUsesAreBilled() throws {
+    var p = etlParameters()
+    p.platform.hostsPerRack = 8
+    var cost = CostSpec()
+    cost.hostHour = 1
+    p.platform.cost = cost
+    p.hdfs.platform = p.platform
+    let warehouse = try runETL(p, seconds: 7200)
+    #expect(warehouse["cost.host_hours"] == 14)
+    p.analytics.store = .lake
+    let lake = try runETL(p, seconds: 7200)
+    #expect(lake["cost.host_hours"] == 10)
+    p.analytics.store = .warehouse
+    p.extraction.staging = false
+    let elt = try runETL(p, seconds: 7200)
+    #expect(elt["cost.host_hours"] == 6)
+    #expect(elt["cost.hosts"] == 6)
+  }
 }
