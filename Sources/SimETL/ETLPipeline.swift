@@ -1,16 +1,9 @@
 import SimHDFS
 import SimKernel
 import SimMapReduce
+import SimModel
 import SimPlatform
 import SimSpark
-
-/// A transform job as the pipeline runs it: to its end, then a callback.
-protocol TransformJob: AnyObject {
-  var onEnd: ((Bool) -> Void)? { get set }
-}
-
-extension MapReduceJob: TransformJob {}
-extension SparkJob: TransformJob {}
 
 /// The ETL runs: extraction from the OLTP, staging in HDFS, the transform job, the load.
 ///
@@ -81,7 +74,7 @@ final class ETLPipeline: EventHandler, ActivityObserver {
   var extractedThisRun = 0.0
   var parts = 0
   var partBytes = 0.0
-  var job: (any TransformJob)?
+  var job: (any BatchJob)?
   /// Rows of the source's table the store holds (the last run's snapshot).
   var watermark: Double
   // Freshness: the store holds the source as of `asOf`.
@@ -306,7 +299,7 @@ final class ETLPipeline: EventHandler, ActivityObserver {
       load(bytes: extractedThisRun * p.outputRatio, fromDataNodes: true)
     } else {
       stage = .transforming
-      let job: any TransformJob
+      let job: any BatchJob
       switch p.engine {
       case .mapreduce:
         job = MapReduceJob(

@@ -162,14 +162,7 @@ final class OLTPDatabase: EventHandler, ActivityObserver {
     let t = Transaction(
       start: now, write: arrivalStream.uniform() < p.oltp.writeFraction, counted: counted,
       duringExtraction: extracting)
-    let slot: Int32
-    if let reused = free.popLast() {
-      slot = reused
-      transactions[Int(slot)] = t
-    } else {
-      slot = Int32(transactions.count)
-      transactions.append(t)
-    }
+    let slot = transactions.store(t, reusing: &free)
     platform.compute(
       work: max(0, p.oltp.cpu.sample(cpuStream)), host: p.primary, observer: self, tag: tag(.cpu, Int64(slot)))
   }
@@ -259,14 +252,7 @@ final class OLTPDatabase: EventHandler, ActivityObserver {
 
   func ship(to replica: Int, committedAt time: SimTime) {
     let a = Transaction(start: time, write: true, node: replica)
-    let slot: Int32
-    if let reused = freeApplies.popLast() {
-      slot = reused
-      applies[Int(slot)] = a
-    } else {
-      slot = Int32(applies.count)
-      applies.append(a)
-    }
+    let slot = applies.store(a, reusing: &freeApplies)
     simulator.schedule(
       after: platform.latency(from: p.primary, to: nodes[replica].host), to: me, kind: Kind.applyArrives.rawValue,
       payload: Int64(slot))

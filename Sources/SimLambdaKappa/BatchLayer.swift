@@ -1,19 +1,10 @@
 import SimHDFS
 import SimKernel
 import SimMapReduce
+import SimModel
 import SimPlatform
 import SimSpark
 import SimStream
-
-/// A batch model's job as the batch layer runs it: to its end, then a callback.
-protocol BatchViewJob: AnyObject {
-  var onEnd: ((Bool) -> Void)? { get set }
-  var cpuWork: Double { get }
-  var bytesRead: Double { get }
-}
-
-extension MapReduceJob: BatchViewJob {}
-extension SparkJob: BatchViewJob {}
 
 /// Lambda's batch layer: the master dataset in HDFS, fed by a loader from the log, and a
 /// MapReduce job (or a one-pass Spark application) every `period` that recomputes the batch
@@ -60,8 +51,8 @@ final class BatchLayer: EventHandler, ActivityObserver {
   var nextBlock: Int64 = 0
   var loaderBytes = 0.0
   // Runs.
-  var job: (any BatchViewJob)?
-  var jobs: [any BatchViewJob] = []
+  var job: (any BatchJob)?
+  var jobs: [any BatchJob] = []
   var run = 0
   var runStart = SimTime.zero
   var due = false
@@ -191,7 +182,7 @@ final class BatchLayer: EventHandler, ActivityObserver {
     }
     view = (counts, cutoff)
     inputBytes.add(hdfs.blocks.reduce(0) { $0 + $1.size })
-    let job: any BatchViewJob
+    let job: any BatchJob
     switch p.batchEngine {
     case .mapreduce:
       job = MapReduceJob(parameters: p.batch, hdfs: hdfs, platform: platform, simulator: simulator, context: context)

@@ -1014,3 +1014,5 @@ package final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserv
     return launchedBackups
   }
 }
+
+extension MapReduceJob: BatchJob {}

@@ -1,6 +1,7 @@
 import Foundation
 import SimHDFS
 import SimKernel
+import SimModel
 import SimPlatform
 
 /// An iterative job over a dataset in HDFS: each iteration is a stage of one task per partition
@@ -713,3 +714,5 @@ package final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
     }
   }
 }
+
+extension SparkJob: BatchJob {}
