@@ -203,6 +203,12 @@ final class ETLPipeline: EventHandler, ActivityObserver {
   func readNext(_ k: Int) {
     guard mappers[k].left > 0, !mappers[k].reading, mappers[k].ready == 0 else { return }
     mappers[k].reading = true
+    // CDC reads the binlog just written, from the page cache: no disk request, the dump
+    // thread's CPU only.
+    guard p.extraction.method != .cdc else {
+      chunkRead(k)
+      return
+    }
     db.extractionRead(
       bytes: min(mappers[k].left, p.extraction.chunk), from: p.extraction.method == .cdc ? 0 : sourceNode,
       owner: Int64(k))
