@@ -53,6 +53,7 @@ public enum ETLModel: SimulationModel {
         "read from the OLTP; written to staging (one copy); the most in staging at once; loaded into the warehouse"),
       MetricInfo(["etl.loaded_rows"], .count, unit: "rows", "rows made queryable"),
       MetricInfo(["etl.extracting"], .fraction, "series only: 1 while an extraction reads the OLTP"),
+      MetricInfo(["etl.freshness"], .duration, "series only: the store's age at the sample"),
     ] + AnalyticsParameters.metrics
 
   public static func decode(_ reader: inout ConfigReader, input: ModelInput) throws(ConfigError) -> ETLParameters {
