@@ -27,6 +27,7 @@ final class ETLPipeline: EventHandler, ActivityObserver {
     case due = 0
     case cdcTick = 1
     case retryMapper = 2  // payload: mapper
+    case transformed = 3  // payload: 1 done, 0 failed
   }
 
   enum Purpose: Int64 {
@@ -164,6 +165,7 @@ final class ETLPipeline: EventHandler, ActivityObserver {
         send(Int(event.payload))
         readNext(Int(event.payload))
       }
+    case .transformed: transformed(event.payload == 1)
     case nil: preconditionFailure("unknown ETL event")
     }
   }
@@ -314,12 +316,21 @@ final class ETLPipeline: EventHandler, ActivityObserver {
         job = SparkJob(
           parameters: p.spark, hdfs: hdfs, platform: platform, simulator: simulator, streams: context.streams)
       }
-      job.onEnd = { [unowned self] ok in self.transformed(ok) }
+      job.onEnd = { [unowned self] ok in self.transformEnded(ok) }
       self.job = job
     }
   }
 
+  /// The job's end, heard from inside it: handled at the same instant from the pipeline's own
+  /// event, where the job can be retired (its tasks still running, after a failure, end unheard
+  /// rather than read the staging files the pipeline deletes).
+  func transformEnded(_ ok: Bool) {
+    simulator.schedule(after: .zero, to: me, kind: Kind.transformed.rawValue, payload: ok ? 1 : 0)
+  }
+
   func transformed(_ ok: Bool) {
+    guard let ended = job else { return }  // a job that reported its end twice
+    ended.retire()
     job = nil
     if scheduled >= warmup { transformSeconds.add((simulator.now - stageStart).seconds) }
     stageStart = simulator.now

@@ -98,6 +98,17 @@ public final class Simulator {
     dispatch.removeAll()
   }
 
+  /// Lets go of one entity whose part in the run is over (a finished job of a longer model): a
+  /// stand-in that ignores events takes its place, so its events still pending are dropped when
+  /// they come up and the simulator no longer holds it. Its ID is not given again.
+  ///
+  /// Call it from another entity's handler, never from the entity's own.
+  public func retire(_ id: EntityID) {
+    let standIn = RetiredEntity()
+    handlers[Int(id.index)] = standIn
+    dispatch[Int(id.index)] = UnretainedHandler(handler: standIn)
+  }
+
   /// Schedules an event at an absolute time, which must not be in the past.
   ///
   /// Events at the same `time` fire in the order they were scheduled (the sequence number is
@@ -222,6 +233,11 @@ public final class Simulator {
       if stopRequested { return .stopped }
     }
   }
+}
+
+/// What stands in for a retired entity (``Simulator/retire(_:)``): it ignores its events.
+final class RetiredEntity: EventHandler {
+  func handle(_ event: Event, in simulator: Simulator) {}
 }
 
 /// A reference to a handler that the simulator's `handlers` array keeps alive.

@@ -1015,4 +1015,10 @@ package final class MapReduceJob: EventHandler, ActivityObserver, PlatformObserv
   }
 }
 
-extension MapReduceJob: BatchJob {}
+extension MapReduceJob: BatchJob {
+  package func retire() {
+    simulator.retire(me)
+    platform.removeObserver(self)
+    platform.fluid.release(self)
+  }
+}

@@ -7,4 +7,8 @@ package protocol BatchJob: AnyObject {
   var cpuWork: Double { get }
   /// Bytes its tasks read from HDFS.
   var bytesRead: Double { get }
+  /// Lets go of it once it has ended: the simulator, the platform and the fluid model no longer
+  /// hold it (its activities still running end unheard), so a run of many jobs keeps none that
+  /// are over. Called from another entity's event, never from inside `onEnd`.
+  func retire()
 }

@@ -477,6 +477,14 @@ public final class FluidModel: EventHandler {
     if observer >= 0 { observers[Int(observer)].activityFailed(id, tag: tag, reason: reason, in: simulator) }
   }
 
+  /// Forgets an observer whose part in the run is over: a stand-in takes its index, so its
+  /// activities still running end unheard and the fluid model no longer holds it.
+  public func release(_ observer: any ActivityObserver) {
+    guard let k = observers.firstIndex(where: { $0 === observer }) else { return }
+    observers[k] = SilentObserver()
+    if lastObserver == Int32(k) { lastObserver = -1 }
+  }
+
   /// The index of an observer in ``observers`` (registered on first use; there are few).
   func index(of observer: any ActivityObserver) -> Int32 {
     if lastObserver >= 0, observers[Int(lastObserver)] === observer { return lastObserver }
@@ -566,4 +574,10 @@ public final class FluidModel: EventHandler {
     let scale = resources[r].scale
     resources[r].allocated.update(scale == 1 ? clamped : clamped * scale, at: simulator.now)
   }
+}
+
+/// What stands in for a released observer (``FluidModel/release(_:)``): it hears nothing.
+final class SilentObserver: ActivityObserver {
+  func activityFinished(_ activity: ActivityID, tag: Int64, in simulator: Simulator) {}
+  func activityFailed(_ activity: ActivityID, tag: Int64, reason: FailureReason, in simulator: Simulator) {}
 }

@@ -442,6 +442,9 @@ public final class Platform {
   /// holds the platform `unowned`). Observers are told in the order they were added.
   public func addObserver(_ observer: PlatformObserver) { observers.append(observer) }
 
+  /// Stops telling `observer` of hosts, disks and reachability (its part in the run is over).
+  public func removeObserver(_ observer: PlatformObserver) { observers.removeAll { $0 === observer } }
+
   // MARK: Routes and activities
 
   /// The resources a transfer from `source` to `destination` crosses, and its latency.

@@ -715,4 +715,10 @@ package final class SparkJob: EventHandler, ActivityObserver, PlatformObserver {
   }
 }
 
-extension SparkJob: BatchJob {}
+extension SparkJob: BatchJob {
+  package func retire() {
+    simulator.retire(me)
+    platform.removeObserver(self)
+    platform.fluid.release(self)
+  }
+}

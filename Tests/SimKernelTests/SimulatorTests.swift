@@ -153,6 +153,28 @@ extension CalendarQueue: TestableQueue {}
     #expect(recorder.log.map(\.payload) == [10, 20])
   }
 
+  /// A retired entity's pending events are dropped and the simulator no longer holds it; the
+  /// other entities' events fire as before and new entities get new IDs.
+  @Test func aRetiredEntityHearsNothingAndIsLetGo() {
+    let sim = Simulator()
+    var retired: Recorder? = Recorder()
+    weak let watch = retired
+    let kept = Recorder()
+    let a = sim.register(retired!)
+    let b = sim.register(kept)
+    sim.schedule(at: .seconds(1), to: a, payload: 1)
+    sim.schedule(at: .seconds(2), to: a, payload: 2)
+    sim.schedule(at: .seconds(2), to: b, payload: 3)
+    #expect(sim.run(until: .seconds(1)) == .reachedHorizon)
+    #expect(retired!.log.map(\.payload) == [1])
+    sim.retire(a)
+    retired = nil
+    #expect(watch == nil)
+    #expect(sim.run(until: .seconds(10)) == .exhausted)
+    #expect(kept.log.map(\.payload) == [3])
+    #expect(sim.register(Recorder()).index == 2)
+  }
+
   @Test func cancelRemovesPendingEventsOnly() {
     let sim = Simulator()
     let recorder = Recorder()
