@@ -157,7 +157,7 @@ public struct ETLParameters: Sendable, Equatable {
     p.oltp.cpu = try o.distribution(
       "cpu", .duration, default: .exponential(mean: 0.002), baseDirectory: input.baseDirectory,
       help: "CPU a transaction takes on one core")
-    try checkDistribution(&o, "cpu", p.oltp.cpu)
+    try o.checkDurations("cpu", p.oltp.cpu, maximumMean: 1e6)
     p.oltp.pages = try o.int("pages", default: 8, range: 0...10_000, help: "pages a transaction touches")
     p.oltp.hitRatio = try o.probability(
       "hit_ratio", default: 0.99, help: "buffer pool hit ratio (a touched page misses with 1 - it: a page read)")
@@ -264,11 +264,4 @@ public struct ETLParameters: Sendable, Equatable {
     return p
   }
 
-  /// A distribution of times must not be negative on average (a negative draw is taken as 0).
-  static func checkDistribution(_ reader: inout ConfigReader, _ key: String, _ d: Distribution) throws(ConfigError) {
-    do { try d.validate(as: .duration) } catch { throw reader.error(key, error.message) }
-    if let mean = d.mean, !(mean >= 0 && mean < 1e6) {
-      throw reader.error(key, "its mean must be between 0 and 1e6 seconds")
-    }
-  }
 }

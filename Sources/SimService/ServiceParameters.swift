@@ -150,7 +150,7 @@ public struct ServiceParameters: Sendable, Equatable {
     p.service = try reader.distribution(
       "service", .duration, default: .exponential(mean: 0.01), baseDirectory: input.baseDirectory,
       help: "a request's service time on a worker thread")
-    try checkDistribution(&reader, "service", p.service)
+    try reader.checkDurations("service", p.service, maximumMean: 1e9)
     p.rate = try reader.quantity(
       "rate", .rate, default: 300, range: 1e-6...maxRate, help: "requests per second from all clients (Poisson)")
     var spike = try reader.mapping(
@@ -191,7 +191,7 @@ public struct ServiceParameters: Sendable, Equatable {
     p.storeLatency = try reader.distribution(
       "store_latency", .duration, default: .exponential(mean: 0.0005), baseDirectory: input.baseDirectory,
       help: "stateless: the session store's round trip per request (Redis GET+SET ~0.5 ms), on the worker thread")
-    try checkDistribution(&reader, "store_latency", p.storeLatency)
+    try reader.checkDurations("store_latency", p.storeLatency, maximumMean: 1e9)
     p.sessionTimeout = try reader.duration(
       "session_timeout", default: .seconds(1800), range: .milliseconds(1)...SimTime.max,
       help: "a session idle this long has expired (Tomcat's session-timeout default, 30 min)")
@@ -212,7 +212,7 @@ public struct ServiceParameters: Sendable, Equatable {
     p.startupTime = try reader.distribution(
       "startup_time", .duration, default: .constant(30), baseDirectory: input.baseDirectory,
       help: "from launch to ready (a new instance serves nothing before)")
-    try checkDistribution(&reader, "startup_time", p.startupTime)
+    try reader.checkDurations("startup_time", p.startupTime, maximumMean: 1e9)
     var scale = try reader.mapping(
       "autoscaling", help: "Kubernetes HPA-style autoscaling (absent or enabled: false: a fixed count)")
     let enabled = try scale.bool("enabled", default: false, help: "whether the autoscaler runs")
@@ -253,11 +253,4 @@ public struct ServiceParameters: Sendable, Equatable {
     return p
   }
 
-  /// A distribution of times must not be negative on average (a negative draw is taken as 0).
-  static func checkDistribution(_ reader: inout ConfigReader, _ key: String, _ d: Distribution) throws(ConfigError) {
-    do { try d.validate(as: .duration) } catch { throw reader.error(key, error.message) }
-    if let mean = d.mean, !(mean >= 0 && mean < 1e9) {
-      throw reader.error(key, "its mean must be between 0 and 1e9 seconds")
-    }
-  }
 }
