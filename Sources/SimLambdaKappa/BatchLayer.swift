@@ -52,7 +52,9 @@ final class BatchLayer: EventHandler, ActivityObserver {
   var loaderBytes = 0.0
   // Runs.
   var job: (any BatchJob)?
-  var jobs: [any BatchJob] = []
+  /// The last run's job once it has ended: retired when the next one ends (not from inside its
+  /// own callback), so the layer holds at most one job that is over.
+  var lastJob: (any BatchJob)?
   var run = 0
   var runStart = SimTime.zero
   var due = false
@@ -192,12 +194,13 @@ final class BatchLayer: EventHandler, ActivityObserver {
     }
     job.onEnd = { [unowned self] ok in self.ended(ok) }
     self.job = job
-    jobs.append(job)
   }
 
   func ended(_ ok: Bool) {
     guard let job else { return }
     self.job = nil
+    lastJob?.retire()
+    lastJob = job
     runSeconds.add((simulator.now - runStart).seconds)
     cpuWork += job.cpuWork
     bytesRead += job.bytesRead
