@@ -218,11 +218,19 @@ public enum Quantity {
     case .rate:
       return shortest(value) + "/s"
     case .bandwidth:
+      // The shortest exact text: in bits a second (a link's 10Gbps), or in bytes a second, binary
+      // or decimal (a disk's 200MB/s, a throttle's 24MiB/s); a tie goes to bits.
+      var best: String?
       let bits = value * 8
       for (unit, factor) in [("Tbps", 1e12), ("Gbps", 1e9), ("Mbps", 1e6), ("Kbps", 1e3)] where bits >= factor {
-        if (bits / factor * 1000).rounded() == bits / factor * 1000 { return shortest(bits / factor) + unit }
+        if (bits / factor * 1000).rounded() == bits / factor * 1000 {
+          best = shortest(bits / factor) + unit
+          break
+        }
       }
-      return shortest(value) + "B/s"
+      let bytes = format(value, as: .size) + "/s"
+      if best == nil || bytes.count < best!.count { best = bytes }
+      return best!
     }
   }
 

@@ -63,6 +63,19 @@ import Testing
 }
 
 @Suite struct QuantityTests {
+  /// A bandwidth prints in the shortest exact text, bits or bytes a second, a tie to bits; each
+  /// reads back as the same value.
+  @Test func bandwidthsPrintInTheirShortestExactUnit() throws {
+    let cases: [(Double, String)] = [
+      (1.25e9, "10Gbps"), (200e6, "1.6Gbps"), (25_165_824, "24MiB/s"), (1, "1B/s"), (1e15, "1PB/s"),
+      (125_000, "1Mbps"), (1_048_576, "1MiB/s"),
+    ]
+    for (value, text) in cases {
+      #expect(Quantity.format(value, as: .bandwidth) == text)
+      #expect(try Quantity.parse(text, as: .bandwidth) == value)
+    }
+  }
+
   @Test func parsesSizes() throws {
     #expect(try Quantity.parse("128MiB", as: .size) == 134_217_728)
     #expect(try Quantity.parse("1GB", as: .size) == 1e9)
