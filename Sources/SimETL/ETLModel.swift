@@ -36,9 +36,11 @@ public enum ETLModel: SimulationModel {
           + " (series: p99 of each interval)"),
       MetricInfo(["replica.apply_failed"], .count, unit: "transactions", "writes a replica lost (its host down)"),
       MetricInfo(
-        ["etl.runs", "etl.runs_failed", "etl.runs_late", "etl.window_missed"], .count, unit: "runs",
-        "runs scheduled after the warm-up that ended; whose transform job failed; that started late (the run"
-          + " before still going); that ended more than `window` after they were due"),
+        ["etl.runs", "etl.runs_failed", "etl.runs_refused", "etl.runs_late", "etl.window_missed"], .count,
+        unit: "runs",
+        "runs scheduled after the warm-up that ended; that failed (the transform job, or refused); refused (the"
+          + " rows would not fit the staging HDFS's disks, or make more than 1M blocks); that started late (the"
+          + " run before still going); that ended more than `window` after they were due"),
       MetricInfo(
         [
           "etl.duration_mean", "etl.duration_max", "etl.extract_seconds_mean", "etl.transform_seconds_mean",
@@ -149,6 +151,7 @@ final class ETLRun: EventHandler, PlatformWorkload {
     let e = pipeline
     m.set("etl.runs", Double(e.runs))
     m.set("etl.runs_failed", Double(e.runsFailed))
+    m.set("etl.runs_refused", Double(e.runsRefused))
     m.set("etl.runs_late", Double(e.runsLate))
     m.set("etl.window_missed", Double(e.windowMissed))
     m.set("etl.duration_mean", e.durations.count > 0 ? e.durations.mean : .nan)

@@ -100,6 +100,13 @@ public struct ETLParameters: Sendable, Equatable {
   var datanodeHosts: [HostID] { (1...datanodes).map { HostID(Int32($0)) } }
   /// Hosts the layout takes.
   var hostsUsed: Int { datanodes + 2 + replicas + warehouseNodes }
+  /// Bytes the staging HDFS holds at most (one copy): its DataNodes' disks over the replication.
+  var stagingCapacity: Double {
+    Double(datanodes * platform.disks) * platform.diskCapacity / Double(hdfs.replication)
+  }
+  /// Blocks the staging HDFS holds at most (each is a task of the transform and state kept).
+  static let maxStagedBlocks = 1_000_000
+
   /// The host extraction reads from.
   var sourceHost: HostID { extraction.source == .replica ? replica(0) : primary }
 

@@ -86,6 +86,7 @@ final class ETLPipeline: EventHandler, ActivityObserver {
   // Statistics (runs that start after the warm-up).
   var runs = 0
   var runsFailed = 0
+  var runsRefused = 0
   var runsLate = 0
   var windowMissed = 0
   var durations = RunningStatistics()
@@ -191,6 +192,26 @@ final class ETLPipeline: EventHandler, ActivityObserver {
     guard extractedThisRun > 0 else {
       finishRun()
       return
+    }
+    if p.extraction.staging {
+      // A full extraction into the lake replaces the last snapshot's files (INSERT OVERWRITE).
+      let replaces = p.analytics.store == .lake && p.extraction.method == .full
+      // The staging HDFS is finite: a run whose rows do not fit its DataNodes' disks (or would
+      // make more than a million blocks, the model's bound on the NameNode's objects) fails at
+      // once, as an import does when the DataNodes run out of space; the rows wait for the next.
+      let blocks = (extractedThisRun / p.hdfs.blockSize).rounded(.up) + Double(mappers.count)
+      let held = replaces ? (bytes: 0.0, blocks: 0.0) : (bytes: inHDFS, blocks: Double(hdfs.blocks.count))
+      guard held.bytes + extractedThisRun <= p.stagingCapacity,
+        held.blocks + blocks <= Double(ETLParameters.maxStagedBlocks)
+      else {
+        if time >= warmup {
+          runsFailed += 1
+          runsRefused += 1
+        }
+        endRun(loaded: false)
+        return
+      }
+      if replaces { emptyStaging() }
     }
     db.extracting = p.extraction.method != .cdc
     let share = extractedThisRun / Double(mappers.count)

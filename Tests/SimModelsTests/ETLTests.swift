@@ -243,4 +243,26 @@ func erlangCResponse(servers c: Int, lambda: Double, mu: Double) -> Double {
     #expect(elt["cost.host_hours"] == 6)
     #expect(elt["cost.hosts"] == 6)
   }
+
+  /// The staging HDFS holds its DataNodes' disks over the replication: 3 x 1 GB / 3 = 1 GB. A
+  /// 2.08 GB table does not fit: the run is refused at once, nothing is read or loaded. Into a
+  /// lake, a full extraction replaces the last snapshot's files, so three runs of a 208 MB table
+  /// never hold more than one.
+  @Test func stagingIsFiniteAndALakeSnapshotIsReplaced() throws {
+    var p = etlParameters()
+    p.platform.diskCapacity = 1e9
+    p.hdfs.platform = p.platform
+    p.oltp.tableRows = 20_000_000
+    p.period = .seconds(1800)
+    p.window = p.period
+    let refused = try runETL(p, seconds: 2000)
+    #expect(refused["etl.runs"] == 1 && refused["etl.runs_refused"] == 1 && refused["etl.runs_failed"] == 1)
+    #expect(refused["etl.extracted_bytes"] == 0 && refused["etl.staged_bytes"] == 0)
+    p.oltp.tableRows = 2_000_000
+    p.analytics.store = .lake
+    let lake = try runETL(p, seconds: 6000)
+    #expect(lake["etl.runs"] == 3 && lake["etl.runs_refused"] == 0)
+    #expect(lake["etl.staged_bytes"] == 3 * 2_000_000 * p.analytics.rowBytes)
+    #expect(lake["etl.staged_max"] == 2_000_000 * p.analytics.rowBytes)
+  }
 }
