@@ -534,7 +534,6 @@ final class AnalyticsEngine: EventHandler, ActivityObserver {
     let share = touchedRows(t) / Double(hosts.count)
     let bytes = share * scanRowBytes(t)
     let work = share * workPerRow(t)
-    let cores = platform.spec.cores
     slots[Int(slot)].phase = 2
     slots[Int(slot)].scanned = bytes * Double(hosts.count)
     slots[Int(slot)].activities.removeAll(keepingCapacity: true)
@@ -552,11 +551,9 @@ final class AnalyticsEngine: EventHandler, ActivityObserver {
         k += 1
       }
       disks = k
-      for _ in 0..<cores {
-        let id = platform.compute(work: work / Double(cores), host: host, observer: self, tag: tag(slot))
-        slots[Int(slot)].activities.append(id)
-      }
-      pending += disks + cores
+      let computing = platform.computeOnAllCores(work: work, host: host, observer: self, tag: tag(slot))
+      slots[Int(slot)].activities.append(contentsOf: computing)
+      pending += disks + computing.count
     }
     slots[Int(slot)].pending = pending
   }

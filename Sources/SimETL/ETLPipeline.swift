@@ -379,24 +379,20 @@ final class ETLPipeline: EventHandler, ActivityObserver {
   /// Step 0: the CDC batch's transform on its DataNode, 1: the send, 2: the encoding (ELT: and
   /// the transform) on the warehouse node, 3: the write of the encoded bytes.
   func step(part i: Int, _ step: Int) {
-    // The part's DataNode, or the next live one (the output has replicas there).
-    let nominal = i / p.warehouseNodes % p.datanodes
-    let dataNode =
-      (0..<p.datanodes).lazy.map { self.p.datanodeHosts[(nominal + $0) % self.p.datanodes] }
-      .first { self.platform.isUp($0) } ?? p.datanodeHosts[nominal]
     let warehouse = p.warehouseHosts[i % p.warehouseNodes]
     let tag = Purpose.part.rawValue << 56 | Int64(i) << 2 | Int64(step)
     switch step {
     case 0:
       if p.extraction.method == .cdc && p.extraction.staging {
-        computeOnCores(work: partBytes * p.transformCost, host: dataNode, tag: tag)
+        computeOnCores(work: partBytes * p.transformCost, host: dataNode(ofPart: i), tag: tag)
       } else {
         self.step(part: i, 1)
       }
     case 1:
       if p.extraction.staging {
         platform.pipeline(
-          bytes: partBytes, hosts: [dataNode, warehouse], readDisk: true, writeDisks: false, observer: self, tag: tag)
+          bytes: partBytes, hosts: [dataNode(ofPart: i), warehouse], readDisk: true, writeDisks: false, observer: self,
+          tag: tag)
       } else {
         self.step(part: i, 2)
       }
@@ -410,13 +406,20 @@ final class ETLPipeline: EventHandler, ActivityObserver {
     }
   }
 
+  /// A load part's DataNode, or the next live one (the output has replicas there).
+  func dataNode(ofPart i: Int) -> HostID {
+    let nominal = i / p.warehouseNodes % p.datanodes
+    for k in 0..<p.datanodes where platform.isUp(p.datanodeHosts[(nominal + k) % p.datanodes]) {
+      return p.datanodeHosts[(nominal + k) % p.datanodes]
+    }
+    return p.datanodeHosts[nominal]
+  }
+
   /// Work spread over a host's cores (one activity per core); the tag's completion counts once
   /// all have ended.
   var coreParts: [Int64: Int] = [:]
   func computeOnCores(work: Double, host: HostID, tag: Int64) {
-    let cores = max(1, platform.spec.cores)
-    coreParts[tag] = cores
-    for _ in 0..<cores { platform.compute(work: work / Double(cores), host: host, observer: self, tag: tag) }
+    coreParts[tag] = platform.computeOnAllCores(work: work, host: host, observer: self, tag: tag).count
   }
 
   func partDone(_ tag: Int64) {

@@ -632,6 +632,17 @@ public final class Platform {
   /// observer hears nothing more.
   public func cancel(_ activity: ActivityID) { fluid.cancel(activity) }
 
+  /// Runs `work` units spread evenly over every core of a host, one activity a core (a parallel
+  /// stage: a scan, an encoding), each reporting to `observer` with `tag`; the work is done when
+  /// all have finished.
+  @discardableResult
+  public func computeOnAllCores(work: Double, host: HostID, observer: any ActivityObserver, tag: Int64 = 0)
+    -> [ActivityID]
+  {
+    let cores = max(1, spec.cores)
+    return (0..<cores).map { _ in compute(work: work / Double(cores), host: host, observer: observer, tag: tag) }
+  }
+
   /// Runs `work` units on one core of a host (processor sharing when cores are oversubscribed).
   @discardableResult
   public func compute(work: Double, host: HostID, observer: any ActivityObserver, tag: Int64 = 0) -> ActivityID {
